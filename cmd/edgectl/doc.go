@@ -1,0 +1,4 @@
+// Command edgectl is the installer's and administrator's tool for a dozor
+// edge box: model files (verify, install), recognition accuracy (eval),
+// speed (bench) and a quick look at what the detector sees (faces).
+package main
