@@ -132,7 +132,7 @@ func AssessQuality(f Face, sharpness float32, p QualityPolicy) Quality {
 	// Each factor maps to [0,1]; the product punishes any one weak factor.
 	size := clamp01((q.InterOcular - p.MinInterOcular/2) / (2 * p.MinInterOcular))
 	sharp := clamp01(sharpness / (4 * max(p.MinSharpness, 1)))
-	pose := clamp01(1 - (abs32(q.Yaw)/90)*(abs32(q.Yaw)/90)) * clamp01(1-abs32(q.Pitch)/90)
+	pose := clamp01(1-(abs32(q.Yaw)/90)*(abs32(q.Yaw)/90)) * clamp01(1-abs32(q.Pitch)/90)
 	q.Score = size * (0.5 + 0.5*sharp) * pose * clamp01(f.Score)
 	return q
 }
