@@ -11,37 +11,20 @@ import (
 
 // EmbedderSpec describes one ONNX embedding network: where its aligned chip
 // puts the landmarks and how pixels are normalised before the forward pass.
+// The values come from the model manifest (see internal/engines).
 type EmbedderSpec struct {
 	Name     string // short name used on the command line: "faceplugin", "dlibonnx"
 	File     string // file name in the models directory
 	Dim      int
 	Template recognizer.Template
 	Scale    float64    // multiplies (pixel - mean)
-	Mean     [3]float64 // in R, G, B order (the chip is swapped to RGB)
+	Mean     [3]float64 // in R, G, B order when SwapRB is set
+	SwapRB   bool       // feed the network RGB
 	// ImpostorMean and ImpostorStd describe cosine similarities between
 	// different people, measured on the development sets. Fusion divides
 	// by them so neither model's score range dominates.
 	ImpostorMean, ImpostorStd float64
 }
-
-// The two embedders that ship. Preprocessing and templates follow
-// ../shared/models/MODELS.md.
-var (
-	FacePlugin = EmbedderSpec{
-		Name: "faceplugin", File: "faceplugin_fr_feature.onnx", Dim: 512,
-		Template: recognizer.Template{Size: 112, Points: [5]recognizer.Point{
-			{X: 38.2946, Y: 51.6963}, {X: 73.5318, Y: 51.5014}, {X: 56.0252, Y: 71.7366}, {X: 41.5493, Y: 92.3655}, {X: 70.7299, Y: 92.2041}}},
-		Scale: 1.0 / 128, Mean: [3]float64{127, 127, 127},
-		ImpostorMean: 0.02, ImpostorStd: 0.085,
-	}
-	DlibONNX = EmbedderSpec{
-		Name: "dlibonnx", File: "dlib_face_recognition_resnet_model_v1_faceapi.onnx", Dim: 128,
-		Template: recognizer.Template{Size: 150, Points: [5]recognizer.Point{
-			{X: 44.6, Y: 46.6}, {X: 101.4, Y: 45.7}, {X: 73.2, Y: 76.5}, {X: 49.5, Y: 102.0}, {X: 98.0, Y: 101.4}}},
-		Scale: 1.0 / 256, Mean: [3]float64{122.782, 117.001, 104.298},
-		ImpostorMean: 0.83, ImpostorStd: 0.04,
-	}
-)
 
 // onnxEmbedder owns one network; not safe for concurrent use.
 type onnxEmbedder struct {
@@ -84,9 +67,9 @@ func (e *onnxEmbedder) forwardChip(chip gocv.Mat, flip bool) (plain, flipped []f
 		mirror := gocv.NewMat()
 		defer mirror.Close()
 		gocv.Flip(chip, &mirror, 1)
-		gocv.BlobFromImages([]gocv.Mat{chip, mirror}, &blob, e.spec.Scale, size, mean, true, false, gocv.MatTypeCV32F)
+		gocv.BlobFromImages([]gocv.Mat{chip, mirror}, &blob, e.spec.Scale, size, mean, e.spec.SwapRB, false, gocv.MatTypeCV32F)
 	} else {
-		b := gocv.BlobFromImage(chip, e.spec.Scale, size, mean, true, false)
+		b := gocv.BlobFromImage(chip, e.spec.Scale, size, mean, e.spec.SwapRB, false)
 		blob.Close()
 		blob = b
 	}

@@ -133,12 +133,16 @@ func (e *Engine) detectMat(m gocv.Mat) ([]recognizer.Face, error) {
 	return faces, nil
 }
 
-// quality measures sharpness on a 112 px ArcFace-aligned chip so the
-// figure means the same whatever embedders are configured.
+// qualityTemplate is the standard 112 px ArcFace layout. Sharpness is
+// measured on this chip so the figure means the same whatever embedders are
+// configured.
+var qualityTemplate = recognizer.Template{Size: 112, Points: [5]recognizer.Point{
+	{X: 38.2946, Y: 51.6963}, {X: 73.5318, Y: 51.5014}, {X: 56.0252, Y: 71.7366}, {X: 41.5493, Y: 92.3655}, {X: 70.7299, Y: 92.2041}}}
+
 func (e *Engine) quality(m gocv.Mat, f recognizer.Face) recognizer.Quality {
 	var sharp float32
-	if a, err := recognizer.AlignTransform(f, FacePlugin.Template); err == nil {
-		if chip, err := warpChip(m, a, FacePlugin.Template.Size); err == nil {
+	if a, err := recognizer.AlignTransform(f, qualityTemplate); err == nil {
+		if chip, err := warpChip(m, a, qualityTemplate.Size); err == nil {
 			sharp = chipSharpness(chip)
 			chip.Close()
 		}

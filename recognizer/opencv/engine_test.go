@@ -41,7 +41,7 @@ func loadImage(t testing.TB, path string) *recognizer.Image {
 }
 
 func TestDetectGroupPhoto(t *testing.T) {
-	e := newTestEngine(t, FacePlugin)
+	e := newTestEngine(t, facePlugin(t))
 	img := loadImage(t, filepath.Join(testenv.TestData(t, "faces"), "pristin.jpg"))
 	faces, err := e.Detect(img)
 	if err != nil {
@@ -62,7 +62,7 @@ func TestDetectGroupPhoto(t *testing.T) {
 }
 
 func TestDetectSingleFaces(t *testing.T) {
-	e := newTestEngine(t, FacePlugin)
+	e := newTestEngine(t, facePlugin(t))
 	dir := testenv.TestData(t, "faces")
 	for _, name := range []string{"elkie.jpg", "chaeyoung.jpg", "joy.jpg", "tzuyu2.jpg"} {
 		faces, err := e.Detect(loadImage(t, filepath.Join(dir, name)))
@@ -76,7 +76,7 @@ func TestDetectSingleFaces(t *testing.T) {
 // resized to 150 px, to the dlib network; the expected descriptors come from
 // face-api.js itself.
 func TestFaceAPIFixtures(t *testing.T) {
-	e := newTestEngine(t, DlibONNX)
+	e := newTestEngine(t, dlibONNX(t))
 	dir := testenv.TestData(t, "faceapi-fixtures")
 	for _, c := range []struct{ img, want string }{
 		{"face1.png", "faceDescriptor1.json"},
@@ -124,7 +124,7 @@ func TestFaceAPIFixtures(t *testing.T) {
 }
 
 func TestEmbedSameVersusDifferent(t *testing.T) {
-	e := newTestEngine(t, FacePlugin, DlibONNX)
+	e := newTestEngine(t, facePlugin(t), dlibONNX(t))
 	lfw := filepath.Join(testenv.TestData(t, "lfw-dev"), "images")
 	emb := func(rel string) recognizer.Embedding {
 		img := loadImage(t, filepath.Join(lfw, rel))
