@@ -1,0 +1,62 @@
+# dozor: face-recognition edge appliance.
+#   make deps     install the Debian packages (apt) that are missing
+#   make models   link the model files from $(SHARED)/models and verify them
+#   make test     the whole test suite (what CI runs)
+#   make eval     accuracy table on the development sets
+#   make bench    per-stage speed on this box
+
+SHARED     ?= $(abspath ../shared)
+MODELS_DIR ?= $(abspath var/models)
+GO         ?= go
+BIN        := bin
+
+export DOZOR_SHARED := $(SHARED)
+export DOZOR_MODELS := $(MODELS_DIR)
+
+# Packages without cgo: they must build and test with CGO_ENABLED=0.
+PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./models/ ./internal/progress/
+
+.PHONY: all build deps models test vet test-pure test-matprofile fuzz eval bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+deps:
+	./scripts/deps.sh
+
+models: build
+	./$(BIN)/edgectl models install --from $(SHARED)/models --to $(MODELS_DIR) --link
+	./$(BIN)/edgectl models verify --dir $(MODELS_DIR)
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+test-pure:
+	CGO_ENABLED=0 $(GO) vet $(PURE)
+	CGO_ENABLED=0 $(GO) test -count=1 $(PURE)
+
+# gocv counts live Mats under this tag; the test binary fails unless the
+# count is zero at the end.
+test-matprofile:
+	$(GO) test -count=1 -tags matprofile ./recognizer/opencv/
+
+test: deps models vet test-pure
+	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) test-matprofile
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParsePairs -fuzztime 30s ./recognizer/eval/
+	$(GO) test -run '^$$' -fuzz FuzzParseList -fuzztime 30s ./recognizer/eval/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeImage -fuzztime 30s ./recognizer/opencv/
+
+eval: build
+	./$(BIN)/edgectl eval table --dataset $(SHARED)/testdata/lfw-dev --dataset $(SHARED)/testdata/celeba-dev --dataset $(SHARED)/testdata/cfp-dev --plot-dir var
+
+bench: build
+	./$(BIN)/edgectl bench
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages dozor builds and tests against, only those
+# missing, so a second run costs a dpkg query and nothing else.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config
+  libopencv-dev            # OpenCV 4.6 for gocv v0.31.0 (DNN, imgproc, imgcodecs)
+  libdlib-dev libdlib-data # go-face engine; libdlib-data holds the 68-point landmark model
+  libatlas-base-dev        # libcblas for go-face
+  libopenblas-dev liblapack-dev
+  libjpeg-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
