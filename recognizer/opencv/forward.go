@@ -68,4 +68,3 @@ func (e *Engine) AlignOnly(img *recognizer.Image, faces []recognizer.Face) error
 	}
 	return nil
 }
-
