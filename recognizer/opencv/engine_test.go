@@ -156,3 +156,47 @@ func TestEmbedSameVersusDifferent(t *testing.T) {
 		t.Fatalf("fused embedding dim %d model %q", len(a.Vec), a.Model)
 	}
 }
+
+// A face about 40 px wide in a 1920x1080 frame (a corridor camera's
+// distant subject) is found when the detection resolution is the frame's
+// own; the default 640 is the documented trade of speed for reach.
+func TestSmallFaceInLargeFrame(t *testing.T) {
+	face := loadImage(t, filepath.Join(testenv.TestData(t, "lfw-dev"), "images", "George_Clooney", "George_Clooney_0001.jpg"))
+	src, err := toMat(face)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	small := gocv.NewMat()
+	defer small.Close()
+	gocv.Resize(src, &small, image.Pt(100, 100), 0, 0, gocv.InterpolationArea) // the face itself is ~40 px
+	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 1080, 1920, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	roi := frame.Region(image.Rect(1500, 700, 1600, 800))
+	small.CopyTo(&roi)
+	roi.Close()
+	img, err := fromMat(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	det := DefaultDetectorConfig
+	det.MaxSide = 1920
+	e, err := New(Config{ModelDir: testenv.ModelDir(t), Detector: det, Embedders: []EmbedderSpec{facePlugin(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	faces, err := e.Detect(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range faces {
+		c := f.Box.Center()
+		found = found || (c.X > 1500 && c.X < 1600 && c.Y > 700 && c.Y < 800)
+		t.Logf("face at %.0f,%.0f size %.0fx%.0f iod %.1f score %.2f", f.Box.X, f.Box.Y, f.Box.W, f.Box.H, f.InterOcular(), f.Score)
+	}
+	if !found {
+		t.Fatalf("small face lost at full detection resolution: %d faces", len(faces))
+	}
+}
