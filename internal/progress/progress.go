@@ -72,8 +72,14 @@ func (b *Bar) Finish() {
 		return
 	}
 	b.finished = true
-	b.draw(b.now())
-	fmt.Fprintln(b.w)
+	if b.tty {
+		// A terminal line is redrawn in place; end it. Plain output
+		// already printed the final state when the count reached total.
+		b.draw(b.now())
+		fmt.Fprintln(b.w)
+	} else if b.done < b.total {
+		b.draw(b.now())
+	}
 }
 
 func (b *Bar) draw(now time.Time) {

@@ -82,12 +82,11 @@ type Options struct {
 type Engine struct {
 	opts Options
 
-	mu      sync.Mutex
-	rec     *face.Recognizer
-	linkDir string
-	enc     encoder
-	seed    maphash.Seed
-	last    detectCache
+	mu   sync.Mutex
+	rec  *face.Recognizer
+	enc  encoder
+	seed maphash.Seed
+	last detectCache
 }
 
 // detectCache remembers the faces and descriptors of the latest Detect so
@@ -140,11 +139,17 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	rec, err := face.NewRecognizer(dir)
+	// go-face reads all three files in NewRecognizer, so the links are not
+	// needed afterwards; removing them now means a process killed later
+	// leaves nothing behind in the temporary directory.
+	if rmErr := os.RemoveAll(dir); rmErr != nil && err == nil {
+		rec.Close()
+		return nil, fmt.Errorf("gofacedlib: removing %s: %w", dir, rmErr)
+	}
 	if err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("gofacedlib: loading dlib models: %w", err)
 	}
-	return &Engine{opts: opts, rec: rec, linkDir: dir, seed: maphash.MakeSeed()}, nil
+	return &Engine{opts: opts, rec: rec, seed: maphash.MakeSeed()}, nil
 }
 
 // Name implements recognizer.Engine.
@@ -156,8 +161,8 @@ func (e *Engine) Model() recognizer.ModelID { return ModelID }
 // Dim implements recognizer.Embedder.
 func (e *Engine) Dim() int { return Dim }
 
-// Close frees dlib's models and removes the link directory. Later calls
-// return ErrClosed; closing twice is harmless.
+// Close frees dlib's models. Later calls return ErrClosed; closing twice
+// is harmless.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -167,10 +172,6 @@ func (e *Engine) Close() error {
 	e.rec.Close()
 	e.rec = nil
 	e.last = detectCache{}
-	err := os.RemoveAll(e.linkDir)
-	if err != nil {
-		return fmt.Errorf("gofacedlib: removing %s: %w", e.linkDir, err)
-	}
 	return nil
 }
 

@@ -628,9 +628,12 @@ func TestDamagedModelFiles(t *testing.T) {
 
 var linkDirPattern = regexp.MustCompile(`^dozor-gofacedlib-`)
 
-func TestCloseRemovesLinkDir(t *testing.T) {
-	e := newEngine(t, Options{})
-	dir := e.linkDir
+func TestLinkDirLayoutAndRemoval(t *testing.T) {
+	dir, err := linkModels(modelsDir(t), DefaultShapePredictor68)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
 	if !linkDirPattern.MatchString(filepath.Base(dir)) {
 		t.Errorf("link dir %s not named as expected", dir)
 	}
@@ -643,11 +646,18 @@ func TestCloseRemovesLinkDir(t *testing.T) {
 	if target, _ := os.Readlink(filepath.Join(dir, shape5Name)); target != DefaultShapePredictor68 {
 		t.Errorf("5-point name links to %q, want the 68-point model", target)
 	}
-	if err := e.Close(); err != nil {
+	// New removes its link directory as soon as dlib has read the files.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	e, err := New(Options{ModelsDir: modelsDir(t)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("after Close, %s still exists (%v)", dir, err)
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("after New, %d entries left in the temporary directory: %v", len(left), left[0].Name())
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
 	}
 	if err := e.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
