@@ -10,6 +10,8 @@ packages=(
   libatlas-base-dev        # libcblas for go-face
   libopenblas-dev liblapack-dev
   libjpeg-dev
+  libavcodec-dev libavformat-dev libswscale-dev libavutil-dev # camera decode (FFmpeg 5.1)
+  mosquitto                # the MQTT broker the uplink tests and the demo start themselves
 )
 
 missing=()
