@@ -9,6 +9,7 @@ import (
 
 	"github.com/dozor-edge/dozor/models"
 	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/recognizer/dlib"
 	"github.com/dozor-edge/dozor/recognizer/opencv"
 )
 
@@ -109,4 +110,20 @@ func NewOpenCV(modelDir, engine string, det opencv.DetectorConfig) (*opencv.Engi
 		return nil, err
 	}
 	return opencv.New(cfg)
+}
+
+// New builds any engine by name behind the recognizer.Engine interface,
+// verifying its model files first. "default" means Default. The go-face
+// engine also needs Debian's libdlib-data (see recognizer/dlib).
+func New(modelDir, name string, det opencv.DetectorConfig) (recognizer.Engine, error) {
+	if name == "" || name == "default" {
+		name = Default
+	}
+	if name != GoFaceDlib {
+		return NewOpenCV(modelDir, name, det)
+	}
+	if err := models.Verify(modelDir, models.GoFaceResNet, models.GoFaceMMOD); err != nil {
+		return nil, err
+	}
+	return dlib.New(dlib.Options{ModelsDir: modelDir})
 }

@@ -81,3 +81,36 @@ func TestDamagedModelFilesAreRefused(t *testing.T) {
 	}
 	e.Close()
 }
+
+func TestNewEveryEngine(t *testing.T) {
+	dir := testenv.ModelDir(t)
+	img := testenv.TestData(t, "lfw-dev")
+	data, err := os.ReadFile(filepath.Join(img, "images", "George_Clooney", "George_Clooney_0001.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo, err := opencv.DecodeImage(data, 1280)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append([]string{"default"}, Names...) {
+		t.Run(name, func(t *testing.T) {
+			e, err := New(dir, name, opencv.DefaultDetectorConfig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			faces, err := e.Detect(photo)
+			if err != nil || len(faces) == 0 {
+				t.Fatalf("%d faces, %v", len(faces), err)
+			}
+			embs, err := e.Embed(photo, faces[:1])
+			if err != nil || len(embs) != 1 || len(embs[0].Vec) != e.Dim() || embs[0].Model != e.Model() {
+				t.Fatalf("embedding %+v, %v", embs, err)
+			}
+		})
+	}
+	if _, err := New(dir, "nonsense", opencv.DefaultDetectorConfig); err == nil {
+		t.Fatal("unknown engine accepted")
+	}
+}
