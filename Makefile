@@ -14,7 +14,8 @@ export DOZOR_SHARED := $(SHARED)
 export DOZOR_MODELS := $(MODELS_DIR)
 
 # Packages without cgo: they must build and test with CGO_ENABLED=0.
-PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./models/ ./internal/progress/
+PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ ./internal/progress/ \
+        ./edge/config/ ./edge/rules/
 
 .PHONY: all build deps models test vet test-pure test-matprofile fuzz eval bench clean
 
@@ -51,6 +52,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParsePairs -fuzztime 30s ./recognizer/eval/
 	$(GO) test -run '^$$' -fuzz FuzzParseList -fuzztime 30s ./recognizer/eval/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeImage -fuzztime 30s ./recognizer/opencv/
+	$(GO) test -run '^$$' -fuzz FuzzSearch -fuzztime 30s ./recognizer/gallery/
+	$(GO) test -run '^$$' -fuzz FuzzUpdate -fuzztime 30s ./recognizer/track/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./edge/config/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./edge/rules/
+	$(GO) test -run '^$$' -fuzz FuzzParseWindow -fuzztime 30s ./edge/rules/
 
 eval: build
 	./$(BIN)/edgectl eval table --dataset $(SHARED)/testdata/lfw-dev --dataset $(SHARED)/testdata/celeba-dev --dataset $(SHARED)/testdata/cfp-dev --plot-dir var
