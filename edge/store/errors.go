@@ -1,0 +1,81 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Sentinel errors. Errors returned by the store wrap one of these (test with
+// errors.Is) together with context that names the file, row or field.
+var (
+	// ErrInvalid: an input failed validation; nothing was written. The
+	// wrapping *InvalidError names the field.
+	ErrInvalid = errors.New("invalid input")
+	// ErrNotFound: a referenced row (person, camera, rule, alert...) does
+	// not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a row with this id is already stored.
+	ErrExists = errors.New("already exists")
+	// ErrStorageFull: SQLite could not grow the database (SQLITE_FULL: the
+	// disk or the page limit is exhausted). The whole write was rolled
+	// back: the event, its outbox rows and its audit rows were NOT stored
+	// and no outbox sequence number was used up. Retrying after space is
+	// freed stores it.
+	ErrStorageFull = errors.New("storage full: the write was rolled back and nothing of it was stored")
+	// ErrCorrupt: the database file failed its integrity check. The store
+	// never repairs, rewrites or recreates it; restore it from a backup.
+	ErrCorrupt = errors.New("database file is corrupt")
+	// ErrNotDatabase: the file is not an SQLite database, or not one made
+	// by this store.
+	ErrNotDatabase = errors.New("not a dozor store database")
+	// ErrNewerSchema: the file was migrated by a newer build. Downgrading
+	// is refused so that the newer build's data is never misread.
+	ErrNewerSchema = errors.New("database schema is newer than this build")
+	// ErrKeyFile: the key file is missing, has the wrong size or is
+	// readable by group or others.
+	ErrKeyFile = errors.New("unusable key file")
+	// ErrWrongKey: the key does not match the key check value stored in
+	// the database.
+	ErrWrongKey = errors.New("key does not match this database")
+	// ErrNoKey: the store was opened in no-key mode and biometric data
+	// cannot be read or written.
+	ErrNoKey = errors.New("store opened without its key: biometric data is unavailable")
+	// ErrReadOnly: the store was opened in no-key mode, which never writes.
+	ErrReadOnly = errors.New("store opened read-only (no-key mode)")
+	// ErrDecrypt: an encrypted value failed authentication: it was
+	// altered, moved to another row, or sealed under another key.
+	ErrDecrypt = errors.New("encrypted value failed authentication")
+	// ErrAuditBroken: the audit hash chain does not verify.
+	ErrAuditBroken = errors.New("audit chain broken")
+	// ErrAlreadyDecided: the alert already carries a decision.
+	ErrAlreadyDecided = errors.New("alert already decided")
+)
+
+// dbErr adds the store's typed meaning to an error that came out of SQLite
+// and puts op in front. Errors that are already typed pass through with op.
+func dbErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrFull:
+			return fmt.Errorf("%s: %w (%w)", op, ErrStorageFull, err)
+		case sqlite3.ErrCorrupt:
+			return fmt.Errorf("%s: %w (%w)", op, ErrCorrupt, err)
+		case sqlite3.ErrNotADB:
+			return fmt.Errorf("%s: %w (%w)", op, ErrNotDatabase, err)
+		case sqlite3.ErrConstraint:
+			switch se.ExtendedCode {
+			case sqlite3.ErrConstraintPrimaryKey, sqlite3.ErrConstraintUnique:
+				return fmt.Errorf("%s: %w (%w)", op, ErrExists, err)
+			case sqlite3.ErrConstraintForeignKey:
+				return fmt.Errorf("%s: a referenced row does not exist: %w (%w)", op, ErrNotFound, err)
+			}
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

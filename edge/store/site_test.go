@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestPersonsAndOrders(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := openNew(t)
+	setupSite(t, s)
+	p := Person{ID: "P-1", DisplayName: "Иван Петров", Facility: "F-09", Status: StatusInTransit,
+		Categories: []string{"strict", "a", "strict"}, WatchLists: []string{"w2", "w1"}}
+	must(t, s.PutPerson(ctx, "supervisor", p))
+	got, err := s.Person(ctx, "P-1")
+	must(t, err)
+	if got.DisplayName != p.DisplayName || got.Status != StatusInTransit || got.Facility != "F-09" ||
+		!slices.Equal(got.Categories, []string{"a", "strict"}) || !slices.Equal(got.WatchLists, []string{"w1", "w2"}) {
+		t.Errorf("person came back as %+v", got)
+	}
+	if !got.CreatedAt.Before(got.UpdatedAt) && !got.CreatedAt.Equal(got.UpdatedAt) {
+		t.Errorf("created %v after updated %v", got.CreatedAt, got.UpdatedAt)
+	}
+	all, err := s.Persons(ctx)
+	must(t, err)
+	if len(all) != 3 || all[0].ID != "P-1" || !slices.Equal(all[1].WatchLists, []string{"escape-risk"}) {
+		t.Errorf("persons %+v", all)
+	}
+	if _, err := s.Person(ctx, "P-404"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown person: %v", err)
+	}
+
+	w, err := ParseWindow("mon-fri 08:00-17:00")
+	must(t, err)
+	id, err := s.AddPermit(ctx, "supervisor", Permit{PersonID: "P-2", ZoneID: "Z-YARD", Window: w})
+	must(t, err)
+	if _, err := s.AddPermit(ctx, "supervisor", Permit{PersonID: "P-2", ZoneID: "Z-YARD", Window: w}); !errors.Is(err, ErrExists) {
+		t.Errorf("duplicate permit: %v", err)
+	}
+	permits, err := s.Permits(ctx, "P-2")
+	must(t, err)
+	if len(permits) != 1 || permits[0].ID != id || permits[0].Window != w {
+		t.Errorf("permits %+v", permits)
+	}
+	must(t, s.RemovePermit(ctx, "supervisor", id))
+	if err := s.RemovePermit(ctx, "supervisor", id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removing twice: %v", err)
+	}
+
+	must(t, s.PutKeepApart(ctx, "supervisor", KeepApart{A: "P-3", B: "P-1", Reason: "assault, case 17"}))
+	ka, err := s.KeepAparts(ctx)
+	must(t, err)
+	if len(ka) != 1 || ka[0].A != "P-1" || ka[0].B != "P-3" || ka[0].CreatedBy != "supervisor" {
+		t.Errorf("keep-apart orders %+v", ka)
+	}
+	if err := s.PutKeepApart(ctx, "supervisor", KeepApart{A: "P-1", B: "P-404", Reason: "x"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("order against an unknown person: %v", err)
+	}
+	must(t, s.RemoveKeepApart(ctx, "supervisor", "P-1", "P-3"))
+
+	zones, err := s.Zones(ctx)
+	must(t, err)
+	cams, err := s.Cameras(ctx)
+	must(t, err)
+	rules, err := s.Rules(ctx)
+	must(t, err)
+	if len(zones) != 2 || len(cams) != 2 || len(rules) != 1 || rules[0].Cooldown != time.Minute ||
+		string(rules[0].Params) != `{"lists":["escape-risk"]}` || !rules[0].Enabled {
+		t.Errorf("site: %+v %+v %+v", zones, cams, rules)
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestAlertLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := openNew(t)
+	setupSite(t, s)
+	sg := sightingN(1, "P-1")
+	_, err := s.RecordSighting(ctx, sg, msgs("dozor/F-07/sightings", 1))
+	must(t, err)
+	seqs, err := s.RecordAlert(ctx, Alert{ID: uuidN(100), RuleID: "R-WATCH", SightingID: sg.ID,
+		Evidence: []byte(` { "list" : "escape-risk", "score": 0.71 } `)}, msgs("dozor/F-07/alerts", 1))
+	must(t, err)
+	if !slices.Equal(seqs, []uint64{2}) {
+		t.Errorf("alert numbers %v", seqs)
+	}
+	open, err := s.OpenAlerts(ctx, 10)
+	must(t, err)
+	if len(open) != 1 || open[0].Severity != SeverityHigh || open[0].State != AlertOpen ||
+		string(open[0].Evidence) != `{"list":"escape-risk","score":0.71}` || open[0].Decision != nil {
+		t.Fatalf("open alerts %+v", open)
+	}
+
+	at := time.Date(2026, 3, 1, 8, 5, 0, 0, time.UTC)
+	seqs, err = s.DecideAlert(ctx, AlertDecision{AlertID: uuidN(100), Actor: "guard-7", Decision: AlertRejected,
+		Note: "visitor, not the listed person", At: at}, msgs("dozor/F-07/decisions", 1))
+	must(t, err)
+	if !slices.Equal(seqs, []uint64{3}) {
+		t.Errorf("decision numbers %v", seqs)
+	}
+	a, err := s.Alert(ctx, uuidN(100))
+	must(t, err)
+	want := &AlertDecision{AlertID: uuidN(100), Actor: "guard-7", Decision: AlertRejected, Note: "visitor, not the listed person", At: at}
+	if a.State != AlertRejected || !reflect.DeepEqual(a.Decision, want) {
+		t.Errorf("decided alert %+v %+v", a, a.Decision)
+	}
+	if _, err := s.DecideAlert(ctx, AlertDecision{AlertID: uuidN(100), Actor: "guard-8", Decision: AlertConfirmed},
+		msgs("dozor/F-07/decisions", 1)); !errors.Is(err, ErrAlreadyDecided) {
+		t.Errorf("second decision: %v", err)
+	}
+	if open, _ := s.OpenAlerts(ctx, 10); len(open) != 0 {
+		t.Errorf("%d alerts still open", len(open))
+	}
+	entries, err := s.AuditEntries(ctx, 0, 100)
+	must(t, err)
+	last := entries[len(entries)-1]
+	var detail map[string]string
+	must(t, json.Unmarshal([]byte(last.Detail), &detail))
+	if last.Action != "alert.decide" || last.Actor != "guard-7" || last.Object != "alert:"+uuidN(100) || detail["decision"] != "rejected" {
+		t.Errorf("last audit entry %+v", last)
+	}
+	checkGapFree(t, s, 3)
+}
