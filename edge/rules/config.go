@@ -92,6 +92,12 @@ const (
 
 var kinds = []Kind{KindWatchList, KindOutsidePermit, KindKeepApart, KindUnknownInStaffZone}
 
+// Kinds returns every rule kind, for callers that list the choices.
+func Kinds() []Kind { return slices.Clone(kinds) }
+
+// Valid reports whether k is one of Kinds.
+func (k Kind) Valid() bool { return slices.Contains(kinds, k) }
+
 // Severity grades an alert for the guard.
 type Severity string
 
@@ -103,6 +109,12 @@ const (
 )
 
 var severities = []Severity{Info, Warning, Critical}
+
+// Severities returns every severity, least urgent first.
+func Severities() []Severity { return slices.Clone(severities) }
+
+// Valid reports whether s is one of Severities.
+func (s Severity) Valid() bool { return slices.Contains(severities, s) }
 
 // Rule is one thing to alert on.
 type Rule struct {
@@ -118,6 +130,43 @@ type Rule struct {
 	WatchList string `json:"watch_list,omitempty" yaml:"watch_list,omitempty"`
 	// Within is how close in time two keep_apart sightings must be.
 	Within Duration `json:"within,omitzero" yaml:"within,omitempty"`
+}
+
+// Params are the settings of a rule that depend on its kind, under the keys
+// they have in a Rule: watch_list (kind watch_list, optional) and within
+// (kind keep_apart, required). The other kinds take none. They let a rule's
+// kind-specific settings be kept apart from its id, scope and severity, as
+// one JSON object that ParseParams reads.
+type Params struct {
+	WatchList string   `json:"watch_list,omitempty" yaml:"watch_list,omitempty"`
+	Within    Duration `json:"within,omitzero" yaml:"within,omitempty"`
+}
+
+// ParseParams decodes the parameters of a rule of the given kind from one
+// JSON object, as strictly as Parse decodes a snapshot, and checks them as
+// Validate checks a rule's. Each problem is a *FieldError naming "kind",
+// "params" (the JSON as a whole) or the key; they are joined with
+// errors.Join. The result marshals to a canonical form that ParseParams
+// reads back unchanged.
+func ParseParams(kind Kind, raw json.RawMessage) (Params, error) {
+	k := &checker{}
+	if !k.kind("kind", kind) {
+		return Params{}, errors.Join(k.errs...)
+	}
+	// A null, an array or nothing at all would decode as no parameters;
+	// only an object says which parameters were meant.
+	if trimmed := bytes.TrimSpace(raw); len(trimmed) == 0 || trimmed[0] != '{' {
+		return Params{}, &FieldError{Field: "params", Msg: "want a JSON object"}
+	}
+	var p Params
+	if err := decodeStrict(raw, &p); err != nil {
+		return Params{}, &FieldError{Field: "params", Msg: err.Error()}
+	}
+	k.params("", kind, p)
+	if err := errors.Join(k.errs...); err != nil {
+		return Params{}, err
+	}
+	return p, nil
 }
 
 // Scope limits a rule to one camera or one zone; empty is the whole
@@ -159,18 +208,27 @@ func (e *FieldError) Error() string { return "rules config: " + e.Field + ": " +
 // document or a value of the wrong type is an error) and validates it.
 func Parse(data []byte) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := decodeStrict(data, &c); err != nil {
 		return Config{}, fmt.Errorf("rules config: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Config{}, errors.New("rules config: data after the JSON object")
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// decodeStrict decodes one JSON value into v: an unknown key, a value of
+// the wrong type or anything after the value is an error.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
+	}
+	return nil
 }
 
 // Validate reports every problem in c, each as a *FieldError naming the
@@ -208,7 +266,33 @@ func (k *checker) id(field, id string, seen map[string]string) bool {
 	return true
 }
 
-func oneOf[T ~string](v T, all []T) bool { return slices.Contains(all, v) }
+// kind checks a rule kind.
+func (k *checker) kind(field string, kind Kind) bool {
+	if !kind.Valid() {
+		k.bad(field, "unknown kind %q, want one of %s", kind, join(kinds))
+		return false
+	}
+	return true
+}
+
+// params checks the parameters that depend on a rule's kind, which must be
+// a known one. prefix goes before each key: "rules[2]." in a snapshot,
+// nothing for parameters given on their own.
+func (k *checker) params(prefix string, kind Kind, p Params) {
+	if p.WatchList != "" {
+		if kind != KindWatchList {
+			k.bad(prefix+"watch_list", "only rules of kind %s have a watch list", KindWatchList)
+		} else {
+			k.id(prefix+"watch_list", p.WatchList, nil)
+		}
+	}
+	switch {
+	case kind == KindKeepApart && p.Within <= 0:
+		k.bad(prefix+"within", "missing or not positive; say how close in time the two sightings must be, e.g. \"60s\"")
+	case kind != KindKeepApart && p.Within != 0:
+		k.bad(prefix+"within", "only rules of kind %s have a time limit", KindKeepApart)
+	}
+}
 
 func join[T ~string](all []T) string {
 	s := make([]string, len(all))

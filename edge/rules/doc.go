@@ -46,6 +46,9 @@
 // hours across daylight-saving changes (the night the clocks go forward it
 // is an hour shorter, the night they go back an hour longer). The daemon
 // should link time/tzdata so that zone rules do not depend on the host.
+// Window.Canonical spells a window one way ("Mon-Fri 08:00-17:00" and
+// "mon,tue,wed-fri 08:00-17:00" are both "mon-fri 08:00-17:00"), for
+// storing and comparing windows as text.
 //
 // # Snapshot format
 //
@@ -56,6 +59,9 @@
 // windows, identifiers defined twice, keep-apart orders given twice,
 // permits of one person overlapping in zone and time, and rules that repeat
 // another's kind, scope and parameters or could never fire.
+// ParseParams reads and checks a rule's kind-specific parameters (Params:
+// watch_list, within) on their own, for stores that keep them apart from
+// the rest of the rule.
 //
 //	{
 //	  "facility": "ik-7",

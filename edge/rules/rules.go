@@ -129,11 +129,8 @@ func compile(c Config) (*Rules, error) {
 	for i, ru := range c.Rules {
 		at := fmt.Sprintf("rules[%d]", i)
 		k.id(at+".id", ru.ID, seen)
-		knownKind := oneOf(ru.Kind, kinds)
-		if !knownKind {
-			k.bad(at+".kind", "unknown kind %q, want one of %s", ru.Kind, join(kinds))
-		}
-		if !oneOf(ru.Severity, severities) {
+		knownKind := k.kind(at+".kind", ru.Kind)
+		if !ru.Severity.Valid() {
 			k.bad(at+".severity", "unknown severity %q, want one of %s", ru.Severity, join(severities))
 		}
 		if ru.Cooldown < 0 {
@@ -142,17 +139,8 @@ func compile(c Config) (*Rules, error) {
 		k.scope(at+".scope", ru, r)
 		// Parameters of another kind are only reported for a known kind:
 		// with a misspelt kind they are most likely right.
-		switch {
-		case !knownKind:
-		case ru.WatchList != "" && ru.Kind != KindWatchList:
-			k.bad(at+".watch_list", "only rules of kind %s have a watch list", KindWatchList)
-		}
-		switch {
-		case !knownKind:
-		case ru.Kind == KindKeepApart && ru.Within <= 0:
-			k.bad(at+".within", "missing or not positive; say how close in time the two sightings must be, e.g. \"60s\"")
-		case ru.Kind != KindKeepApart && ru.Within != 0:
-			k.bad(at+".within", "only rules of kind %s have a time limit", KindKeepApart)
+		if knownKind {
+			k.params(at+".", ru.Kind, Params{WatchList: ru.WatchList, Within: ru.Within})
 		}
 		key := fmt.Sprintf("%s|%s|%s|%s|%d", ru.Kind, ru.Scope.Camera, ru.Scope.Zone, ru.WatchList, ru.Within)
 		if first, dup := dups[key]; dup {

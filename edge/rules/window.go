@@ -29,12 +29,52 @@ type span struct{ from, to int }
 // forward a window covering the skipped hour is an hour shorter, and on the
 // day they go back a window covering the repeated hour is an hour longer.
 type Window struct {
-	text  string
-	spans []span
+	text string
+	// days (Monday first), start and end (minutes of the day) are the
+	// window as parsed, from which Canonical writes it again.
+	days       [7]bool
+	start, end int
+	spans      []span
 }
 
 // String returns the window as written.
 func (w Window) String() string { return w.text }
+
+// Canonical returns the window in one spelling shared by every text that
+// parses to the same days and hours, so that equal windows compare equal
+// as text: lower case, single spaces, "daily" for the whole week, and
+// otherwise the days Monday first with each run of consecutive days
+// written as a range ("mon,wed-fri"). ParseWindow reads it back to the
+// same window. The zero Window has no canonical form and gives "".
+func (w Window) Canonical() string {
+	if len(w.spans) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	if w.days == [7]bool{true, true, true, true, true, true, true} {
+		b.WriteString("daily")
+	} else {
+		for d := 0; d < 7; d++ {
+			if !w.days[d] {
+				continue
+			}
+			last := d
+			for last+1 < 7 && w.days[last+1] {
+				last++
+			}
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(dayNames[d])
+			if last > d {
+				b.WriteString("-" + dayNames[last])
+			}
+			d = last
+		}
+	}
+	fmt.Fprintf(&b, " %02d:%02d-%02d:%02d", w.start/60, w.start%60, w.end/60, w.end%60)
+	return b.String()
+}
 
 // ParseWindow parses the text form of a window.
 func ParseWindow(s string) (Window, error) {
@@ -56,7 +96,7 @@ func ParseWindow(s string) (Window, error) {
 	if err != nil {
 		return Window{}, fmt.Errorf("window %q: %w", s, err)
 	}
-	w := Window{text: s}
+	w := Window{text: s, days: set, start: start, end: end}
 	length := end - start
 	if end < start {
 		length += minutesPerDay

@@ -192,3 +192,36 @@ func TestWindowOverlaps(t *testing.T) {
 		}
 	}
 }
+
+// canonicalCases seed FuzzParseWindow as well.
+var canonicalCases = []struct{ in, want string }{
+	{"mon-fri 08:00-17:00", "mon-fri 08:00-17:00"},
+	{"  MON-Fri\t08:00-17:00 ", "mon-fri 08:00-17:00"},
+	{"12:00-13:00", "daily 12:00-13:00"},
+	{"Daily 00:00-24:00", "daily 00:00-24:00"},
+	{"sun-sat 09:00-10:00", "daily 09:00-10:00"},
+	{"fri-mon 10:00-11:00", "mon,fri-sun 10:00-11:00"},
+	{"fri,mon,wed 07:30-08:00", "mon,wed,fri 07:30-08:00"},
+	{"sat,sun 22:00-06:00", "sat-sun 22:00-06:00"},
+	{"tue,wed,thu,sun 23:59-00:01", "tue-thu,sun 23:59-00:01"},
+}
+
+func TestWindowCanonical(t *testing.T) {
+	for _, c := range canonicalCases {
+		t.Run(c.in, func(t *testing.T) {
+			w, err := ParseWindow(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := w.Canonical(); got != c.want {
+				t.Fatalf("canonical %q, want %q", got, c.want)
+			}
+			if w.String() != c.in {
+				t.Errorf("String %q, want the text as written", w.String())
+			}
+		})
+	}
+	if got := (Window{}).Canonical(); got != "" {
+		t.Errorf("zero window: %q", got)
+	}
+}

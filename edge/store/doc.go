@@ -9,7 +9,10 @@
 //     enrolment photos, and the best face crop of each sighting;
 //   - the site: zones (with kinds such as staff_only), cameras, alert rules
 //     (kind, params JSON, severity, cooldown), each person's permitted
-//     zones and weekly time windows, keep-apart orders;
+//     zones and weekly time windows, keep-apart orders. Rule kinds,
+//     severities, params and windows are those of package edge/rules,
+//     which evaluates them: the store checks them with it and keeps params
+//     and windows in its canonical forms, never parsing them itself;
 //   - events: sightings (one identity decision per track; the person is
 //     NULL for an unknown face), alerts on them and the decisions people
 //     make on the alerts;

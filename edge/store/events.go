@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/dozor-edge/dozor/edge/rules"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
@@ -220,7 +221,7 @@ type Alert struct {
 	RuleID     string
 	SightingID string
 	// Severity defaults to the rule's when empty.
-	Severity Severity
+	Severity rules.Severity
 	// Evidence is a JSON object explaining the alert (the rule's reasoning:
 	// zone, window, watch list, the other person of a keep-apart order...).
 	Evidence json.RawMessage
@@ -253,8 +254,8 @@ func (s *Store) RecordAlert(ctx context.Context, a Alert, outbox []OutboxMessage
 	if err := checkUUID(what, "sighting", a.SightingID); err != nil {
 		return nil, err
 	}
-	if a.Severity != "" && !a.Severity.valid() {
-		return nil, invalid(what, "severity", "%q is not one of %v", a.Severity, Severities)
+	if a.Severity != "" && !a.Severity.Valid() {
+		return nil, invalid(what, "severity", "%q is not one of %v", a.Severity, rules.Severities())
 	}
 	if a.State != "" && a.State != AlertOpen {
 		return nil, invalid(what, "state", "a new alert is open, got %q", a.State)

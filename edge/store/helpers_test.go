@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dozor-edge/dozor/edge/rules"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
@@ -62,8 +63,8 @@ func setupSite(t testing.TB, s *Store) {
 		must(t, s.PutPerson(ctx, "supervisor", Person{ID: id, DisplayName: fmt.Sprintf("Person %d", i+1),
 			Facility: "F-07", Status: StatusActive, WatchLists: []string{"escape-risk"}}))
 	}
-	must(t, s.PutRule(ctx, "supervisor", Rule{ID: "R-WATCH", Kind: RuleWatchlist, Name: "Escape risk",
-		Params: []byte(`{"lists":["escape-risk"]}`), Severity: SeverityHigh, Cooldown: time.Minute, Enabled: true}))
+	must(t, s.PutRule(ctx, "supervisor", Rule{ID: "R-WATCH", Kind: rules.KindWatchList, Name: "Escape risk",
+		Params: []byte(`{ "watch_list" : "escape-risk" }`), Severity: rules.Critical, Cooldown: time.Minute, Enabled: true}))
 }
 
 func must(t testing.TB, err error) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/dozor-edge/dozor/edge/rules"
 )
 
 // PersonStatus is where a person stands in custody.
@@ -194,7 +196,11 @@ type Permit struct {
 	ID       int64 // assigned by the store
 	PersonID string
 	ZoneID   string
-	Window   Window
+	// Window is written as rules.ParseWindow reads it ("mon-fri
+	// 08:00-17:00") and stored in its canonical form (rules.Window
+	// Canonical), which is what Permits returns: two spellings of one
+	// window are one permit.
+	Window string
 }
 
 // AddPermit stores a permit and returns its id.
@@ -209,19 +215,25 @@ func (s *Store) AddPermit(ctx context.Context, actor string, p Permit) (int64, e
 	if err := checkID(what, "zone", p.ZoneID); err != nil {
 		return 0, err
 	}
-	if err := p.Window.validate(what); err != nil {
+	// The length limit keeps an oversized text out of the parse error.
+	if err := checkText(what, "window", p.Window, MaxNameBytes, true, false); err != nil {
 		return 0, err
 	}
+	w, err := rules.ParseWindow(p.Window)
+	if err != nil {
+		return 0, invalid(what, "window", "%v", err)
+	}
+	window := w.Canonical()
 	var id int64
-	err := s.write(ctx, "add permit", func(tx *sql.Tx) error {
+	err = s.write(ctx, "add permit", func(tx *sql.Tx) error {
 		if err := mustExist(ctx, tx, "persons", "person", p.PersonID); err != nil {
 			return err
 		}
 		if err := mustExist(ctx, tx, "zones", "zone", p.ZoneID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO person_permits (person_id, zone_id, days, start_min, end_min) VALUES (?, ?, ?, ?, ?)`,
-			p.PersonID, p.ZoneID, int(p.Window.Days), p.Window.Start, p.Window.End)
+		res, err := tx.ExecContext(ctx, `INSERT INTO person_permits (person_id, zone_id, time_window) VALUES (?, ?, ?)`,
+			p.PersonID, p.ZoneID, window)
 		if err != nil {
 			return err
 		}
@@ -229,7 +241,7 @@ func (s *Store) AddPermit(ctx context.Context, actor string, p Permit) (int64, e
 			return err
 		}
 		return s.appendAudit(ctx, tx, actor, "permit.add", "person:"+p.PersonID, map[string]any{
-			"permit": id, "zone": p.ZoneID, "window": p.Window.String()})
+			"permit": id, "zone": p.ZoneID, "window": window})
 	})
 	return id, err
 }
@@ -255,7 +267,7 @@ func (s *Store) RemovePermit(ctx context.Context, actor string, id int64) error 
 // Permits returns the permits of one person, or of everybody when personID
 // is empty, ordered by person and id.
 func (s *Store) Permits(ctx context.Context, personID string) ([]Permit, error) {
-	q, args := `SELECT id, person_id, zone_id, days, start_min, end_min FROM person_permits`, []any{}
+	q, args := `SELECT id, person_id, zone_id, time_window FROM person_permits`, []any{}
 	if personID != "" {
 		q, args = q+` WHERE person_id = ?`, []any{personID}
 	}
@@ -268,11 +280,9 @@ func (s *Store) Permits(ctx context.Context, personID string) ([]Permit, error) 
 		defer rows.Close()
 		for rows.Next() {
 			var p Permit
-			var days int
-			if err := rows.Scan(&p.ID, &p.PersonID, &p.ZoneID, &days, &p.Window.Start, &p.Window.End); err != nil {
+			if err := rows.Scan(&p.ID, &p.PersonID, &p.ZoneID, &p.Window); err != nil {
 				return err
 			}
-			p.Window.Days = Weekdays(days)
 			out = append(out, p)
 		}
 		return rows.Err()

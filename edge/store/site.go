@@ -1,19 +1,20 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
+
+	"github.com/dozor-edge/dozor/edge/rules"
 )
 
-// ZoneKind says what a zone is for; rules refer to kinds (an unknown face
-// in any staff_only zone, say).
+// ZoneKind says what a zone is for. Of the kinds, the rules engine knows
+// staff_only alone: such a zone is a rules.Zone with StaffOnly set, where
+// an unknown face raises an alert.
 type ZoneKind string
 
 const (
@@ -165,154 +166,20 @@ func mustExist(ctx context.Context, q querier, table, what, id string) error {
 	return err
 }
 
-// Severity ranks alerts.
-type Severity string
-
-const (
-	SeverityInfo     Severity = "info"
-	SeverityLow      Severity = "low"
-	SeverityMedium   Severity = "medium"
-	SeverityHigh     Severity = "high"
-	SeverityCritical Severity = "critical"
-)
-
-// Severities lists every valid severity, lowest first.
-var Severities = []Severity{SeverityInfo, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
-
-func (v Severity) valid() bool { return slices.Contains(Severities, v) }
-
-// RuleKind selects what a rule watches for and how its params read.
-type RuleKind string
-
-const (
-	// RuleWatchlist: a person on one of the listed watch lists is seen.
-	RuleWatchlist RuleKind = "watchlist"
-	// RuleZone: a person is seen outside their permitted zones and times.
-	RuleZone RuleKind = "zone"
-	// RuleUnknownFace: a face matching nobody is seen in a zone of the
-	// listed kinds.
-	RuleUnknownFace RuleKind = "unknown_face"
-	// RuleKeepApart: two persons under a keep-apart order are seen in one
-	// zone within the window.
-	RuleKeepApart RuleKind = "keep_apart"
-)
-
-// RuleKinds lists every valid kind.
-var RuleKinds = []RuleKind{RuleWatchlist, RuleZone, RuleUnknownFace, RuleKeepApart}
-
-// Rule is one configured alert rule.
+// Rule is one configured alert rule. Its kind, severity and params mean
+// what the rules package, which evaluates them, says they mean.
 type Rule struct {
 	ID       string
-	Kind     RuleKind
+	Kind     rules.Kind
 	Name     string
-	Params   json.RawMessage // JSON object; see ParseRuleParams
-	Severity Severity
+	Params   json.RawMessage // JSON object in the form rules.ParseParams reads for Kind
+	Severity rules.Severity
 	Cooldown time.Duration // whole seconds, at most a day
 	Enabled  bool
 }
 
-// Rule params, one type per kind. Unknown fields are errors.
-type (
-	WatchlistParams struct {
-		Lists []string `json:"lists"` // at least one watch list
-	}
-	ZoneParams struct {
-		// GraceSeconds tolerates a person this long past the end of a
-		// permitted window (0..3600).
-		GraceSeconds int `json:"grace_seconds"`
-	}
-	UnknownFaceParams struct {
-		ZoneKinds []ZoneKind `json:"zone_kinds"` // at least one
-		// MinFrames is how many frames a track needs before its unknown
-		// face counts (0..1000; 0 means any).
-		MinFrames int `json:"min_frames"`
-	}
-	KeepApartParams struct {
-		WindowSeconds int `json:"window_seconds"` // 1..3600
-	}
-)
-
-// ParseRuleParams decodes and validates the params of a rule of the given
-// kind, strictly: one JSON object of at most MaxParamsBytes, no unknown
-// fields, no trailing data. It returns a *WatchlistParams, *ZoneParams,
-// *UnknownFaceParams or *KeepApartParams.
-func ParseRuleParams(kind RuleKind, raw []byte) (any, error) {
-	const what = "rule params"
-	if len(raw) > MaxParamsBytes {
-		return nil, invalid(what, "params", "is %d bytes, at most %d are allowed", len(raw), MaxParamsBytes)
-	}
-	var dst any
-	switch kind {
-	case RuleWatchlist:
-		dst = &WatchlistParams{}
-	case RuleZone:
-		dst = &ZoneParams{}
-	case RuleUnknownFace:
-		dst = &UnknownFaceParams{}
-	case RuleKeepApart:
-		dst = &KeepApartParams{}
-	default:
-		return nil, invalid("rule", "kind", "%q is not one of %v", kind, RuleKinds)
-	}
-	trimmed := bytes.TrimSpace(raw)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, invalid(what, string(kind), "must be a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return nil, invalid(what, string(kind), "%v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalid(what, string(kind), "has data after the JSON object")
-	}
-	if err := validateParams(dst); err != nil {
-		return nil, err
-	}
-	return dst, nil
-}
-
-func validateParams(p any) error {
-	const what = "rule params"
-	switch p := p.(type) {
-	case *WatchlistParams:
-		if len(p.Lists) == 0 {
-			return invalid(what, "lists", "is empty: name at least one watch list")
-		}
-		lists, err := checkTokens(what, "lists", p.Lists, 64)
-		if err != nil {
-			return err
-		}
-		if len(lists) != len(p.Lists) {
-			return invalid(what, "lists", "names a watch list twice")
-		}
-	case *ZoneParams:
-		if p.GraceSeconds < 0 || p.GraceSeconds > 3600 {
-			return invalid(what, "grace_seconds", "must be in 0..3600, got %d", p.GraceSeconds)
-		}
-	case *UnknownFaceParams:
-		if len(p.ZoneKinds) == 0 {
-			return invalid(what, "zone_kinds", "is empty: name at least one zone kind")
-		}
-		for i, k := range p.ZoneKinds {
-			if !k.valid() {
-				return invalid(what, fmt.Sprintf("zone_kinds[%d]", i), "%q is not one of %v", k, ZoneKinds)
-			}
-			if slices.Contains(p.ZoneKinds[:i], k) {
-				return invalid(what, fmt.Sprintf("zone_kinds[%d]", i), "repeats %q", k)
-			}
-		}
-		if p.MinFrames < 0 || p.MinFrames > 1000 {
-			return invalid(what, "min_frames", "must be in 0..1000, got %d", p.MinFrames)
-		}
-	case *KeepApartParams:
-		if p.WindowSeconds < 1 || p.WindowSeconds > 3600 {
-			return invalid(what, "window_seconds", "must be in 1..3600, got %d", p.WindowSeconds)
-		}
-	}
-	return nil
-}
-
+// validate checks r and returns its params in canonical form, the form
+// they are stored in.
 func (r Rule) validate() (canonical []byte, err error) {
 	const what = "rule"
 	if err := checkID(what, "id", r.ID); err != nil {
@@ -321,17 +188,36 @@ func (r Rule) validate() (canonical []byte, err error) {
 	if err := checkText(what, "name", r.Name, MaxNameBytes, true, false); err != nil {
 		return nil, err
 	}
-	if !r.Severity.valid() {
-		return nil, invalid(what, "severity", "%q is not one of %v", r.Severity, Severities)
+	if !r.Kind.Valid() {
+		return nil, invalid(what, "kind", "%q is not one of %v", r.Kind, rules.Kinds())
+	}
+	if !r.Severity.Valid() {
+		return nil, invalid(what, "severity", "%q is not one of %v", r.Severity, rules.Severities())
 	}
 	if r.Cooldown < 0 || r.Cooldown > 24*time.Hour || r.Cooldown%time.Second != 0 {
 		return nil, invalid(what, "cooldown", "must be whole seconds in 0s..24h, got %v", r.Cooldown)
 	}
-	p, err := ParseRuleParams(r.Kind, r.Params)
+	// The limit keeps an oversized value out of the error messages and
+	// the audit log; the rules package has no need of one.
+	if len(r.Params) > MaxParamsBytes {
+		return nil, invalid("rule params", "params", "is %d bytes, at most %d are allowed", len(r.Params), MaxParamsBytes)
+	}
+	p, err := rules.ParseParams(r.Kind, r.Params)
 	if err != nil {
-		return nil, err
+		return nil, fromRules("rule params", "params", err)
 	}
 	return json.Marshal(p)
+}
+
+// fromRules turns an error of the rules package into an *InvalidError that
+// names the same field (the first one, where it found several), or field
+// when it names none.
+func fromRules(what, field string, err error) error {
+	var fe *rules.FieldError
+	if errors.As(err, &fe) {
+		return &InvalidError{What: what, Field: fe.Field, Reason: fe.Msg}
+	}
+	return invalid(what, field, "%v", err)
 }
 
 // PutRule creates or replaces a rule. Its params are validated for its

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/dozor-edge/dozor/edge/rules"
 )
 
 func TestPersonsAndOrders(t *testing.T) {
@@ -35,18 +37,31 @@ func TestPersonsAndOrders(t *testing.T) {
 		t.Errorf("unknown person: %v", err)
 	}
 
-	w, err := ParseWindow("mon-fri 08:00-17:00")
+	id, err := s.AddPermit(ctx, "supervisor", Permit{PersonID: "P-2", ZoneID: "Z-YARD", Window: "Mon-Fri  08:00-17:00"})
 	must(t, err)
-	id, err := s.AddPermit(ctx, "supervisor", Permit{PersonID: "P-2", ZoneID: "Z-YARD", Window: w})
-	must(t, err)
-	if _, err := s.AddPermit(ctx, "supervisor", Permit{PersonID: "P-2", ZoneID: "Z-YARD", Window: w}); !errors.Is(err, ErrExists) {
+	// Another spelling of the same window is the same permit.
+	if _, err := s.AddPermit(ctx, "supervisor", Permit{PersonID: "P-2", ZoneID: "Z-YARD", Window: "mon,tue,wed-fri 08:00-17:00"}); !errors.Is(err, ErrExists) {
 		t.Errorf("duplicate permit: %v", err)
 	}
+	night, err := s.AddPermit(ctx, "supervisor", Permit{PersonID: "P-2", ZoneID: "Z-STAFF", Window: "22:00-06:00"})
+	must(t, err)
 	permits, err := s.Permits(ctx, "P-2")
 	must(t, err)
-	if len(permits) != 1 || permits[0].ID != id || permits[0].Window != w {
-		t.Errorf("permits %+v", permits)
+	want := []Permit{
+		{ID: id, PersonID: "P-2", ZoneID: "Z-YARD", Window: "mon-fri 08:00-17:00"},
+		{ID: night, PersonID: "P-2", ZoneID: "Z-STAFF", Window: "daily 22:00-06:00"},
 	}
+	if !reflect.DeepEqual(permits, want) {
+		t.Errorf("permits %+v, want %+v", permits, want)
+	}
+	// What the store returns is what the rules engine reads.
+	for _, p := range permits {
+		w, err := rules.ParseWindow(p.Window)
+		if err != nil || w.Canonical() != p.Window {
+			t.Errorf("stored window %q: %v", p.Window, err)
+		}
+	}
+	must(t, s.RemovePermit(ctx, "supervisor", night))
 	must(t, s.RemovePermit(ctx, "supervisor", id))
 	if err := s.RemovePermit(ctx, "supervisor", id); !errors.Is(err, ErrNotFound) {
 		t.Errorf("removing twice: %v", err)
@@ -67,11 +82,11 @@ func TestPersonsAndOrders(t *testing.T) {
 	must(t, err)
 	cams, err := s.Cameras(ctx)
 	must(t, err)
-	rules, err := s.Rules(ctx)
+	rs, err := s.Rules(ctx)
 	must(t, err)
-	if len(zones) != 2 || len(cams) != 2 || len(rules) != 1 || rules[0].Cooldown != time.Minute ||
-		string(rules[0].Params) != `{"lists":["escape-risk"]}` || !rules[0].Enabled {
-		t.Errorf("site: %+v %+v %+v", zones, cams, rules)
+	if len(zones) != 2 || len(cams) != 2 || len(rs) != 1 || rs[0].Cooldown != time.Minute ||
+		string(rs[0].Params) != `{"watch_list":"escape-risk"}` || !rs[0].Enabled {
+		t.Errorf("site: %+v %+v %+v", zones, cams, rs)
 	}
 	if _, err := s.VerifyAudit(ctx); err != nil {
 		t.Error(err)
@@ -93,7 +108,7 @@ func TestAlertLifecycle(t *testing.T) {
 	}
 	open, err := s.OpenAlerts(ctx, 10)
 	must(t, err)
-	if len(open) != 1 || open[0].Severity != SeverityHigh || open[0].State != AlertOpen ||
+	if len(open) != 1 || open[0].Severity != rules.Critical || open[0].State != AlertOpen ||
 		string(open[0].Evidence) != `{"list":"escape-risk","score":0.71}` || open[0].Decision != nil {
 		t.Fatalf("open alerts %+v", open)
 	}
@@ -127,4 +142,40 @@ func TestAlertLifecycle(t *testing.T) {
 		t.Errorf("last audit entry %+v", last)
 	}
 	checkGapFree(t, s, 3)
+}
+
+// FuzzRuleParams checks the store's side of rule params: a rejection by
+// the rules package comes back as an *InvalidError naming a field, and
+// accepted params are stored in a form that validates again to the same
+// bytes.
+func FuzzRuleParams(f *testing.F) {
+	for _, seed := range []struct{ kind, raw string }{
+		{"watch_list", `{"watch_list":"escape-risk"}`},
+		{"watch_list", ` {} `},
+		{"keep_apart", `{"within":"1m30s"}`},
+		{"keep_apart", `{"within":"0s"}`},
+		{"outside_permit", `{}`},
+		{"unknown_in_staff_zone", `{"watch_list":"violent"}`},
+		{"zone", `{"grace_seconds":300}`},
+		{"keep_apart", `null`},
+		{"keep_apart", `{"within":"1m"}{}`},
+	} {
+		f.Add(seed.kind, []byte(seed.raw))
+	}
+	f.Fuzz(func(t *testing.T, kind string, raw []byte) {
+		r := Rule{ID: "R-1", Kind: rules.Kind(kind), Name: "Rule", Params: raw, Severity: rules.Warning}
+		canon, err := r.validate()
+		if err != nil {
+			var ie *InvalidError
+			if !errors.As(err, &ie) || ie.Field == "" {
+				t.Fatalf("error %v is not an *InvalidError naming a field", err)
+			}
+			return
+		}
+		r.Params = canon
+		again, err := r.validate()
+		if err != nil || string(again) != string(canon) {
+			t.Fatalf("stored form %s validates as %s, %v", canon, again, err)
+		}
+	})
 }

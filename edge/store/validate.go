@@ -193,7 +193,7 @@ func checkJSONObject(what, field string, raw []byte, max int) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// checkTokens validates a set of ids (categories, watch lists, zone kinds)
+// checkTokens validates a set of ids (categories, watch lists)
 // and returns it sorted without duplicates.
 func checkTokens(what, field string, v []string, max int) ([]string, error) {
 	if len(v) > max {

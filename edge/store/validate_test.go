@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dozor-edge/dozor/edge/rules"
 )
 
 // TestValidation feeds each write one bad field and checks the error names
@@ -48,7 +50,7 @@ func TestValidation(t *testing.T) {
 	}
 	rule := func(edit func(*Rule)) func() error {
 		return func() error {
-			r := Rule{ID: "R-NEW", Kind: RuleKeepApart, Name: "Keep apart", Params: []byte(`{"window_seconds":60}`), Severity: SeverityHigh}
+			r := Rule{ID: "R-NEW", Kind: rules.KindKeepApart, Name: "Keep apart", Params: []byte(`{"within":"60s"}`), Severity: rules.Critical}
 			edit(&r)
 			return s.PutRule(ctx, "supervisor", r)
 		}
@@ -58,6 +60,12 @@ func TestValidation(t *testing.T) {
 			a := Alert{ID: uuidN(901), RuleID: "R-WATCH", SightingID: uuidN(500), Evidence: []byte(`{"list":"escape-risk"}`)}
 			edit(&a)
 			_, err := s.RecordAlert(ctx, a, msgs("dozor/F-07/alerts", 1))
+			return err
+		}
+	}
+	permit := func(window string) func() error {
+		return func() error {
+			_, err := s.AddPermit(ctx, "supervisor", Permit{PersonID: "P-1", ZoneID: "Z-YARD", Window: window})
 			return err
 		}
 	}
@@ -140,8 +148,14 @@ func TestValidation(t *testing.T) {
 		{"rule: bad severity", rule(func(r *Rule) { r.Severity = "urgent" }), ErrInvalid, "severity"},
 		{"rule: negative cooldown", rule(func(r *Rule) { r.Cooldown = -time.Second }), ErrInvalid, "cooldown"},
 		{"rule: fractional cooldown", rule(func(r *Rule) { r.Cooldown = 1500 * time.Millisecond }), ErrInvalid, "cooldown"},
-		{"rule: params of another kind", rule(func(r *Rule) { r.Params = []byte(`{"lists":["a"]}`) }), ErrInvalid, "keep_apart"},
-		{"rule: params out of range", rule(func(r *Rule) { r.Params = []byte(`{"window_seconds":0}`) }), ErrInvalid, "window_seconds"},
+		{"rule: severity of another scale", rule(func(r *Rule) { r.Severity = "high" }), ErrInvalid, "severity"},
+		{"rule: params of another kind", rule(func(r *Rule) { r.Params = []byte(`{"watch_list":"a","within":"60s"}`) }), ErrInvalid, "watch_list"},
+		{"rule: params out of range", rule(func(r *Rule) { r.Params = []byte(`{"within":"0s"}`) }), ErrInvalid, "within"},
+		{"rule: params with an unknown key", rule(func(r *Rule) { r.Params = []byte(`{"within":"60s","window_seconds":60}`) }), ErrInvalid, "params"},
+		{"rule: params not an object", rule(func(r *Rule) { r.Params = nil }), ErrInvalid, "params"},
+		{"rule: oversized params", rule(func(r *Rule) {
+			r.Params = []byte(`{"within":"60s"` + strings.Repeat(" ", MaxParamsBytes) + `}`)
+		}), ErrInvalid, "params"},
 
 		{"alert: unknown rule", alert(func(a *Alert) { a.RuleID = "R-404" }), ErrNotFound, "rule"},
 		{"alert: unknown sighting", alert(func(a *Alert) { a.SightingID = uuidN(404) }), ErrNotFound, "sighting"},
@@ -156,23 +170,25 @@ func TestValidation(t *testing.T) {
 
 		{"zone: bad kind", func() error { return s.PutZone(ctx, "admin", Zone{ID: "Z", Name: "Z", Kind: "lobby"}) }, ErrInvalid, "kind"},
 		{"camera: unknown zone", func() error { return s.PutCamera(ctx, "admin", Camera{ID: "c", Name: "c", ZoneID: "Z-404"}) }, ErrNotFound, "zone"},
-		{"permit: empty window", func() error {
-			_, err := s.AddPermit(ctx, "supervisor", Permit{PersonID: "P-1", ZoneID: "Z-YARD", Window: Window{Days: AllDays, Start: 60, End: 60}})
-			return err
-		}, ErrInvalid, "end"},
+		{"permit: empty window", permit("mon 01:00-01:00"), ErrInvalid, "window"},
+		{"permit: no window", permit(""), ErrInvalid, "window"},
+		{"permit: unknown day", permit("mon-fry 08:00-17:00"), ErrInvalid, "window"},
+		{"permit: over-long window", permit("mon" + strings.Repeat(",mon", MaxNameBytes) + " 08:00-17:00"), ErrInvalid, "window"},
 		{"keep-apart: same person twice", func() error {
 			return s.PutKeepApart(ctx, "supervisor", KeepApart{A: "P-1", B: "P-1", Reason: "x"})
 		}, ErrInvalid, "person b"},
 		{"outbox: limit zero", func() error { _, err := s.Pending(ctx, 0, 0); return err }, ErrInvalid, "limit"},
 		{"audit: empty actor", func() error { return s.Audit(ctx, "", "search", "q", "") }, ErrInvalid, "actor"},
 	}
+	const allRows = `SELECT (SELECT count(*) FROM sightings) + (SELECT count(*) FROM face_templates) +
+		(SELECT count(*) FROM persons) + (SELECT count(*) FROM rules) + (SELECT count(*) FROM alerts) +
+		(SELECT count(*) FROM alert_decisions) + (SELECT count(*) FROM enrolment_photos) +
+		(SELECT count(*) FROM person_permits)`
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			lastSeq, _ := s.LastSeq(ctx)
 			audit := count(t, s, `SELECT count(*) FROM audit_log`)
-			rows := count(t, s, `SELECT (SELECT count(*) FROM sightings) + (SELECT count(*) FROM face_templates) +
-				(SELECT count(*) FROM persons) + (SELECT count(*) FROM rules) + (SELECT count(*) FROM alerts) +
-				(SELECT count(*) FROM alert_decisions) + (SELECT count(*) FROM enrolment_photos)`)
+			rows := count(t, s, allRows)
 
 			err := tc.write()
 			if !errors.Is(err, tc.want) {
@@ -191,9 +207,7 @@ func TestValidation(t *testing.T) {
 			if got := count(t, s, `SELECT count(*) FROM audit_log`); got != audit {
 				t.Errorf("%d audit entries written", got-audit)
 			}
-			if got := count(t, s, `SELECT (SELECT count(*) FROM sightings) + (SELECT count(*) FROM face_templates) +
-				(SELECT count(*) FROM persons) + (SELECT count(*) FROM rules) + (SELECT count(*) FROM alerts) +
-				(SELECT count(*) FROM alert_decisions) + (SELECT count(*) FROM enrolment_photos)`); got != rows {
+			if got := count(t, s, allRows); got != rows {
 				t.Errorf("%d rows written", got-rows)
 			}
 		})

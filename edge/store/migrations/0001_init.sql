@@ -77,28 +77,29 @@ CREATE TABLE cameras (
     updated_at_ms INTEGER NOT NULL
 ) STRICT;
 
+-- Kinds, severities and params are those of the rules engine (package
+-- edge/rules), checked there before a row is written. They are not listed
+-- again here, so that a kind the engine learns needs no migration.
 CREATE TABLE rules (
     id            TEXT PRIMARY KEY,
-    kind          TEXT NOT NULL CHECK (kind IN ('watchlist', 'zone', 'unknown_face', 'keep_apart')),
+    kind          TEXT NOT NULL CHECK (kind <> ''),
     name          TEXT NOT NULL,
     params        TEXT NOT NULL CHECK (json_valid(params)),
-    severity      TEXT NOT NULL CHECK (severity IN ('info', 'low', 'medium', 'high', 'critical')),
+    severity      TEXT NOT NULL CHECK (severity <> ''),
     cooldown_s    INTEGER NOT NULL CHECK (cooldown_s BETWEEN 0 AND 86400),
     enabled       INTEGER NOT NULL CHECK (enabled IN (0, 1)),
     updated_at_ms INTEGER NOT NULL
 ) STRICT;
 
--- Where and when a person may be. Windows with start_min > end_min run
--- over midnight into the next day.
+-- Where and when a person may be. time_window is a weekly window in the
+-- canonical text of the rules engine ("mon-fri 08:00-17:00"), so one
+-- window has one spelling and a permit given twice is refused.
 CREATE TABLE person_permits (
-    id        INTEGER PRIMARY KEY,
-    person_id TEXT NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
-    zone_id   TEXT NOT NULL REFERENCES zones (id) ON DELETE CASCADE,
-    days      INTEGER NOT NULL CHECK (days BETWEEN 1 AND 127), -- bit d = time.Weekday d
-    start_min INTEGER NOT NULL CHECK (start_min BETWEEN 0 AND 1439),
-    end_min   INTEGER NOT NULL CHECK (end_min BETWEEN 1 AND 1440),
-    CHECK (start_min <> end_min),
-    UNIQUE (person_id, zone_id, days, start_min, end_min)
+    id          INTEGER PRIMARY KEY,
+    person_id   TEXT NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
+    zone_id     TEXT NOT NULL REFERENCES zones (id) ON DELETE CASCADE,
+    time_window TEXT NOT NULL CHECK (time_window <> ''),
+    UNIQUE (person_id, zone_id, time_window)
 ) STRICT;
 
 -- Keep-apart orders; each pair is stored once with person_a < person_b.
@@ -134,7 +135,7 @@ CREATE INDEX sightings_by_person ON sightings (person_id, first_seen_ms) WHERE p
 CREATE TABLE alerts (
     id            TEXT PRIMARY KEY, -- UUID
     rule_id       TEXT NOT NULL REFERENCES rules (id),
-    severity      TEXT NOT NULL CHECK (severity IN ('info', 'low', 'medium', 'high', 'critical')),
+    severity      TEXT NOT NULL CHECK (severity <> ''), -- as in rules
     sighting_id   TEXT NOT NULL REFERENCES sightings (id),
     state         TEXT NOT NULL CHECK (state IN ('open', 'confirmed', 'rejected')),
     evidence      TEXT NOT NULL CHECK (json_valid(evidence)),
