@@ -15,7 +15,7 @@ export DOZOR_MODELS := $(MODELS_DIR)
 
 # Packages without cgo: they must build and test with CGO_ENABLED=0.
 PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ ./internal/progress/ \
-        ./edge/config/ ./edge/rules/
+        ./edge/config/ ./edge/rules/ ./sync/wire/ ./sync/uplink/
 
 .PHONY: all build deps models test vet test-pure test-matprofile fuzz eval bench clean
 
@@ -57,6 +57,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./edge/config/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./edge/rules/
 	$(GO) test -run '^$$' -fuzz FuzzParseWindow -fuzztime 30s ./edge/rules/
+	$(GO) test -run '^$$' -fuzz FuzzParseParams -fuzztime 30s ./edge/rules/
+	$(GO) test -run '^$$' -fuzz FuzzRuleParams -fuzztime 30s ./edge/store/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./sync/wire/
+	$(GO) test -run '^$$' -fuzz FuzzParseTopic -fuzztime 30s ./sync/wire/
 
 eval: build
 	./$(BIN)/edgectl eval table --dataset $(SHARED)/testdata/lfw-dev --dataset $(SHARED)/testdata/celeba-dev --dataset $(SHARED)/testdata/cfp-dev --plot-dir var

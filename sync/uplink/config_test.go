@@ -1,0 +1,189 @@
+package uplink
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigValidate(t *testing.T) {
+	good := testConfig("tcp://127.0.0.1:1883")
+	tlsGood := testConfig("ssl://broker.region.local:8883")
+	tlsGood.CAFile, tlsGood.CertFile, tlsGood.KeyFile = "ca.pem", "c.pem", "c.key"
+	cases := []struct {
+		name string
+		edit func(c *Config)
+		err  string // "" for valid
+	}{
+		{"defaults with broker and site", func(c *Config) {}, ""},
+		{"TLS with client certificate", func(c *Config) { *c = tlsGood }, ""},
+		{"two brokers, mqtt schemes", func(c *Config) { c.Brokers = []string{"mqtt://a:1883", "mqtts://b:8883"}; c.CAFile = "ca.pem" }, ""},
+		{"username and password file", func(c *Config) { c.Username, c.PasswordFile = "s1", "/run/secrets/mqtt" }, ""},
+		{"username alone", func(c *Config) { c.Username = "s1" }, ""},
+		{"explicit client ID", func(c *Config) { c.ClientID = "box-7.north" }, ""},
+		{"no broker", func(c *Config) { c.Brokers = nil }, "uplink: brokers: at least one broker URL is required"},
+		{"http scheme", func(c *Config) { c.Brokers = []string{"http://a:80"} }, `uplink: brokers[0]: http://a:80: scheme "http"; want tcp://host:port or ssl://host:port`},
+		{"no port", func(c *Config) { c.Brokers = []string{"tcp://broker"} }, "brokers[0]: tcp://broker: want host:port after the scheme"},
+		{"path", func(c *Config) { c.Brokers = []string{"tcp://a:1/x"} }, "brokers[0]: tcp://a:1/x: a broker URL has no path"},
+		{"password in URL", func(c *Config) { c.Brokers = []string{"tcp://s1:hunter2@a:1883"} }, "brokers[0]: tcp://s1:xxxxx@a:1883: holds credentials; use username and password_file"},
+		{"unparsable URL", func(c *Config) { c.Brokers = []string{"tcp://a b:1:2\x7f"} }, "brokers[0]: tcp://<unparsable>: not a URL"},
+		{"CA without TLS broker", func(c *Config) { c.CAFile = "ca.pem" }, "uplink: ca_file: set, but no broker uses ssl://"},
+		{"insecure without TLS broker", func(c *Config) { c.InsecureSkipVerify = true }, "insecure_skip_verify: set, but no broker uses ssl://"},
+		{"cert without key", func(c *Config) { *c = tlsGood; c.KeyFile = "" }, "cert_file: cert_file and key_file go together"},
+		{"password file without username", func(c *Config) { c.PasswordFile = "/run/secrets/mqtt" }, "username: required when password_file is set"},
+		{"username with newline", func(c *Config) { c.Username = "s1\nx" }, "username: must be at most 256 bytes"},
+		{"region missing", func(c *Config) { c.Region = "" }, "uplink: region: empty"},
+		{"site wildcard", func(c *Config) { c.Site = "s+" }, "uplink: site: contains '+', an MQTT wildcard"},
+		{"client ID with space", func(c *Config) { c.ClientID = "box 7" }, `client_id: "box 7": allowed are`},
+		{"keep alive zero", func(c *Config) { c.KeepAlive = 0 }, "keep_alive: 0s must be between 1s and 10m0s"},
+		{"window zero", func(c *Config) { c.Window = 0 }, "window: 0 must be between 1 and 1000"},
+		{"backoff inverted", func(c *Config) { c.MinBackoff, c.MaxBackoff = time.Minute, time.Second }, "max_backoff: 1s is below min_backoff 1m0s"},
+		{"poll storm", func(c *Config) { c.PollInterval = time.Millisecond }, "poll_interval: 1ms must be between"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good
+			c.Brokers = append([]string(nil), good.Brokers...)
+			tc.edit(&c)
+			err := c.Validate()
+			if tc.err == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("error\n  %v\nwant it to contain\n  %s", err, tc.err)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("the error leaks the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestConfigValidateReportsEveryKey(t *testing.T) {
+	err := Config{}.Validate()
+	for _, key := range []string{"brokers", "region", "site", "keep_alive", "connect_timeout", "ack_timeout", "window", "min_backoff", "poll_interval"} {
+		if err == nil || !strings.Contains(err.Error(), "uplink: "+key+":") {
+			t.Errorf("zero config: no error for %s in\n%v", key, err)
+		}
+	}
+}
+
+func TestNewLoadsSecrets(t *testing.T) {
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	cfg := testConfig("tcp://127.0.0.1:1883")
+	cfg.Username, cfg.PasswordFile = "s1", filepath.Join(dir, "missing")
+	if _, err := New(cfg, newMemOutbox(), log, Options{}); err == nil || !strings.Contains(err.Error(), "uplink: password_file: open") {
+		t.Errorf("missing password file: %v", err)
+	}
+	if err := os.WriteFile(cfg.PasswordFile, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(cfg, newMemOutbox(), log, Options{}); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("empty password file: %v", err)
+	}
+	tc := testConfig("ssl://127.0.0.1:8883")
+	tc.CAFile = cfg.PasswordFile // not a certificate
+	if _, err := New(tc, newMemOutbox(), log, Options{}); err == nil || !strings.Contains(err.Error(), "ca_file") || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("CA file without a certificate: %v", err)
+	}
+	k := makePKI(t)
+	tc.CAFile, tc.CertFile, tc.KeyFile = k.caFile, k.clientCert, k.serverKey // key of another certificate
+	if _, err := New(tc, newMemOutbox(), log, Options{}); err == nil || !strings.Contains(err.Error(), "cert_file/key_file") {
+		t.Errorf("mismatched key: %v", err)
+	}
+	tc.KeyFile = k.clientKey
+	if _, err := New(tc, newMemOutbox(), log, Options{}); err != nil {
+		t.Errorf("good TLS files: %v", err)
+	}
+	if _, err := New(testConfig("tcp://127.0.0.1:1883"), nil, log, Options{}); err == nil {
+		t.Error("New accepted a nil outbox")
+	}
+}
+
+func TestRedactAndLogValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"tcp://a:1883":              "tcp://a:1883",
+		"ssl://site:s3cret@a:8883":  "ssl://site:xxxxx@a:8883",
+		"tcp://a b:1:2\x7f":         "tcp://<unparsable>",
+		"\x7f:not a url s3cret@x:1": "<unparsable URL>",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	var buf bytes.Buffer
+	cfg := testConfig("ssl://site:s3cret@a:8883")
+	cfg.Username, cfg.PasswordFile = "site", "/run/secrets/pw"
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "uplink", cfg)
+	out := buf.String()
+	if strings.Contains(out, "s3cret") || !strings.Contains(out, "uplink.password=true") || !strings.Contains(out, "client_id=dozor-r1-s1") {
+		t.Errorf("logged config: %s", out)
+	}
+}
+
+func TestBackoffDelay(t *testing.T) {
+	lo, hi := time.Second, time.Minute
+	for n, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute, time.Minute} {
+		short, long := backoffDelay(lo, hi, n, 0), backoffDelay(lo, hi, n, 0.999999)
+		if short != want/2 || long > want || long < want-want/1000 {
+			t.Errorf("failure %d: delay in [%v, %v], want [%v, %v]", n, short, long, want/2, want)
+		}
+	}
+	if d := backoffDelay(lo, hi, 1000, 1); d != hi {
+		t.Errorf("after 1000 failures: %v", d)
+	}
+	if d := backoffDelay(lo, hi, 0, -3); d != lo/2 {
+		t.Errorf("r below 0: %v", d)
+	}
+}
+
+// TestRunOnce: a second Run is refused while the first runs; the uplink
+// with no reachable broker stops promptly on cancellation.
+func TestRunOnce(t *testing.T) {
+	checkLeaks(t)
+	cfg := testConfig("tcp://127.0.0.1:1") // nothing listens on port 1
+	u, err := New(cfg, newMemOutbox(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Run(ctx) }()
+	if !waitUntil(5*time.Second, func() bool { return u.Stats().ConnectAttempts > 0 }) {
+		t.Fatal("no connection attempt")
+	}
+	if err := u.Run(ctx); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("second Run: %v", err)
+	}
+	if !waitUntil(5*time.Second, func() bool { return u.Stats().State == StateWaiting }) {
+		t.Fatalf("stats %+v", u.Stats())
+	}
+	if st := u.Stats(); !strings.Contains(st.LastError, "connection refused") || st.OutboxDepth != 0 {
+		t.Errorf("stats %+v; want connection refused and the outbox depth", st)
+	}
+	stopAt := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	if took := time.Since(stopAt); took > time.Second {
+		t.Errorf("stopping took %v", took)
+	}
+	if u.Stats().State != StateStopped {
+		t.Errorf("state %v after Run returned", u.Stats().State)
+	}
+}

@@ -1,0 +1,46 @@
+// Package uplink drains a site's outbox to the regional MQTT broker.
+//
+// The facility store writes every event, alert, decision and audit record
+// to its outbox first; the uplink only reads it (Outbox.Pending) and
+// records what the broker has acknowledged (Outbox.MarkSent). The outbox
+// is the only queue: nothing is held in memory that the store does not
+// also hold, so a crash or a broker outage of any length loses nothing.
+//
+// # Delivery
+//
+//   - QoS 1, in ascending seq order, at most Config.Window messages in
+//     flight.
+//   - A message is marked sent only after its PUBACK, and only as part of
+//     an unbroken acknowledged prefix, so the outbox's unsent messages are
+//     always a suffix of what was published.
+//   - After a reconnect the uplink starts again from the oldest unsent
+//     message. The region therefore sees each message at least once, and
+//     keeping the first copy of each (site, seq) gives them in order.
+//   - The store calls Notify after each append; a slow poll
+//     (Config.PollInterval) is the safety net. While a backlog drains, new
+//     messages simply join its end.
+//
+// # Connection
+//
+// One paho client per connection, CleanSession false under a stable client
+// ID, no paho auto-reconnect: Run owns the loop, with a jittered backoff
+// doubling from Config.MinBackoff to Config.MaxBackoff (1 s to 60 s by
+// default), reset only after a connection has stayed up 30 s so that a
+// broker that accepts and drops at once is not hammered. Refused
+// credentials, TLS failures and network errors are reported in Stats and
+// the log with what to check, and retried: the operator can fix the
+// password file or certificates without a restart.
+//
+// The site status topic carries the box's presence: the last will
+// (offline, "connection lost", retained, QoS 1) is registered with every
+// connection, the online status (retained) is published and acknowledged
+// before the outbox is drained, and an orderly stop publishes offline
+// ("shutdown") before DISCONNECT, since a clean disconnect cancels the
+// will.
+//
+// # Secrets
+//
+// The password and key are read from files at every attempt and never
+// logged; broker URLs are redacted in messages (Redact), and a URL with
+// credentials in it is a configuration error.
+package uplink

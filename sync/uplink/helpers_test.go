@@ -1,0 +1,518 @@
+package uplink
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/dozor-edge/dozor/sync/wire"
+)
+
+const (
+	testRegion = "r1"
+	testSite   = "s1"
+)
+
+// memOutbox is an in-memory Outbox with the store's contract: seqs
+// assigned on append, Pending ascending above afterSeq, MarkSent idempotent.
+type memOutbox struct {
+	mu   sync.Mutex
+	msgs []Message // ascending seq
+	sent map[uint64]bool
+	next uint64
+
+	pendingCalls atomic.Int64
+	markCalls    atomic.Int64
+	// beforeMark runs before every MarkSent; a non-nil error fails it.
+	beforeMark func(seqs []uint64) error
+	// failPending makes this many Pending calls fail.
+	failPending atomic.Int64
+}
+
+func newMemOutbox() *memOutbox { return &memOutbox{sent: map[uint64]bool{}} }
+
+// add stores a message built for its sequence number, as the store does
+// inside one transaction.
+func (o *memOutbox) add(build func(seq uint64) Message) uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.next++
+	m := build(o.next)
+	m.Seq = o.next
+	o.msgs = append(o.msgs, m)
+	return o.next
+}
+
+func (o *memOutbox) Pending(ctx context.Context, afterSeq uint64, limit int) ([]Message, error) {
+	o.pendingCalls.Add(1)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if o.failPending.Load() > 0 {
+		o.failPending.Add(-1)
+		return nil, fmt.Errorf("disk I/O error (injected)")
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i := sort.Search(len(o.msgs), func(i int) bool { return o.msgs[i].Seq > afterSeq })
+	var out []Message
+	for ; i < len(o.msgs) && len(out) < limit; i++ {
+		if !o.sent[o.msgs[i].Seq] {
+			out = append(out, o.msgs[i])
+		}
+	}
+	return out, nil
+}
+
+func (o *memOutbox) MarkSent(ctx context.Context, seqs []uint64) error {
+	o.markCalls.Add(1)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if o.beforeMark != nil {
+		if err := o.beforeMark(seqs); err != nil {
+			return err
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, s := range seqs {
+		if s == 0 || s > o.next {
+			return fmt.Errorf("seq %d was never assigned", s)
+		}
+		o.sent[s] = true
+	}
+	return nil
+}
+
+func (o *memOutbox) OutboxDepth(ctx context.Context) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.msgs) - len(o.sent), nil
+}
+
+func (o *memOutbox) unsent() int {
+	n, _ := o.OutboxDepth(context.Background())
+	return n
+}
+
+// testMessage is a realistic outbox message for seq: mostly sightings with
+// a small face crop, every 7th an alert, every 10th an audit record, so
+// the stream crosses topics.
+func testMessage(t *testing.T) func(uint64) Message {
+	return func(seq uint64) Message {
+		now := time.Now().UTC()
+		crop := make([]byte, 1500)
+		copy(crop, []byte{0xFF, 0xD8, 0xFF, 0xE0})
+		_, _ = rand.Read(crop[4:])
+		var p wire.Payload
+		switch {
+		case seq%10 == 0:
+			p = wire.AuditRecord{ID: wire.MustNewID(), Seq: seq, Site: testSite, At: now, Actor: "sup-1", Action: "view",
+				Object: fmt.Sprintf("person/P-%d", seq), Prev: strings.Repeat("a", 64), Hash: strings.Repeat("b", 64)}
+		case seq%7 == 0:
+			p = wire.Alert{ID: wire.MustNewID(), Seq: seq, Site: testSite, Rule: "wl", Kind: wire.AlertWatchlist,
+				Severity: wire.SeverityCritical, Sighting: wire.MustNewID(), Person: "P-7", Camera: "gate-1", At: now,
+				Evidence: wire.Evidence{Score: 0.8, Margin: 0.2, Frames: 5, Crop: crop}}
+		default:
+			p = wire.Sighting{ID: wire.MustNewID(), Seq: seq, Site: testSite, Camera: "gate-1", Track: seq,
+				Person: "P-1", FirstSeen: now.Add(-time.Second), BestAt: now, LastSeen: now, Frames: 3,
+				Score: 0.7, Margin: 0.1, Model: "fused-1", Quality: 0.9, Crop: crop}
+		}
+		b, err := wire.Encode(p)
+		if err != nil {
+			t.Errorf("test payload %d: %v", seq, err)
+		}
+		topic, _ := wire.Topic{Kind: p.TopicKind(), Region: testRegion, Site: testSite}.Build()
+		return Message{Topic: topic, Payload: b, QoS: 1}
+	}
+}
+
+// received is one message as a test subscriber saw it.
+type received struct {
+	topic    string
+	seq      uint64 // 0 for status messages
+	state    string // site status state, if any
+	reason   string
+	retained bool
+	at       time.Time
+}
+
+// subscriber is a region-side paho client that decodes what it receives
+// with wire.Decode, as the aggregator will.
+type subscriber struct {
+	t        *testing.T
+	filter   string
+	user     string
+	pass     string
+	mu       sync.Mutex
+	got      []received
+	bad      []string
+	client   mqtt.Client
+	clientNo int
+}
+
+func newSubscriber(t *testing.T, addr, filter, user, pass string) *subscriber {
+	t.Helper()
+	s := &subscriber{t: t, filter: filter, user: user, pass: pass}
+	s.connect(addr)
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *subscriber) connect(addr string) {
+	s.t.Helper()
+	s.clientNo++
+	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).
+		SetClientID(fmt.Sprintf("test-sub-%d-%d", time.Now().UnixNano()%1e9, s.clientNo)).
+		SetCleanSession(true).SetAutoReconnect(false).SetProtocolVersion(4).
+		SetConnectTimeout(5 * time.Second)
+	if s.user != "" {
+		opts.SetUsername(s.user).SetPassword(s.pass)
+	}
+	c := mqtt.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		s.t.Fatalf("subscriber connect to %s: %v", addr, tok.Error())
+	}
+	tok := c.Subscribe(s.filter, 1, s.handle)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		s.t.Fatalf("subscribe %s: %v", s.filter, tok.Error())
+	}
+	s.mu.Lock()
+	s.client = c
+	s.mu.Unlock()
+}
+
+func (s *subscriber) handle(_ mqtt.Client, m mqtt.Message) {
+	r := received{topic: m.Topic(), retained: m.Retained(), at: time.Now()}
+	msg, err := wire.Decode(m.Topic(), m.Payload(), time.Now())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.bad = append(s.bad, err.Error())
+		return
+	}
+	r.seq = msg.Seq()
+	if st, ok := msg.Payload.(wire.SiteStatus); ok {
+		r.state, r.reason = st.State, st.Reason
+	}
+	s.got = append(s.got, r)
+}
+
+// reconnect replaces the connection (after a broker restart, which lost
+// every session) and subscribes again before returning.
+func (s *subscriber) reconnect(addr string) {
+	s.t.Helper()
+	s.mu.Lock()
+	old := s.client
+	s.mu.Unlock()
+	old.Disconnect(0)
+	s.connect(addr)
+}
+
+func (s *subscriber) close() {
+	s.mu.Lock()
+	c := s.client
+	s.mu.Unlock()
+	if c != nil {
+		c.Disconnect(100)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.bad) > 0 {
+		s.t.Errorf("subscriber could not decode %d messages, first: %s", len(s.bad), s.bad[0])
+	}
+}
+
+func (s *subscriber) snapshot() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]received(nil), s.got...)
+}
+
+// seqs returns the outbox seqs received, in arrival order, duplicates
+// included.
+func (s *subscriber) seqs() []uint64 {
+	var out []uint64
+	for _, r := range s.snapshot() {
+		if r.seq != 0 {
+			out = append(out, r.seq)
+		}
+	}
+	return out
+}
+
+// statuses returns the site status messages received.
+func (s *subscriber) statuses() []received {
+	var out []received
+	for _, r := range s.snapshot() {
+		if r.state != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitUntil polls cond every 10 ms until it holds or timeout passes.
+func waitUntil(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// firstCopies keeps the first copy of each seq, in arrival order: what a
+// receiver that drops repeats stores.
+func firstCopies(seqs []uint64) []uint64 {
+	seen := map[uint64]bool{}
+	var out []uint64
+	for _, s := range seqs {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// checkSequence fails unless first copies are exactly 1..n in order.
+func checkSequence(t *testing.T, seqs []uint64, n int) {
+	t.Helper()
+	first := firstCopies(seqs)
+	if len(first) != n {
+		t.Errorf("received %d distinct seqs, want %d", len(first), n)
+	}
+	for i, s := range first {
+		if s != uint64(i+1) {
+			t.Errorf("distinct seq #%d is %d, want %d (order broken or a message lost)", i+1, s, i+1)
+			return
+		}
+	}
+}
+
+// runningUplink is an Uplink running in the background for one test.
+type runningUplink struct {
+	*Uplink
+	cancel context.CancelFunc
+	done   chan error
+	log    *lockedBuffer
+	early  atomic.Int64 // seqs marked sent without a PUBACK seen by the proxy
+}
+
+// runUplink starts an uplink; when p sniffs MQTT, every MarkSent is
+// checked against the PUBACKs the proxy has seen.
+func runUplink(t *testing.T, cfg Config, ob *memOutbox, p *proxy) *runningUplink {
+	t.Helper()
+	lb := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	u, err := New(cfg, ob, log, Options{Status: func() wire.SiteStatus {
+		return wire.SiteStatus{Version: "test", CamerasUp: 3, CamerasTotal: 4}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runningUplink{Uplink: u, done: make(chan error, 1), log: lb}
+	if p != nil && p.sniff {
+		ob.beforeMark = func(seqs []uint64) error {
+			for _, s := range seqs {
+				if !p.isAcked(s) {
+					r.early.Add(1)
+				}
+			}
+			return nil
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- u.Run(ctx) }()
+	t.Cleanup(func() {
+		r.stop(t)
+		if t.Failed() {
+			t.Logf("uplink log:\n%s", lb.String())
+		}
+	})
+	return r
+}
+
+// stop cancels Run and waits for it; Run must return promptly.
+func (r *runningUplink) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err, ok := <-r.done:
+		if ok && err != nil {
+			t.Errorf("Run returned %v", err)
+		}
+		if ok {
+			close(r.done)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s of cancellation")
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func testConfig(brokerURL string) Config {
+	c := DefaultConfig()
+	c.Brokers = []string{brokerURL}
+	c.Region, c.Site = testRegion, testSite
+	return c
+}
+
+// checkLeaks registers, as the test's first cleanup and so its last, a
+// check that no goroutine of paho or of this package outlives the test.
+func checkLeaks(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			leaked := ourGoroutines()
+			if len(leaked) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%d goroutines leaked:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+func ourGoroutines() []string {
+	buf := make([]byte, 4<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		switch {
+		case strings.Contains(g, "testing.tRunner("), strings.Contains(g, "testing.(*T).Run("),
+			strings.Contains(g, "testing.(*M)."), strings.Contains(g, "testing.runTests"):
+			continue // the test machinery, including the goroutine running this check
+		case strings.Contains(g, "paho.mqtt.golang"), strings.Contains(g, "dozor/sync/uplink."):
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// pki is a throw-away certificate authority with a server certificate for
+// 127.0.0.1 and a client certificate for the test site.
+type pki struct {
+	caFile, serverCert, serverKey, clientCert, clientKey string
+	otherCA                                              string // a CA that signed nothing here
+}
+
+func makePKI(t *testing.T) pki {
+	t.Helper()
+	dir := t.TempDir()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	serial := int64(1)
+	sign := func(tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, signer *ecdsa.PrivateKey) *x509.Certificate {
+		serial++
+		tmpl.SerialNumber = big.NewInt(serial)
+		tmpl.NotBefore = time.Now().Add(-time.Hour)
+		tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+		if parent == nil {
+			parent = tmpl
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	writeCert := func(name string, c *x509.Certificate) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	writeKey := func(name string, k *ecdsa.PrivateKey) string {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caTmpl := func(cn string) *x509.Certificate {
+		return &x509.Certificate{Subject: pkix.Name{CommonName: cn}, IsCA: true, BasicConstraintsValid: true,
+			KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	}
+	caKey := newKey()
+	ca := sign(caTmpl("dozor test CA"), nil, &caKey.PublicKey, caKey)
+	otherKey := newKey()
+	other := sign(caTmpl("unrelated CA"), nil, &otherKey.PublicKey, otherKey)
+
+	srvKey := newKey()
+	srv := sign(&x509.Certificate{Subject: pkix.Name{CommonName: "broker"}, DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca, &srvKey.PublicKey, caKey)
+	cliKey := newKey()
+	cli := sign(&x509.Certificate{Subject: pkix.Name{CommonName: testSite}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, ca, &cliKey.PublicKey, caKey)
+	return pki{
+		caFile:     writeCert("ca.pem", ca),
+		otherCA:    writeCert("other-ca.pem", other),
+		serverCert: writeCert("server.pem", srv),
+		serverKey:  writeKey("server.key", srvKey),
+		clientCert: writeCert("client.pem", cli),
+		clientKey:  writeKey("client.key", cliKey),
+	}
+}

@@ -1,0 +1,97 @@
+package wire
+
+import (
+	"fmt"
+	"time"
+)
+
+// Message is a received message: its parsed topic and its payload, one of
+// Sighting, Alert, AlertDecision, SiteStatus, CameraStatus, AuditRecord or
+// GalleryAck.
+type Message struct {
+	Topic   Topic
+	Payload Payload
+}
+
+// Seq returns the payload's outbox sequence number, or 0 for kinds that do
+// not pass through the outbox (site and camera status).
+func (m Message) Seq() uint64 {
+	switch p := m.Payload.(type) {
+	case Sighting:
+		return p.Seq
+	case Alert:
+		return p.Seq
+	case AlertDecision:
+		return p.Seq
+	case AuditRecord:
+		return p.Seq
+	case GalleryAck:
+		return p.Seq
+	}
+	return 0
+}
+
+// Decode is what a receiver runs on every message from a site: it parses
+// the topic, decodes the payload the topic calls for and checks that the
+// payload's site (and camera) match the topic's, so that a box cannot
+// speak for another. now is the receiver's clock.
+//
+// A receiver keeps what Decode refuses (topic, payload, error) in a
+// quarantine rather than dropping it: the site has already marked the
+// message sent.
+func Decode(topic string, data []byte, now time.Time) (Message, error) {
+	t, err := ParseTopic(topic)
+	if err != nil {
+		return Message{}, err
+	}
+	var p Payload
+	switch t.Kind {
+	case KindSighting:
+		p, err = DecodeSighting(data, now)
+	case KindAlert:
+		p, err = DecodeAlert(data, now)
+	case KindAlertDecision:
+		p, err = DecodeAlertDecision(data, now)
+	case KindSiteStatus:
+		p, err = DecodeSiteStatus(data, now)
+	case KindCameraStatus:
+		p, err = DecodeCameraStatus(data, now)
+	case KindAudit:
+		p, err = DecodeAuditRecord(data, now)
+	case KindGalleryAck:
+		p, err = DecodeGalleryAck(data, now)
+	default:
+		return Message{}, fmt.Errorf("%s: %v payloads are read by the gallery sync, not by wire.Decode", topic, t.Kind)
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	site, camera := payloadSite(p)
+	if site != t.Site {
+		return Message{}, &FieldError{Payload: t.Kind.String(), Field: "site", Reason: fmt.Sprintf("%q does not match the topic's site %q", site, t.Site)}
+	}
+	if t.Kind == KindCameraStatus && camera != t.Camera {
+		return Message{}, &FieldError{Payload: t.Kind.String(), Field: "camera", Reason: fmt.Sprintf("%q does not match the topic's camera %q", camera, t.Camera)}
+	}
+	return Message{Topic: t, Payload: p}, nil
+}
+
+func payloadSite(p Payload) (site, camera string) {
+	switch p := p.(type) {
+	case Sighting:
+		return p.Site, p.Camera
+	case Alert:
+		return p.Site, p.Camera
+	case AlertDecision:
+		return p.Site, ""
+	case SiteStatus:
+		return p.Site, ""
+	case CameraStatus:
+		return p.Site, p.Camera
+	case AuditRecord:
+		return p.Site, ""
+	case GalleryAck:
+		return p.Site, ""
+	}
+	return "", ""
+}
