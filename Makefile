@@ -15,7 +15,8 @@ export DOZOR_MODELS := $(MODELS_DIR)
 
 # Packages without cgo: they must build and test with CGO_ENABLED=0.
 PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ ./internal/progress/ \
-        ./edge/config/ ./edge/rules/ ./sync/wire/ ./sync/uplink/
+        ./edge/config/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
+        ./camera/ ./camera/simcam/
 
 .PHONY: all build deps models test vet test-pure test-matprofile fuzz eval bench clean
 
@@ -60,6 +61,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseParams -fuzztime 30s ./edge/rules/
 	$(GO) test -run '^$$' -fuzz FuzzRuleParams -fuzztime 30s ./edge/store/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./sync/wire/
+	$(GO) test -run '^$$' -fuzz FuzzDepacketizeDecode -fuzztime 30s ./camera/avcodec/
 	$(GO) test -run '^$$' -fuzz FuzzParseTopic -fuzztime 30s ./sync/wire/
 
 eval: build

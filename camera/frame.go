@@ -1,0 +1,83 @@
+package camera
+
+import (
+	"fmt"
+	"time"
+)
+
+// Frame is one sampled, decoded picture. It owns its pixel buffer: once
+// handed off, the camera never touches Pix again. The layout is the one of
+// recognizer.Image (packed BGR, H rows of W*3 bytes, blue first), so the
+// recognizer wraps it without copying:
+//
+//	img := &recognizer.Image{W: f.W, H: f.H, Pix: f.Pix}
+type Frame struct {
+	// Camera is the id of the camera that produced the frame.
+	Camera string
+	// Seq counts the frames a camera handed off, from 1, across
+	// reconnections; a gap means frames were dropped.
+	Seq uint64
+	// Captured is the capture time: the picture's RTP timestamp mapped to
+	// this machine's wall clock.
+	Captured time.Time
+	W, H     int
+	Pix      []byte
+
+	pool *bufPool
+}
+
+// Validate reports whether the dimensions and the buffer agree.
+func (f *Frame) Validate() error {
+	if f == nil {
+		return fmt.Errorf("frame: nil")
+	}
+	if f.W <= 0 || f.H <= 0 || len(f.Pix) != f.W*f.H*3 {
+		return fmt.Errorf("frame %s#%d: %dx%d with %d bytes", f.Camera, f.Seq, f.W, f.H, len(f.Pix))
+	}
+	return nil
+}
+
+// Release gives the pixel buffer back to the camera for reuse. It is
+// optional (an unreleased frame is garbage collected); after Release the
+// frame must not be used.
+func (f *Frame) Release() {
+	if f == nil {
+		return
+	}
+	if f.pool != nil {
+		f.pool.put(f.Pix)
+	}
+	f.Pix, f.pool = nil, nil
+}
+
+// bufPool keeps a few pixel buffers of one camera so a steady stream does
+// not allocate a buffer per frame. Bounded: extra buffers are left to the
+// garbage collector.
+type bufPool struct{ c chan []byte }
+
+func newBufPool(n int) *bufPool { return &bufPool{c: make(chan []byte, n)} }
+
+// get returns a buffer of exactly n bytes.
+func (p *bufPool) get(n int) []byte {
+	for range cap(p.c) {
+		select {
+		case b := <-p.c:
+			if cap(b) >= n {
+				return b[:n]
+			}
+		default:
+			return make([]byte, n)
+		}
+	}
+	return make([]byte, n)
+}
+
+func (p *bufPool) put(b []byte) {
+	if b == nil {
+		return
+	}
+	select {
+	case p.c <- b:
+	default:
+	}
+}

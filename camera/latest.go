@@ -1,0 +1,85 @@
+package camera
+
+import (
+	"context"
+	"sync"
+)
+
+// Latest is the hand-off between cameras and recognizer workers: one slot
+// per camera holding its newest unclaimed frame. Put never blocks; a frame
+// that replaces an unclaimed one drops it (the camera counts the drop). Next
+// serves the cameras in the order their frames arrived, so one busy camera
+// cannot starve the others. At most one frame per camera waits here.
+//
+// Safe for any number of cameras and workers.
+type Latest struct {
+	mu    sync.Mutex
+	slot  map[string]*Frame
+	order []string // cameras with a waiting frame, oldest first
+	ready chan struct{}
+}
+
+// NewLatest returns an empty hand-off.
+func NewLatest() *Latest {
+	return &Latest{slot: map[string]*Frame{}, ready: make(chan struct{}, 1)}
+}
+
+// Put leaves f for the workers and returns the frame of the same camera it
+// replaced, if any (that frame was never taken: it is dropped).
+func (l *Latest) Put(f *Frame) (replaced *Frame) {
+	l.mu.Lock()
+	old, waiting := l.slot[f.Camera]
+	l.slot[f.Camera] = f
+	if !waiting {
+		l.order = append(l.order, f.Camera)
+	}
+	l.mu.Unlock()
+	l.signal()
+	return old
+}
+
+func (l *Latest) signal() {
+	select {
+	case l.ready <- struct{}{}:
+	default:
+	}
+}
+
+// TryNext returns the oldest waiting frame, or nil.
+func (l *Latest) TryNext() *Frame {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.order) == 0 {
+		return nil
+	}
+	id := l.order[0]
+	l.order[0] = ""
+	l.order = l.order[1:]
+	f := l.slot[id]
+	delete(l.slot, id)
+	if len(l.order) > 0 {
+		l.signal() // another worker may take the next one
+	}
+	return f
+}
+
+// Next waits for a frame; it returns ctx.Err() when ctx ends first.
+func (l *Latest) Next(ctx context.Context) (*Frame, error) {
+	for {
+		if f := l.TryNext(); f != nil {
+			return f, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-l.ready:
+		}
+	}
+}
+
+// Waiting is the number of frames waiting (at most one per camera).
+func (l *Latest) Waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.order)
+}
