@@ -1,0 +1,14 @@
+// Command edged is the facility daemon: it reads its configuration, builds
+// the logger, and runs package edge until SIGINT or SIGTERM.
+//
+//	edged -config /etc/dozor/edged.yaml
+//	edged -print-example-config > edged.yaml
+//
+// SIGHUP rebuilds the gallery and the rules from the store (after an
+// enrolment); the daemon also notices such changes by itself.
+//
+// Exit status: 0 after a clean stop; 1 when the daemon cannot start
+// (invalid configuration, a model file failing verification, a store that
+// cannot be opened), with the reason on standard error; 2 for misused flags.
+// The supervisor (systemd, the container runtime) restarts it.
+package main

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // rules read time windows in the facility's zone, whatever the host has installed
+
+	"github.com/dozor-edge/dozor/edge"
+	"github.com/dozor-edge/dozor/edge/config"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main with its exit status returned, so tests can drive it.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("edged", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML; see -print-example-config)")
+	example := fs.Bool("print-example-config", false, "print the commented example configuration (the defaults) and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: edged -config FILE | -print-example-config")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "edged: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	if *example {
+		if _, err := stdout.Write(config.Example()); err != nil {
+			return 1
+		}
+		return 0
+	}
+	if *cfgPath == "" {
+		fmt.Fprintln(stderr, "edged: -config is required")
+		fs.Usage()
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "edged: invalid configuration: %v\n", err)
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+
+	d, err := edge.New(cfg, edge.Deps{Logger: log, Version: version})
+	if err != nil {
+		fmt.Fprintf(stderr, "edged: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading the gallery and the rules")
+				d.Reload()
+			}
+		}
+	}()
+
+	if err := d.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "edged: cannot start: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger builds the logger the configuration asks for.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch c.Level {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

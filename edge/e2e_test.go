@@ -1,0 +1,220 @@
+package edge_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dozor-edge/dozor/edge"
+	"github.com/dozor-edge/dozor/edge/config"
+	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/testenv"
+	"github.com/dozor-edge/dozor/sync/uplink"
+)
+
+// enrolled are the people of the labelled clip's enrolment photos.
+var enrolled = map[string]bool{"lin-manuel-miranda": true, "alex-lacamoire": true, "obama": true}
+
+// e2eConfig is the daemon's configuration for one camera streaming the
+// Hamilton clip, a real broker and a store in dir.
+func e2eConfig(dir, keyFile, broker, cameraURL string) config.Config {
+	cfg := config.Defaults()
+	cfg.Site = config.Site{Region: "north", ID: "ik5", TimeZone: "UTC"}
+	cfg.Recognizer.Workers = 2
+	cfg.Recognizer.DetectFPS = 5
+	cfg.Cameras = []config.Camera{{ID: "stage", URL: cameraURL, Zone: "hall"}}
+	cfg.Store.Path = filepath.Join(dir, "dozor.db")
+	cfg.Store.KeyFile = keyFile
+	cfg.Uplink.Broker = broker
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	return cfg
+}
+
+// fastUplink shortens the uplink's waits so that a test sees recovery in
+// seconds.
+func fastUplink(c *uplink.Config) {
+	c.MinBackoff, c.MaxBackoff = 100*time.Millisecond, 500*time.Millisecond
+	c.PollInterval = 500 * time.Millisecond
+	c.ConnectTimeout = 2 * time.Second
+}
+
+// TestEndToEnd runs the daemon against real components on loopback: a
+// simulated camera streaming the Hamilton clip over RTSP, the real models,
+// a store with the three enrolment photos, and mosquitto, with a
+// subscriber in the region's place.
+func TestEndToEnd(t *testing.T) {
+	modelDir := testenv.ModelDir(t)
+	videoDir := testenv.TestData(t, "video")
+	dir := t.TempDir()
+	key := keyFile(t)
+
+	b := startBroker(t)
+	sub := subscribe(t, b.addr(), "dozor/v1/+/+/sighting")
+	cam := startCamera(t, hamilton(t, videoDir))
+
+	cfg := e2eConfig(dir, key, b.url(), cam.URL())
+	cfg.Models.Dir = modelDir
+	enrol(t, cfg.Store.Path, key, modelDir, []string{
+		filepath.Join(videoDir, "enroll", "lin-manuel-miranda.png"),
+		filepath.Join(videoDir, "enroll", "alex-lacamoire.png"),
+		filepath.Join(videoDir, "enroll", "obama.jpg"),
+	})
+
+	log, logs := newLog()
+	d, err := edge.New(cfg, edge.Deps{Logger: log, Version: "test", Uplink: fastUplink, RevisionEvery: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		if t.Failed() || os.Getenv("DOZOR_TEST_LOG") != "" {
+			t.Logf("daemon log:\n%s", logs.String())
+		}
+	}()
+	select {
+	case <-d.Ready():
+	case err := <-done:
+		t.Fatalf("daemon did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("daemon not ready after 60s")
+	}
+
+	// Two passes of the 10 s clip.
+	const streamFor = 22 * time.Second
+	time.Sleep(streamFor)
+
+	h, code := getHealth(t, d.HTTPAddr())
+	if code != http.StatusOK || !h.Healthy {
+		t.Errorf("/healthz: %d, %+v", code, h)
+	}
+	if len(h.Cameras) != 1 || h.Cameras[0].State != "streaming" {
+		t.Errorf("/healthz cameras: %+v", h.Cameras)
+	}
+	if h.Gallery.Persons != 3 || !h.Uplink.Connected || !h.Models.OK || !h.Store.OK {
+		t.Errorf("/healthz: gallery %+v, uplink %+v, models %+v, store %+v", h.Gallery, h.Uplink, h.Models, h.Store)
+	}
+	metrics := get(t, "http://"+d.HTTPAddr()+"/metrics")
+	for _, name := range []string{
+		`dozor_camera_fps_in{camera="stage"}`, `dozor_camera_fps_out{camera="stage"}`,
+		`dozor_camera_frames_dropped_total{camera="stage"}`, `dozor_camera_reconnects_total{camera="stage"}`,
+		`dozor_camera_decode_errors_total{camera="stage"}`,
+		`dozor_recognizer_stage_seconds_bucket{stage="detect",le="0.05"}`, `dozor_recognizer_stage_seconds_count{stage="embed"}`,
+		`dozor_recognizer_stage_seconds_count{stage="match"}`,
+		"dozor_outbox_depth ", "dozor_gallery_templates 3", `dozor_sightings_total{person="known"}`,
+		`dozor_sightings_total{person="unknown"}`, "dozor_alerts_total ", "dozor_storage_full_total 0",
+		"dozor_uplink_connected 1",
+	} {
+		if !strings.Contains(metrics, "\n"+name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Run did not return within 60s of the cancel")
+	}
+
+	// Everything stored and acknowledged must have reached the region: the
+	// seqs received are 1..(last assigned - still unsent).
+	st, err := store.Open(cfg.Store.Path, store.Options{KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := st.LastSeq(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	depth, err := st.OutboxDepth(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	want := last - uint64(depth)
+	deadline := time.Now().Add(10 * time.Second)
+	var bySeq = dedup(t, sub.sightings(t))
+	for uint64(len(bySeq)) < want && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		bySeq = dedup(t, sub.sightings(t))
+	}
+	top, gaps := contiguous(bySeq)
+	if len(gaps) > 0 || top != want {
+		t.Errorf("received seqs up to %d with gaps %v; the store assigned %d and %d are unsent", top, gaps, last, depth)
+	}
+
+	all := sub.sightings(t)
+	byPerson := map[string]int{}
+	ids := map[string]bool{}
+	withCrop := 0
+	for _, s := range bySeq {
+		byPerson[s.Person]++
+		ids[s.ID.String()] = true
+		if s.Person != "" && !enrolled[s.Person] {
+			t.Errorf("sighting %s names %q, who is not enrolled", s.ID, s.Person)
+		}
+		if s.Person == "" && s.Score >= cfg.Recognizer.Threshold && s.Margin >= cfg.Recognizer.Margin && s.Frames >= 3 {
+			t.Logf("unknown sighting %s has score %.3f margin %.3f over %d frames", s.ID, s.Score, s.Margin, s.Frames)
+		}
+		if len(s.Crop) > 0 {
+			withCrop++
+		}
+		t.Logf("seq %d: track %d person %q score %.3f margin %.3f frames %d quality %.2f crop %d B, %v",
+			s.Seq, s.Track, s.Person, s.Score, s.Margin, s.Frames, s.Quality, len(s.Crop), s.LastSeen.Sub(s.FirstSeen).Round(100*time.Millisecond))
+	}
+	if len(ids) != len(bySeq) {
+		t.Errorf("%d seqs but %d distinct sighting ids", len(bySeq), len(ids))
+	}
+	if byPerson["lin-manuel-miranda"] == 0 {
+		t.Errorf("no sighting of lin-manuel-miranda; got %v", byPerson)
+	}
+	if byPerson[""] == 0 {
+		t.Logf("no unknown face was reported")
+	}
+	if withCrop == 0 {
+		t.Errorf("no sighting carried its crop")
+	}
+	t.Logf("sightings: %d received (%d with duplicates), seq 1..%d, unsent %d, by person %v, %d with crop",
+		len(bySeq), len(all), top, depth, byPerson, withCrop)
+	t.Logf("health at %v: camera %+v", streamFor, h.Cameras)
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func getHealth(t *testing.T, addr string) (edge.Health, int) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h edge.Health
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatalf("/healthz: %v", err)
+	}
+	return h, resp.StatusCode
+}

@@ -1,0 +1,369 @@
+package edge_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/dozor-edge/dozor/camera"
+	"github.com/dozor-edge/dozor/camera/avcodec"
+	"github.com/dozor-edge/dozor/camera/simcam"
+	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/engines"
+	"github.com/dozor-edge/dozor/recognizer/opencv"
+	"github.com/dozor-edge/dozor/sync/wire"
+)
+
+// mosquittoBin is the real broker the end-to-end tests run against.
+const mosquittoBin = "/usr/sbin/mosquitto"
+
+// broker is a mosquitto process on 127.0.0.1.
+type broker struct {
+	t       *testing.T
+	port    int
+	conf    string
+	logPath string
+	cmd     *exec.Cmd
+	done    chan struct{}
+}
+
+func startBroker(t *testing.T) *broker { return startBrokerWith(t, false) }
+
+// startBrokerWith starts a broker; with persist its sessions and queued
+// messages survive a restart, as a production broker's do.
+func startBrokerWith(t *testing.T, persist bool) *broker {
+	t.Helper()
+	if _, err := os.Stat(mosquittoBin); err != nil {
+		t.Fatalf("the end-to-end tests need a real MQTT broker at %s (apt-get install mosquitto): %v", mosquittoBin, err)
+	}
+	dir := t.TempDir()
+	b := &broker{t: t, port: freePort(t), conf: filepath.Join(dir, "mosquitto.conf"), logPath: filepath.Join(dir, "mosquitto.log")}
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_dest file %s\nlog_type error\nlog_type warning\n",
+		b.port, b.logPath)
+	if persist {
+		conf += fmt.Sprintf("persistence true\npersistence_location %s/\n", dir)
+	} else {
+		conf += "persistence false\n"
+	}
+	if os.Geteuid() == 0 {
+		// Run as root, mosquitto would switch to its own user, which
+		// cannot write into the test's temporary directory.
+		conf += "user root\n"
+	}
+	if err := os.WriteFile(b.conf, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.start()
+	t.Cleanup(func() { b.stop(syscall.SIGTERM) })
+	return b
+}
+
+func (b *broker) url() string  { return fmt.Sprintf("tcp://127.0.0.1:%d", b.port) }
+func (b *broker) addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
+
+func (b *broker) start() {
+	b.t.Helper()
+	b.cmd = exec.Command(mosquittoBin, "-c", b.conf)
+	if err := b.cmd.Start(); err != nil {
+		b.t.Fatalf("start %s: %v", mosquittoBin, err)
+	}
+	b.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(b.cmd, b.done)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", b.addr(), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-b.done:
+			log, _ := os.ReadFile(b.logPath)
+			b.t.Fatalf("mosquitto exited during start-up:\n%s", log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("mosquitto does not listen on %s after 10s: %v", b.addr(), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// restart starts the broker again on the same port and configuration.
+func (b *broker) restart() { b.start() }
+
+func (b *broker) stop(sig syscall.Signal) {
+	if b.cmd == nil {
+		return
+	}
+	_ = b.cmd.Process.Signal(sig)
+	select {
+	case <-b.done:
+	case <-time.After(10 * time.Second):
+		_ = b.cmd.Process.Kill()
+		<-b.done
+	}
+	b.cmd = nil
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// subscriber records every message on a topic filter, duplicates included.
+type subscriber struct {
+	t      *testing.T
+	client mqtt.Client
+	mu     sync.Mutex
+	msgs   []received
+}
+
+type received struct {
+	topic   string
+	payload []byte
+	at      time.Time
+}
+
+func subscribe(t *testing.T, addr, filter string) *subscriber {
+	return subscribeWith(t, addr, filter, true)
+}
+
+// subscribeWith subscribes; without clean the broker keeps the session
+// and queues QoS 1 messages while the subscriber is away, as the region's
+// aggregator does.
+func subscribeWith(t *testing.T, addr, filter string, clean bool) *subscriber {
+	t.Helper()
+	s := &subscriber{t: t}
+	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("region-test-%d", time.Now().UnixNano())).
+		SetCleanSession(clean).SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
+		SetMaxReconnectInterval(time.Second).
+		SetOnConnectHandler(func(c mqtt.Client) {
+			// Subscribed again after every reconnect (the session is clean).
+			c.Subscribe(filter, 1, s.handle)
+		})
+	s.client = mqtt.NewClient(opts)
+	tok := s.client.Connect()
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber: connect to %s: %v", addr, tok.Error())
+	}
+	// The subscription is made by the connect handler; give it a moment.
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.client.IsConnectionOpen() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	t.Cleanup(func() { s.client.Disconnect(250) })
+	return s
+}
+
+func (s *subscriber) handle(_ mqtt.Client, m mqtt.Message) {
+	s.mu.Lock()
+	s.msgs = append(s.msgs, received{topic: m.Topic(), payload: append([]byte(nil), m.Payload()...), at: time.Now()})
+	s.mu.Unlock()
+}
+
+func (s *subscriber) snapshot() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]received(nil), s.msgs...)
+}
+
+// sightings decodes every received sighting; a message that does not
+// decode fails the test.
+func (s *subscriber) sightings(t *testing.T) []wire.Sighting {
+	t.Helper()
+	var out []wire.Sighting
+	for _, m := range s.snapshot() {
+		msg, err := wire.Decode(m.topic, m.payload, time.Now())
+		if err != nil {
+			t.Errorf("received a message the region would refuse: %s: %v\n%s", m.topic, err, clip(m.payload))
+			continue
+		}
+		if sg, ok := msg.Payload.(wire.Sighting); ok {
+			out = append(out, sg)
+		}
+	}
+	return out
+}
+
+func clip(b []byte) string {
+	if len(b) > 400 {
+		return string(b[:400]) + "..."
+	}
+	return string(b)
+}
+
+// dedup keeps the first copy of each seq and checks that copies agree.
+func dedup(t *testing.T, all []wire.Sighting) map[uint64]wire.Sighting {
+	t.Helper()
+	bySeq := map[uint64]wire.Sighting{}
+	for _, s := range all {
+		if first, ok := bySeq[s.Seq]; ok {
+			if first.ID != s.ID {
+				t.Errorf("seq %d carried two different sightings: %s and %s", s.Seq, first.ID, s.ID)
+			}
+			continue
+		}
+		bySeq[s.Seq] = s
+	}
+	return bySeq
+}
+
+// contiguous reports whether seqs are exactly 1..n.
+func contiguous(bySeq map[uint64]wire.Sighting) (n uint64, gaps []uint64) {
+	var seqs []uint64
+	for s := range bySeq {
+		seqs = append(seqs, s)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	if len(seqs) == 0 {
+		return 0, nil
+	}
+	for want, i := uint64(1), 0; i < len(seqs); want++ {
+		if seqs[i] != want {
+			gaps = append(gaps, want)
+			continue
+		}
+		i++
+	}
+	return seqs[len(seqs)-1], gaps
+}
+
+var (
+	clipOnce sync.Once
+	clipVal  *camera.Clip
+	clipErr  error
+)
+
+// hamilton reads the labelled clip once per test binary.
+func hamilton(t *testing.T, videoDir string) *camera.Clip {
+	t.Helper()
+	clipOnce.Do(func() {
+		clipVal, clipErr = avcodec.ReadClip(filepath.Join(videoDir, "hamilton_wh_short_640x360.mp4"), avcodec.ClipOptions{})
+	})
+	if clipErr != nil {
+		t.Fatal(clipErr)
+	}
+	return clipVal
+}
+
+// startCamera serves the clip in a loop as an RTSP camera on 127.0.0.1.
+func startCamera(t *testing.T, c *camera.Clip) *simcam.Server {
+	t.Helper()
+	srv, err := simcam.Listen("127.0.0.1:0", simcam.Config{Clip: c, Loop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return srv
+}
+
+// enrol adds each photo's largest face as a template of the person named
+// by the file's stem, through the store and the daemon's own engine.
+func enrol(t *testing.T, storePath, keyFile, modelDir string, photos []string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(storePath, store.Options{KeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	det := opencv.DefaultDetectorConfig
+	eng, err := engines.New(modelDir, engines.Default, det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, p := range photos {
+		id := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := opencv.DecodeImage(data, 1280)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		faces, err := eng.Detect(img)
+		if err != nil || len(faces) == 0 {
+			t.Fatalf("%s: %d faces, %v", p, len(faces), err)
+		}
+		best := 0
+		for i, f := range faces {
+			if f.Box.Area() > faces[best].Box.Area() {
+				best = i
+			}
+		}
+		embs, err := eng.Embed(img, faces[best:best+1])
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if err := st.PutPerson(ctx, "supervisor", store.Person{ID: id, DisplayName: id, Facility: "ik5", Status: store.StatusActive}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.AddTemplate(ctx, "supervisor", store.NewTemplate{PersonID: id, Model: embs[0].Model, Vec: embs[0].Vec,
+			Quality: faces[best].Quality.Score, Source: "booking photo"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// logBuffer collects the daemon's log for a failing test.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newLog() (*slog.Logger, *logBuffer) {
+	lb := &logBuffer{}
+	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelInfo})), lb
+}
+
+// keyFile makes a store key in a directory of its own, away from the
+// database as the store asks.
+func keyFile(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "key")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "dozor.key")
+	if _, err := store.GenerateKeyFile(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

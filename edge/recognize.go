@@ -1,0 +1,112 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dozor-edge/dozor/camera"
+	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/recognizer/gallery"
+	"github.com/dozor-edge/dozor/recognizer/track"
+)
+
+// searchK is how many persons a face is matched against: at least two, so
+// the tracker and the decision see a runner-up and can apply the margin.
+const searchK = 3
+
+// minEmbedInterOcular is the face size below which no embedding is made:
+// such a face is far below what identification needs (the match policy's
+// minimum), so the tracker follows it by its box alone and the worker
+// spends its time on faces that can be identified.
+var minEmbedInterOcular = recognizer.DefaultMatchPolicy.MinInterOcular
+
+// worker is one recognizer worker: it owns eng, takes the latest frame of
+// whichever camera waited longest, and hands what it found to the
+// sightings loop. It returns when ctx ends, after finishing the frames
+// still waiting (the cameras have stopped by then).
+func (d *Daemon) worker(ctx context.Context, eng recognizer.Engine, latest *camera.Latest, out chan<- frameResult) error {
+	for {
+		f, err := latest.Next(ctx)
+		if err != nil {
+			for f := latest.TryNext(); f != nil; f = latest.TryNext() {
+				out <- d.recognize(eng, f)
+			}
+			return nil
+		}
+		out <- d.recognize(eng, f)
+	}
+}
+
+// recognize runs detect, embed and match on one frame and releases it.
+func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
+	defer f.Release()
+	res := frameResult{camera: f.Camera, seq: f.Seq, at: f.Captured}
+	if res.at.IsZero() {
+		res.at = time.Now()
+	}
+	d.m.framesProcessed.Inc()
+	img := &recognizer.Image{W: f.W, H: f.H, Pix: f.Pix}
+	if err := img.Validate(); err != nil {
+		d.m.recognizeErrors.Inc()
+		d.recErrs.Note(err.Error(), "camera", f.Camera)
+		return res
+	}
+	t0 := time.Now()
+	faces, err := eng.Detect(img)
+	d.m.detect.ObserveSince(t0)
+	if err != nil {
+		d.m.recognizeErrors.Inc()
+		d.recErrs.Note(fmt.Sprintf("detect: %v", err), "camera", f.Camera)
+		return res
+	}
+	if len(faces) == 0 {
+		return res
+	}
+	d.m.faces.Add(uint64(len(faces)))
+
+	// Embed the faces large enough to identify, in one call.
+	var big []recognizer.Face
+	var bigIdx []int
+	for i, fc := range faces {
+		if fc.InterOcular() >= minEmbedInterOcular {
+			big = append(big, fc)
+			bigIdx = append(bigIdx, i)
+		}
+	}
+	embs := make([]recognizer.Embedding, len(faces))
+	if len(big) > 0 {
+		t1 := time.Now()
+		e, err := eng.Embed(img, big)
+		d.m.embed.ObserveSince(t1)
+		if err != nil {
+			d.m.recognizeErrors.Inc()
+			d.recErrs.Note(fmt.Sprintf("embed: %v", err), "camera", f.Camera)
+		} else {
+			for j, i := range bigIdx {
+				embs[i] = e[j]
+			}
+		}
+	}
+
+	snap := d.holder.Load()
+	res.obs = make([]track.Observation, len(faces))
+	for i, fc := range faces {
+		var ms []gallery.Match
+		if snap != nil && snap.Len() > 0 && len(embs[i].Vec) > 0 {
+			t2 := time.Now()
+			ms, err = snap.Search(embs[i], searchK)
+			d.m.match.ObserveSince(t2)
+			if err != nil {
+				d.m.recognizeErrors.Inc()
+				d.recErrs.Note(fmt.Sprintf("match: %v", err), "camera", f.Camera)
+				ms = nil
+			}
+		}
+		res.obs[i] = track.Observation{
+			Frame: f.Seq, Face: fc, Embedding: embs[i], Matches: ms,
+			Crop: track.Crop{Data: encodeCrop(img, fc.Box)},
+		}
+	}
+	return res
+}
