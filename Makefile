@@ -62,6 +62,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRuleParams -fuzztime 30s ./edge/store/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./sync/wire/
 	$(GO) test -run '^$$' -fuzz FuzzDepacketizeDecode -fuzztime 30s ./camera/avcodec/
+	$(GO) test -run '^$$' -fuzz FuzzParseCSV -fuzztime 30s ./edge/enroll/
 	$(GO) test -run '^$$' -fuzz FuzzParseTopic -fuzztime 30s ./sync/wire/
 
 eval: build
