@@ -1,6 +1,7 @@
 # dozor: face-recognition edge appliance.
 #   make deps     install the Debian packages (apt) that are missing
 #   make models   link the model files from $(SHARED)/models and verify them
+#   make demo     a whole facility on this machine: broker, simulated camera, edged, live sightings
 #   make test     the whole test suite (what CI runs)
 #   make eval     accuracy table on the development sets
 #   make bench    per-stage speed on this box
@@ -18,7 +19,7 @@ PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/trac
         ./edge/config/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
         ./camera/ ./camera/simcam/
 
-.PHONY: all build deps models test vet test-pure test-matprofile fuzz eval bench clean
+.PHONY: all build deps models demo test vet test-pure test-matprofile fuzz eval bench clean
 
 all: build
 
@@ -31,6 +32,9 @@ deps:
 models: build
 	./$(BIN)/edgectl models install --from $(SHARED)/models --to $(MODELS_DIR) --link
 	./$(BIN)/edgectl models verify --dir $(MODELS_DIR)
+
+demo: deps models
+	SHARED=$(SHARED) ./scripts/demo.sh
 
 vet:
 	$(GO) vet ./...
