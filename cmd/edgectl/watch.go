@@ -134,4 +134,3 @@ func retainedNote(r bool) string {
 	}
 	return ""
 }
-
