@@ -2,23 +2,21 @@ package enroll
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
-// Catalogue is the biometric data a store holds, as its audit log tells
+// Catalogue is the biometric data a store holds, as its metadata tells
 // it: which enrolment photos each person has, and how many templates of
-// each model. It is rebuilt by replaying the store's own entries for
-// photo and template enrolments and biometric deletions, which the store
-// writes in the same transaction as each change, so it needs neither the
-// key nor any biometric read.
+// each model. It is read from the store's metadata queries (Photos,
+// TemplateCounts), which decrypt nothing, so it needs neither the key nor
+// any biometric read.
 type Catalogue struct {
-	// Photos lists each person's enrolment photos, oldest first.
+	// Photos lists each person's enrolment photos, oldest first; persons
+	// without photos are absent.
 	Photos map[string][]PhotoRef
 	// Templates counts templates per model and person.
 	Templates map[recognizer.ModelID]map[string]int
@@ -28,6 +26,8 @@ type Catalogue struct {
 type PhotoRef struct {
 	ID     string
 	Source string
+	// SHA256 is the hash of the stored image, as the store recorded it.
+	SHA256 string
 }
 
 // Models lists the models that have templates, sorted.
@@ -42,71 +42,27 @@ func (c *Catalogue) Models() []recognizer.ModelID {
 	return out
 }
 
-// The audit actions the replay follows, as the store writes them.
-const (
-	actionPhotoEnrol      = "photo.enrol"
-	actionTemplateEnrol   = "template.enrol"
-	actionBiometricDelete = "biometric.delete"
-)
-
-// ReadCatalogue replays the audit log of st. An entry of a followed
-// action whose object or detail is not in the store's form is an error
-// naming it: a catalogue with a silent hole would make Reembed skip
-// people.
+// ReadCatalogue reads the enrolment photos and template counts of st.
 func ReadCatalogue(ctx context.Context, st Reader) (*Catalogue, error) {
 	c := &Catalogue{Photos: map[string][]PhotoRef{}, Templates: map[recognizer.ModelID]map[string]int{}}
-	var after uint64
-	for {
-		entries, err := st.AuditEntries(ctx, after, store.MaxBatch)
-		if err != nil {
-			return nil, fmt.Errorf("enroll: reading the audit log: %w", err)
-		}
-		if len(entries) == 0 {
-			return c, nil
-		}
-		for _, e := range entries {
-			if err := c.apply(e); err != nil {
-				return nil, fmt.Errorf("enroll: audit entry %d (%s %s): %w", e.Seq, e.Action, e.Object, err)
-			}
-		}
-		after = entries[len(entries)-1].Seq
+	photos, err := st.Photos(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("enroll: listing enrolment photos: %w", err)
 	}
-}
-
-func (c *Catalogue) apply(e store.AuditEntry) error {
-	var d struct {
-		Person string `json:"person"`
-		Source string `json:"source"`
-		Model  string `json:"model"`
+	for _, p := range photos {
+		c.Photos[p.PersonID] = append(c.Photos[p.PersonID], PhotoRef{ID: p.ID, Source: p.Source, SHA256: p.SHA256})
 	}
-	switch e.Action {
-	case actionPhotoEnrol:
-		id, ok := strings.CutPrefix(e.Object, "photo:")
-		if err := json.Unmarshal([]byte(e.Detail), &d); err != nil || !ok || id == "" || d.Person == "" {
-			return fmt.Errorf("not the store's record of a photo enrolment")
-		}
-		c.Photos[d.Person] = append(c.Photos[d.Person], PhotoRef{ID: id, Source: d.Source})
-	case actionTemplateEnrol:
-		_, ok := strings.CutPrefix(e.Object, "template:")
-		if err := json.Unmarshal([]byte(e.Detail), &d); err != nil || !ok || d.Person == "" || d.Model == "" {
-			return fmt.Errorf("not the store's record of a template enrolment")
-		}
-		m := recognizer.ModelID(d.Model)
-		if c.Templates[m] == nil {
-			c.Templates[m] = map[string]int{}
-		}
-		c.Templates[m][d.Person]++
-	case actionBiometricDelete:
-		person, ok := strings.CutPrefix(e.Object, "person:")
-		if !ok || person == "" {
-			return fmt.Errorf("not the store's record of a biometric deletion")
-		}
-		delete(c.Photos, person)
-		for _, byPerson := range c.Templates {
-			delete(byPerson, person)
-		}
+	counts, err := st.TemplateCounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("enroll: counting templates: %w", err)
 	}
-	return nil
+	for _, tc := range counts {
+		if c.Templates[tc.Model] == nil {
+			c.Templates[tc.Model] = map[string]int{}
+		}
+		c.Templates[tc.Model][tc.PersonID] += tc.Count
+	}
+	return c, nil
 }
 
 // Listing is an overview of the gallery: profiles, and templates per
@@ -119,6 +75,7 @@ type Listing struct {
 // ModelCount is one model's share of the gallery.
 type ModelCount struct {
 	Model     recognizer.ModelID `json:"model"`
+	Dim       int                `json:"dim"`
 	Templates int                `json:"templates"`
 	Persons   int                `json:"persons"`
 }
@@ -132,26 +89,25 @@ type PersonRow struct {
 	Templates   map[recognizer.ModelID]int `json:"templates"`
 }
 
-// List counts profiles, photos and templates per model from the profiles
-// and the audit log; it decrypts nothing, so it works on a store opened
-// without its key.
+// List counts profiles, photos and templates per model from the store's
+// metadata; it decrypts nothing, so it works on a store opened without
+// its key.
 func List(ctx context.Context, st Reader) (Listing, error) {
 	cat, err := ReadCatalogue(ctx, st)
 	if err != nil {
 		return Listing{}, err
+	}
+	models, err := st.TemplateModels(ctx)
+	if err != nil {
+		return Listing{}, fmt.Errorf("enroll: counting templates per model: %w", err)
 	}
 	persons, err := st.Persons(ctx)
 	if err != nil {
 		return Listing{}, fmt.Errorf("enroll: %w", err)
 	}
 	l := Listing{Persons: make([]PersonRow, 0, len(persons))}
-	for _, m := range cat.Models() {
-		mc := ModelCount{Model: m}
-		for _, n := range cat.Templates[m] {
-			mc.Templates += n
-			mc.Persons++
-		}
-		l.Models = append(l.Models, mc)
+	for _, m := range models {
+		l.Models = append(l.Models, ModelCount{Model: m.Model, Dim: m.Dim, Templates: m.Templates, Persons: m.Persons})
 	}
 	for _, p := range persons {
 		row := PersonRow{ID: p.ID, DisplayName: p.DisplayName, Status: p.Status, Photos: len(cat.Photos[p.ID]),

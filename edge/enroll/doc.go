@@ -38,11 +38,12 @@
 // # Idempotence
 //
 // Re-running an import must not duplicate templates. Before any decoding,
-// a photo's SHA-256 is compared with the enrolment photos behind the
-// person's existing templates of the model (read back from the store, an
-// audited read, and only for persons of the import that already have
-// templates). A match is StatusAlreadyEnrolled and writes nothing; so is
-// a photo given twice in one run.
+// a photo's SHA-256 is looked up among the hashes the store keeps of its
+// enrolment photos (a metadata query that decrypts nothing); a stored
+// photo of the same person with that hash that is behind one of the
+// person's templates of the model is StatusAlreadyEnrolled and writes
+// nothing. So is a photo given twice in one run, since the first copy is
+// stored before the second is looked up.
 //
 // # Re-embedding
 //
@@ -55,13 +56,12 @@
 // resumed by running it again, and it stops between persons when its
 // context is cancelled.
 //
-// The store has no query that lists enrolment photos, so Reembed (and
-// List) learn which photos exist by replaying the store's own audit
-// entries for photo and template enrolments and biometric deletions;
-// each audit entry is written in the same transaction as the change it
-// records, so the replay is exact. Reading the log costs time in
-// proportion to its length (about 260,000 entries a second on the
-// development box).
+// Reembed (and List) learn which photos and templates exist from the
+// store's metadata queries (Photos, TemplateCounts, TemplateModels),
+// which read no image and no vector, so listing costs no audited
+// biometric read and works on a store opened without its key. Two copies
+// of one photo are recognised by their stored hash before either is
+// decrypted.
 //
 // # Audit
 //

@@ -16,10 +16,13 @@ import (
 )
 
 // Reader is the read-only part of the facility store that List and
-// ReadCatalogue use; a store opened without its key provides it.
+// ReadCatalogue use: profiles and biometric metadata, nothing decrypted.
+// A store opened without its key provides it.
 type Reader interface {
 	Persons(ctx context.Context) ([]store.Person, error)
-	AuditEntries(ctx context.Context, afterSeq uint64, limit int) ([]store.AuditEntry, error)
+	Photos(ctx context.Context, personID string) ([]store.PhotoInfo, error)
+	TemplateModels(ctx context.Context) ([]store.ModelCount, error)
+	TemplateCounts(ctx context.Context) ([]store.TemplateCount, error)
 }
 
 // Store is the part of the facility store that enrolment uses. It is
@@ -29,6 +32,7 @@ type Store interface {
 	Reader
 	PutPerson(ctx context.Context, actor string, p store.Person) error
 	AddPhoto(ctx context.Context, actor, personID string, image []byte, source string) (string, error)
+	PhotosByHash(ctx context.Context, sha256 string) ([]store.PhotoInfo, error)
 	Photo(ctx context.Context, actor, id string) ([]byte, error)
 	AddTemplate(ctx context.Context, actor string, t store.NewTemplate) (string, error)
 	Templates(ctx context.Context, model recognizer.ModelID, actor string) ([]store.Template, error)
@@ -165,9 +169,8 @@ type Enroller struct {
 
 	profiles map[string]store.Person
 	// photos lists, per person, the enrolment photos behind their
-	// templates of the model; hashes holds their SHA-256 once read.
+	// templates of the model.
 	photos map[string][]templatePhoto
-	hashes map[string]map[string]string
 
 	all     []gallery.Template
 	snap    *gallery.Snapshot
@@ -205,7 +208,7 @@ func New(ctx context.Context, st Store, eng recognizer.Engine, opt Options) (*En
 		opt.Policy = recognizer.DefaultEnrolPolicy
 	}
 	e := &Enroller{st: st, eng: eng, opt: opt, model: model,
-		profiles: map[string]store.Person{}, photos: map[string][]templatePhoto{}, hashes: map[string]map[string]string{}}
+		profiles: map[string]store.Person{}, photos: map[string][]templatePhoto{}}
 	// Templates first: profiles are never deleted, so every person with a
 	// template is then among the profiles read next, and a photo found
 	// already enrolled never makes its profile look new.
@@ -408,7 +411,6 @@ func (e *Enroller) Add(ctx context.Context, it Item) (Result, error) {
 	}
 	r.TemplateID = tid
 	r.Status = StatusEnrolled
-	e.hashes[it.Profile.ID][r.SHA256] = tid
 	e.photos[it.Profile.ID] = append(e.photos[it.Profile.ID], templatePhoto{tid, photoID})
 	e.addToGallery(gallery.Template{PersonID: it.Profile.ID, TemplateID: tid, Vec: emb.Vec})
 	return r, nil
@@ -424,29 +426,27 @@ func (e *Enroller) storeFailure(r Result, what string, err error) (Result, error
 	return r, fmt.Errorf("enroll: %s for %s: %w", what, r.Person, err)
 }
 
-// known returns the template behind an identical photo of the person,
-// or "". The person's stored photos are read (and hashed) once per run.
+// known returns the template of the model behind an enrolment photo of
+// the person with the same SHA-256, or "". The store keeps each photo's
+// hash, so the lookup reads metadata only: no photo is decrypted. A photo
+// enrolled earlier in this run is found the same way, since it is stored
+// before the next one is looked up.
 func (e *Enroller) known(ctx context.Context, person, sum string) (string, error) {
-	h, ok := e.hashes[person]
-	if !ok {
-		h = map[string]string{}
-		for _, tp := range e.photos[person] {
-			if tp.photo == "" {
-				continue
-			}
-			b, err := e.st.Photo(ctx, e.opt.Actor, tp.photo)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return "", fmt.Errorf("enroll: reading the enrolment photos of %s: %w", person, err)
-			}
-			s := sha256.Sum256(b)
-			h[hex.EncodeToString(s[:])] = tp.template
-		}
-		e.hashes[person] = h
+	same, err := e.st.PhotosByHash(ctx, sum)
+	if err != nil {
+		return "", fmt.Errorf("enroll: looking up the photo's hash for %s: %w", person, err)
 	}
-	return h[sum], nil
+	for _, p := range same {
+		if p.PersonID != person {
+			continue
+		}
+		for _, tp := range e.photos[person] {
+			if tp.photo == p.ID {
+				return tp.template, nil
+			}
+		}
+	}
+	return "", nil
 }
 
 // putProfile creates the profile, or updates the fields the import gives

@@ -2,8 +2,6 @@ package enroll
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,11 +154,16 @@ func Reembed(ctx context.Context, st Store, eng recognizer.Engine, decode Decode
 // template.
 func reembedPhoto(ctx context.Context, st Store, eng recognizer.Engine, decode Decoder, actor, person string,
 	ph PhotoRef, seen map[string]string) (Result, error) {
-	r := Result{Person: person, Image: "photo:" + ph.ID, PhotoID: ph.ID}
+	r := Result{Person: person, Image: "photo:" + ph.ID, PhotoID: ph.ID, SHA256: ph.SHA256}
 	refuse := func(s Status, format string, args ...any) (Result, error) {
 		r.Status, r.Reason = s, fmt.Sprintf(format, args...)
 		return r, nil
 	}
+	// The store's hash finds a second copy before it is decrypted.
+	if other, ok := seen[r.SHA256]; ok {
+		return refuse(StatusAlreadyEnrolled, "the same photo as %s, done just before", other)
+	}
+	seen[r.SHA256] = ph.ID
 	data, err := st.Photo(ctx, actor, ph.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return refuse(StatusBadImage, "the photo is no longer stored")
@@ -168,12 +171,6 @@ func reembedPhoto(ctx context.Context, st Store, eng recognizer.Engine, decode D
 	if err != nil {
 		return r, fmt.Errorf("enroll: reembed: reading photo %s of %s: %w", ph.ID, person, err)
 	}
-	sum := sha256.Sum256(data)
-	r.SHA256 = hex.EncodeToString(sum[:])
-	if other, ok := seen[r.SHA256]; ok {
-		return refuse(StatusAlreadyEnrolled, "the same photo as %s, done just before", other)
-	}
-	seen[r.SHA256] = ph.ID
 	img, err := decode(data)
 	if err != nil {
 		return refuse(StatusBadImage, "%v", err)

@@ -70,6 +70,12 @@
 // later. Losing every copy of the key erases the biometric data
 // (crypto-erase): the ciphertexts stay but cannot be opened.
 //
+// Each enrolment photo's SHA-256 (of the plaintext) and size are kept in
+// the clear beside it, for duplicate detection only; a hash of a photo
+// reveals no face. Photos, PhotosByHash, TemplateModels and
+// TemplateCounts list this metadata, never an image or a vector, so they
+// are not biometric reads: they are not audited and need no key.
+//
 // Without the key a store can still be opened with Options.NoKey, which is
 // read-only: persons, site configuration, events, the outbox and the audit
 // log (including VerifyAudit) can be read, every biometric read fails with

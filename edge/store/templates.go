@@ -228,7 +228,8 @@ func (s *Store) Templates(ctx context.Context, model recognizer.ModelID, actor s
 }
 
 // AddPhoto stores an encrypted enrolment photo (JPEG or PNG) of an
-// existing person and returns its id; audited under actor.
+// existing person and returns its id; audited under actor. The photo's
+// SHA-256 and size are kept beside it in the clear (see Photos).
 func (s *Store) AddPhoto(ctx context.Context, actor, personID string, image []byte, source string) (string, error) {
 	const what = "enrolment photo"
 	if err := s.needKey("add photo"); err != nil {
@@ -247,12 +248,21 @@ func (s *Store) AddPhoto(ctx context.Context, actor, personID string, image []by
 		return "", err
 	}
 	id := newID()
+	// The hash is taken over the plaintext, before sealing, so that the
+	// same photo always gives the same hash whatever its nonce. A hash of
+	// a face photo is not itself biometric data: the face cannot be
+	// recovered from it or compared through it. It is only ever used to
+	// detect that the very same file was enrolled before, which is why it
+	// is stored in the clear (see PhotoInfo).
+	sum := photoHash(image)
 	err := s.write(ctx, "add photo", func(tx *sql.Tx) error {
 		if err := mustExist(ctx, tx, "persons", "person", personID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO enrolment_photos (id, person_id, source, enrolled_by, enrolled_at_ms, image)
-			VALUES (?, ?, ?, ?, ?, ?)`, id, personID, source, actor, s.nowMs(), s.seal.seal(image, photoAD(id, personID)))
+		_, err := tx.ExecContext(ctx, `INSERT INTO enrolment_photos
+			(id, person_id, source, enrolled_by, enrolled_at_ms, sha256, size_bytes, image)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, personID, source, actor, s.nowMs(), sum, len(image),
+			s.seal.seal(image, photoAD(id, personID)))
 		if err != nil {
 			return err
 		}

@@ -42,9 +42,14 @@ CREATE TABLE enrolment_photos (
     source         TEXT NOT NULL,
     enrolled_by    TEXT NOT NULL,
     enrolled_at_ms INTEGER NOT NULL,
+    -- sha256 of the plaintext image, lower-case hex, for duplicate
+    -- detection only; size_bytes is the plaintext length.
+    sha256         TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
+    size_bytes     INTEGER NOT NULL CHECK (size_bytes > 0),
     image          BLOB NOT NULL -- sealed
 ) STRICT;
-CREATE INDEX enrolment_photos_by_person ON enrolment_photos (person_id);
+CREATE INDEX enrolment_photos_by_person ON enrolment_photos (person_id, enrolled_at_ms);
+CREATE INDEX enrolment_photos_by_sha256 ON enrolment_photos (sha256);
 
 CREATE TABLE face_templates (
     id             TEXT PRIMARY KEY,

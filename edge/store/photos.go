@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/dozor-edge/dozor/recognizer"
+)
+
+// PhotoInfo describes one stored enrolment photo without its image.
+type PhotoInfo struct {
+	ID       string
+	PersonID string
+	Source   string
+	// SHA256 is the lower-case hex SHA-256 of the image as stored
+	// (the plaintext, not the sealed value).
+	SHA256     string
+	Size       int // bytes of the image
+	EnrolledBy string
+	EnrolledAt time.Time
+}
+
+// ModelCount is one embedding model's share of the stored templates.
+type ModelCount struct {
+	Model     recognizer.ModelID
+	Dim       int
+	Templates int // templates of the model
+	Persons   int // distinct persons with at least one of them
+}
+
+// TemplateCount is the number of templates one person has of one model.
+type TemplateCount struct {
+	PersonID string
+	Model    recognizer.ModelID
+	Count    int
+}
+
+// photoHash is the key under which an enrolment photo is found again.
+func photoHash(image []byte) string {
+	sum := sha256.Sum256(image)
+	return hex.EncodeToString(sum[:])
+}
+
+// The queries below read metadata only: ids, persons, sources, hashes,
+// sizes, times, models, dimensions and counts. None of them touches a
+// sealed column, so they reveal no face and are not biometric reads; like
+// Persons they are not audited, need no key (they work on a store opened
+// with Options.NoKey) and take no write lock. Reading an image or a
+// vector still goes through Photo or Templates, which are audited.
+
+const photoColumns = `id, person_id, source, sha256, size_bytes, enrolled_by, enrolled_at_ms`
+
+// Photos lists the enrolment photos of one person, oldest first, or of
+// every person (ordered by person, then age) when personID is empty. A
+// person without photos, or unknown to the store, has none: the result is
+// empty, not an error.
+func (s *Store) Photos(ctx context.Context, personID string) ([]PhotoInfo, error) {
+	q, args := `SELECT `+photoColumns+` FROM enrolment_photos ORDER BY person_id, enrolled_at_ms, id`, []any(nil)
+	if personID != "" {
+		if err := checkID("photo query", "person", personID); err != nil {
+			return nil, err
+		}
+		q = `SELECT ` + photoColumns + ` FROM enrolment_photos WHERE person_id = ? ORDER BY enrolled_at_ms, id`
+		args = []any{personID}
+	}
+	return s.photoInfos(ctx, "photos", q, args...)
+}
+
+// PhotosByHash lists every enrolment photo whose image has the given
+// SHA-256 (64 hex digits, either case), oldest first, whichever person it
+// belongs to: the same file may have been enrolled for more than one
+// person, or twice for one. An empty result means the file was never
+// enrolled.
+func (s *Store) PhotosByHash(ctx context.Context, sum string) ([]PhotoInfo, error) {
+	sum = strings.ToLower(sum)
+	if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size {
+		return nil, invalid("photo query", "sha256", "%q is not 64 hexadecimal digits", sum)
+	}
+	return s.photoInfos(ctx, "photos by hash",
+		`SELECT `+photoColumns+` FROM enrolment_photos WHERE sha256 = ? ORDER BY enrolled_at_ms, id`, sum)
+}
+
+func (s *Store) photoInfos(ctx context.Context, op, q string, args ...any) ([]PhotoInfo, error) {
+	out := []PhotoInfo{}
+	err := s.read(ctx, op, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p PhotoInfo
+			var at int64
+			if err := rows.Scan(&p.ID, &p.PersonID, &p.Source, &p.SHA256, &p.Size, &p.EnrolledBy, &at); err != nil {
+				return err
+			}
+			p.EnrolledAt = fromMs(at)
+			out = append(out, p)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TemplateModels lists, sorted by model id, every model that has stored
+// templates, with its dimension and how many templates and persons it
+// has. The store keeps one dimension per model (AddTemplate refuses
+// another), so each model appears once.
+func (s *Store) TemplateModels(ctx context.Context) ([]ModelCount, error) {
+	out := []ModelCount{}
+	err := s.read(ctx, "template models", func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT model_id, min(dim), count(*), count(DISTINCT person_id)
+			FROM face_templates GROUP BY model_id ORDER BY model_id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m ModelCount
+			var model string
+			if err := rows.Scan(&model, &m.Dim, &m.Templates, &m.Persons); err != nil {
+				return err
+			}
+			m.Model = recognizer.ModelID(model)
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TemplateCounts lists how many templates each person has of each model,
+// ordered by person and model; pairs with no template are left out.
+func (s *Store) TemplateCounts(ctx context.Context) ([]TemplateCount, error) {
+	out := []TemplateCount{}
+	err := s.read(ctx, "template counts", func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT person_id, model_id, count(*)
+			FROM face_templates GROUP BY person_id, model_id ORDER BY person_id, model_id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c TemplateCount
+			var model string
+			if err := rows.Scan(&c.PersonID, &model, &c.Count); err != nil {
+				return err
+			}
+			c.Model = recognizer.ModelID(model)
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
