@@ -271,6 +271,10 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		}
 		d.cams = append(d.cams, cam)
 	}
+	camStatus, err := newCameraStatusWatcher(cfg.Site.Region, cfg.Site.ID, d.cams, up, log)
+	if err != nil {
+		return fatal("config", err)
+	}
 
 	trCfg := track.Config{
 		Threshold: float32(cfg.Recognizer.Threshold),
@@ -321,6 +325,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	for _, c := range d.cams {
 		camG.Go(func() error { return c.Run(camCtx) })
 	}
+	camG.Go(func() error { camStatus.run(camCtx); return nil })
 	upG.Go(func() error { return up.Run(upCtx) })
 	auxG.Go(func() error {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -337,6 +342,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	log.Info("stopping")
 	stopCams()
 	_ = camG.Wait()
+	camStatus.check(true) // the cameras are stopped: say so while the uplink is still up
 	stopWork()
 	_ = workG.Wait()
 	d.recErrs.Flush()

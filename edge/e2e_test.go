@@ -16,6 +16,7 @@ import (
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/sync/uplink"
+	"github.com/dozor-edge/dozor/sync/wire"
 )
 
 // enrolled are the people of the labelled clip's enrolment photos.
@@ -101,6 +102,28 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if h.Gallery.Persons != 3 || !h.Uplink.Connected || !h.Models.OK || !h.Store.OK {
 		t.Errorf("/healthz: gallery %+v, uplink %+v, models %+v, store %+v", h.Gallery, h.Uplink, h.Models, h.Store)
+	}
+	// A dashboard connecting now gets the camera's retained status: up,
+	// the wire's word for streaming.
+	camSub := subscribe(t, b.addr(), "dozor/v1/+/+/camera/+/status")
+	var cs wire.CameraStatus
+	var retained bool
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got := camSub.snapshot(); len(got) > 0 {
+			m := got[len(got)-1]
+			msg, err := wire.Decode(m.topic, m.payload, time.Now())
+			if err != nil {
+				t.Fatalf("camera status the region would refuse: %s: %v\n%s", m.topic, err, clip(m.payload))
+			}
+			cs, retained = msg.Payload.(wire.CameraStatus), m.retained
+			if m.topic != "dozor/v1/north/ik5/camera/stage/status" {
+				t.Errorf("camera status on %s", m.topic)
+			}
+			break
+		}
+	}
+	if !retained || cs.Camera != "stage" || cs.State != wire.CameraUp || cs.FPS <= 0 || cs.LastFrame.IsZero() {
+		t.Errorf("camera status for a late subscriber: retained %v, %+v; want a retained up status with a rate and a last frame", retained, cs)
 	}
 	metrics := get(t, "http://"+d.HTTPAddr()+"/metrics")
 	for _, name := range []string{

@@ -138,9 +138,10 @@ type subscriber struct {
 }
 
 type received struct {
-	topic   string
-	payload []byte
-	at      time.Time
+	topic    string
+	payload  []byte
+	retained bool
+	at       time.Time
 }
 
 func subscribe(t *testing.T, addr, filter string) *subscriber {
@@ -177,7 +178,7 @@ func subscribeWith(t *testing.T, addr, filter string, clean bool) *subscriber {
 
 func (s *subscriber) handle(_ mqtt.Client, m mqtt.Message) {
 	s.mu.Lock()
-	s.msgs = append(s.msgs, received{topic: m.Topic(), payload: append([]byte(nil), m.Payload()...), at: time.Now()})
+	s.msgs = append(s.msgs, received{topic: m.Topic(), payload: append([]byte(nil), m.Payload()...), retained: m.Retained(), at: time.Now()})
 	s.mu.Unlock()
 }
 

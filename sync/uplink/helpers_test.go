@@ -156,6 +156,7 @@ type received struct {
 	reason   string
 	retained bool
 	at       time.Time
+	camera   *wire.CameraStatus // set for camera status messages
 }
 
 // subscriber is a region-side paho client that decodes what it receives
@@ -216,6 +217,9 @@ func (s *subscriber) handle(_ mqtt.Client, m mqtt.Message) {
 	if st, ok := msg.Payload.(wire.SiteStatus); ok {
 		r.state, r.reason = st.State, st.Reason
 	}
+	if cs, ok := msg.Payload.(wire.CameraStatus); ok {
+		r.camera = &cs
+	}
 	s.got = append(s.got, r)
 }
 
@@ -267,6 +271,17 @@ func (s *subscriber) statuses() []received {
 	var out []received
 	for _, r := range s.snapshot() {
 		if r.state != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// cameras returns the camera status messages received, in arrival order.
+func (s *subscriber) cameras() []received {
+	var out []received
+	for _, r := range s.snapshot() {
+		if r.camera != nil {
 			out = append(out, r)
 		}
 	}

@@ -64,6 +64,10 @@ type Stats struct {
 	// a DepthReporter, refreshed every few seconds even while
 	// disconnected; -1 otherwise.
 	OutboxDepth int
+	// States is the number of retained state topics set with
+	// SetRetained; StatesPublished counts their PUBLISH packets.
+	States          int
+	StatesPublished uint64
 }
 
 // Options are the uplink's collaborators besides the outbox.
@@ -87,12 +91,15 @@ type Uplink struct {
 	now         func() time.Time
 	statusTopic string
 	notify      chan struct{}
+	stateKick   chan struct{} // SetRetained changed a state
 	running     atomic.Bool
 
 	mu           sync.Mutex
 	stats        Stats
-	maxPublished uint64    // highest seq ever published, to count resends
-	depthAt      time.Time // when stats.OutboxDepth was last refreshed
+	maxPublished uint64              // highest seq ever published, to count resends
+	depthAt      time.Time           // when stats.OutboxDepth was last refreshed
+	retained     map[string][]byte   // latest state payload per topic
+	dirty        map[string]struct{} // states set since last published
 }
 
 // Tuning that is not worth a configuration key.
@@ -139,6 +146,9 @@ func New(cfg Config, outbox Outbox, log *slog.Logger, opts Options) (*Uplink, er
 		now:         opts.Now,
 		statusTopic: topic,
 		notify:      make(chan struct{}, 1),
+		stateKick:   make(chan struct{}, 1),
+		retained:    map[string][]byte{},
+		dirty:       map[string]struct{}{},
 		stats:       Stats{State: StateIdle, OutboxDepth: -1},
 	}
 	if d, ok := outbox.(DepthReporter); ok {
@@ -167,6 +177,7 @@ func (u *Uplink) Stats() Stats {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	s := u.stats
+	s.States = len(u.retained)
 	if s.NewestSeq > s.LastSentSeq {
 		s.LagSeq = s.NewestSeq - s.LastSentSeq
 	}
@@ -408,6 +419,9 @@ func (u *Uplink) drain(ctx context.Context, client mqtt.Client, lost <-chan stru
 	})
 	u.log.Info("connected to the broker", "broker", broker, "client_id", u.cfg.clientID())
 	u.refreshDepth(ctx, true)
+	// Every stored state again: the broker may have lost its retained
+	// copies, and those set while disconnected were never sent.
+	states := u.publishStates(client, true, nil)
 
 	poll := time.NewTicker(u.cfg.PollInterval)
 	defer poll.Stop()
@@ -469,6 +483,7 @@ func (u *Uplink) drain(ctx context.Context, client mqtt.Client, lost <-chan stru
 			}
 		}
 
+		states = u.pruneStates(states)
 		u.update(func(s *Stats) { s.InFlight = len(q) })
 		idle := !more && len(q) == 0
 		if idle && !wasIdle {
@@ -502,6 +517,8 @@ func (u *Uplink) drain(ctx context.Context, client mqtt.Client, lost <-chan stru
 			return fmt.Errorf("no PUBACK for seq %d within %v; reopening the connection", q[0].seq, u.cfg.AckTimeout)
 		case <-u.notify:
 			more = true
+		case <-u.stateKick:
+			states = u.publishStates(client, false, states)
 		case <-poll.C:
 			more = true
 			u.refreshDepth(ctx, false)
