@@ -48,6 +48,9 @@ type Deps struct {
 	// RevisionEvery is how often the store is checked for enrolment and
 	// rules changes (default 10 s).
 	RevisionEvery time.Duration
+	// AuditEvery is how often new audit entries are shipped to the outbox
+	// (default 1 s).
+	AuditEvery time.Duration
 	// BacklogLimit bounds the events kept in memory while the store cannot
 	// take them (default DefaultBacklogLimit).
 	BacklogLimit int
@@ -290,6 +293,12 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 		return fatal("config", err)
 	}
 
+	auditShip, err := newAuditShipper(st, up.Notify, log, cfg.Site.Region, cfg.Site.ID,
+		auditMarkerPath(cfg.Store.Path), d.deps.AuditEvery)
+	if err != nil {
+		return fatal("store", err)
+	}
+
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fatal("http", err)
@@ -309,6 +318,8 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	workCtx, stopWork := context.WithCancel(base)
 	upCtx, stopUp := context.WithCancel(base)
 	auxCtx, stopAux := context.WithCancel(base)
+	shipCtx, stopShip := context.WithCancel(base)
+	defer stopShip()
 	defer stopCams()
 	defer stopWork()
 	defer stopUp()
@@ -316,7 +327,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 
 	results := make(chan frameResult, 2*d.workers)
 	rulesCh := make(chan *siteRules, 1)
-	var camG, workG, loopG, upG, auxG errgroup.Group
+	var camG, workG, loopG, upG, auxG, shipG errgroup.Group
 
 	loopG.Go(func() error { loop.run(base, results, rulesCh); return nil })
 	for _, e := range engs {
@@ -327,6 +338,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	camG.Go(func() error { camStatus.run(camCtx); return nil })
 	upG.Go(func() error { return up.Run(upCtx) })
+	shipG.Go(func() error { auditShip.run(shipCtx); return nil })
 	auxG.Go(func() error {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server stopped", "err", err)
@@ -348,6 +360,8 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	d.recErrs.Flush()
 	close(results)
 	_ = loopG.Wait()
+	stopShip() // its last pass ships what the stages before it audited
+	_ = shipG.Wait()
 	d.flushOutbox(base, up, uplinkGrace)
 	stopUp()
 	_ = upG.Wait()

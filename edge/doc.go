@@ -69,8 +69,23 @@
 // requires the crop, are published without it and the region files them
 // with that reason.
 //
-// Alerts of a kind the wire (v1) has no name for (keep_apart) are stored
-// and counted (dozor_alerts_local_only_total) but not sent.
+// Every alert kind of the rules engine has a wire kind (keep_apart names
+// the first person in person and the other in others). An alert of a
+// kind the wire had no name for would be stored and counted
+// (dozor_alerts_local_only_total) but not sent.
+//
+// # The audit log
+//
+// An audit shipper owned by the daemon copies new store audit entries into
+// the outbox as wire.AuditRecord messages (topic audit), in audit order
+// and in batches, checked every Deps.AuditEvery (default 1 s) and once
+// more at shutdown; the uplink publishes them with the rest, in outbox
+// order. The last shipped audit seq is kept in a file beside the database
+// (its path + ".audit-shipped"), replaced atomically after each batch: a
+// crash between the two ships a batch again, and the region drops repeats
+// by audit_seq. Shipping creates no audit entries, so it never feeds
+// itself; the crop reads the uplink makes to publish sightings and alerts
+// are entries shipped once like any other.
 //
 // # Shutdown
 //

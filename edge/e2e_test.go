@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,7 @@ func TestEndToEnd(t *testing.T) {
 
 	b := startBroker(t)
 	sub := subscribe(t, b.addr(), "dozor/v1/+/+/sighting")
+	auditSub := subscribe(t, b.addr(), "dozor/v1/+/+/audit")
 	cam := startCamera(t, hamilton(t, videoDir))
 
 	cfg := e2eConfig(dir, key, b.url(), cam.URL())
@@ -169,14 +171,29 @@ func TestEndToEnd(t *testing.T) {
 	want := last - uint64(depth)
 	deadline := time.Now().Add(10 * time.Second)
 	var bySeq = dedup(t, sub.sightings(t))
-	for uint64(len(bySeq)) < want && time.Now().Before(deadline) {
+	var auditBySeq = dedupAudit(t, auditSub.audits(t))
+	for uint64(len(bySeq)+len(auditBySeq)) < want && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 		bySeq = dedup(t, sub.sightings(t))
+		auditBySeq = dedupAudit(t, auditSub.audits(t))
 	}
-	top, gaps := contiguous(bySeq)
+	// Sightings and audit records share the outbox's counter: together
+	// they are every seq from 1 with no gap.
+	union := map[uint64]wire.Sighting{}
+	for seq, s := range bySeq {
+		union[seq] = s
+	}
+	for seq := range auditBySeq {
+		if _, ok := union[seq]; ok {
+			t.Errorf("seq %d carried both a sighting and an audit record", seq)
+		}
+		union[seq] = wire.Sighting{}
+	}
+	top, gaps := contiguous(union)
 	if len(gaps) > 0 || top != want {
 		t.Errorf("received seqs up to %d with gaps %v; the store assigned %d and %d are unsent", top, gaps, last, depth)
 	}
+	checkAuditShipped(t, bySeq, auditBySeq)
 
 	all := sub.sightings(t)
 	byPerson := map[string]int{}
@@ -212,6 +229,89 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("sightings: %d received (%d with duplicates), seq 1..%d, unsent %d, by person %v, %d with crop",
 		len(bySeq), len(all), top, depth, byPerson, withCrop)
 	t.Logf("health at %v: camera %+v", streamFor, h.Cameras)
+}
+
+// audits decodes every received audit record; a message that does not
+// decode fails the test.
+func (s *subscriber) audits(t *testing.T) []wire.AuditRecord {
+	t.Helper()
+	var out []wire.AuditRecord
+	for _, m := range s.snapshot() {
+		msg, err := wire.Decode(m.topic, m.payload, time.Now())
+		if err != nil {
+			t.Errorf("received a message the region would refuse: %s: %v\n%s", m.topic, err, clip(m.payload))
+			continue
+		}
+		if r, ok := msg.Payload.(wire.AuditRecord); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// dedupAudit keeps the first copy of each outbox seq and checks that
+// copies agree.
+func dedupAudit(t *testing.T, all []wire.AuditRecord) map[uint64]wire.AuditRecord {
+	t.Helper()
+	bySeq := map[uint64]wire.AuditRecord{}
+	for _, r := range all {
+		if first, ok := bySeq[r.Seq]; ok {
+			if first.ID != r.ID {
+				t.Errorf("seq %d carried two different audit records: %s and %s", r.Seq, first.ID, r.ID)
+			}
+			continue
+		}
+		bySeq[r.Seq] = r
+	}
+	return bySeq
+}
+
+// checkAuditShipped checks the audit records the region received: their
+// audit seqs run from 1 without gaps or repeats in outbox order, the hash
+// chain links, they cover the enrolment and the crop reads of published
+// sightings, and crop reads were shipped among the sightings, not only
+// before them.
+func checkAuditShipped(t *testing.T, sightings map[uint64]wire.Sighting, audits map[uint64]wire.AuditRecord) {
+	t.Helper()
+	seqs := make([]uint64, 0, len(audits))
+	for seq := range audits {
+		seqs = append(seqs, seq)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	if len(seqs) == 0 {
+		t.Error("no audit record reached the region")
+		return
+	}
+	actions := map[string]int{}
+	prev := strings.Repeat("0", 64)
+	for i, seq := range seqs {
+		r := audits[seq]
+		if r.AuditSeq != uint64(i+1) {
+			t.Errorf("audit record at outbox seq %d has audit seq %d, want %d (contiguous from 1)", seq, r.AuditSeq, i+1)
+			return
+		}
+		if r.Prev != prev {
+			t.Errorf("audit seq %d: prev %s, want the hash of the record before, %s", r.AuditSeq, r.Prev, prev)
+		}
+		prev = r.Hash
+		actions[r.Action]++
+	}
+	for _, a := range []string{"template.enrol", "crop.read"} {
+		if actions[a] == 0 {
+			t.Errorf("no %s audit record arrived; got %v", a, actions)
+		}
+	}
+	var firstSighting uint64
+	for seq := range sightings {
+		if firstSighting == 0 || seq < firstSighting {
+			firstSighting = seq
+		}
+	}
+	if firstSighting == 0 || seqs[len(seqs)-1] < firstSighting {
+		t.Errorf("no audit record was shipped after the first sighting (seq %d); audit outbox seqs %v", firstSighting, seqs)
+	}
+	t.Logf("audit: %d records, audit seq 1..%d, outbox seqs %d..%d, actions %v",
+		len(seqs), len(seqs), seqs[0], seqs[len(seqs)-1], actions)
 }
 
 func get(t *testing.T, url string) string {

@@ -102,6 +102,13 @@ func (o *outbox) finish(ctx context.Context, m store.OutboxMessage) ([]byte, err
 		}
 		d.Seq = m.Seq
 		return encodeOr(d, m.Payload), nil
+	case wire.KindAudit:
+		var r wire.AuditRecord
+		if err := json.Unmarshal(m.Payload, &r); err != nil {
+			return m.Payload, nil
+		}
+		r.Seq = m.Seq
+		return encodeOr(r, m.Payload), nil
 	}
 	return m.Payload, nil
 }

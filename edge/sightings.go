@@ -357,14 +357,17 @@ func (l *sightingsLoop) sighting(ctx context.Context, f sightingFacts) {
 	}
 }
 
-// alertKind is the wire kind of an alert, "" when v1 of the wire has none
-// (keep_apart): such alerts are stored and shown locally only.
+// alertKind is the wire kind of an alert, "" for a kind the wire has no
+// name for (none today; such an alert would be stored and shown locally
+// only).
 func (l *sightingsLoop) alertKind(a rules.Alert) string {
 	switch a.Kind {
 	case rules.KindWatchList:
 		return wire.AlertWatchlist
 	case rules.KindUnknownInStaffZone:
 		return wire.AlertUnknownFace
+	case rules.KindKeepApart:
+		return wire.AlertKeepApart
 	case rules.KindOutsidePermit:
 		for _, p := range a.Persons {
 			if l.rules.permitted[p][a.Zone] {
@@ -424,6 +427,9 @@ func (l *sightingsLoop) alert(ctx context.Context, a rules.Alert, sightingID str
 		Evidence: wire.Evidence{Score: score, Margin: margin, Frames: frames}}
 	if kind != wire.AlertUnknownFace && len(a.Persons) > 0 {
 		wa.Person = a.Persons[0]
+	}
+	if kind == wire.AlertKeepApart && len(a.Persons) > 1 {
+		wa.Others = a.Persons[1:]
 	}
 	if msg, err := outboxMessage(l.alertT, wa); err != nil {
 		l.rejected.Note(err.Error(), "event", ev.what)

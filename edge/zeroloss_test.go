@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,6 +89,7 @@ func TestZeroLoss(t *testing.T) {
 
 	b := startBrokerWith(t, true)
 	sub := subscribeWith(t, b.addr(), "dozor/v1/+/+/sighting", false)
+	auditSub := subscribeWith(t, b.addr(), "dozor/v1/+/+/audit", false)
 	cam := startCamera(t, hamilton(t, videoDir))
 	dbPath := filepath.Join(dir, "dozor.db")
 	enrol(t, dbPath, key, modelDir, []string{
@@ -161,9 +163,11 @@ http: {listen: "127.0.0.1:0"}
 	want := last - uint64(depth)
 	deadline := time.Now().Add(15 * time.Second)
 	all := sub.sightings(t)
-	for uint64(len(dedup(t, all))) < want && time.Now().Before(deadline) {
+	audits := dedupAudit(t, auditSub.audits(t))
+	for uint64(len(dedup(t, all))+len(audits)) < want && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 		all = sub.sightings(t)
+		audits = dedupAudit(t, auditSub.audits(t))
 	}
 	bySeq := dedup(t, all)
 	byID := map[wire.ID]uint64{}
@@ -177,8 +181,13 @@ http: {listen: "127.0.0.1:0"}
 			t.Errorf("received sighting %s (seq %d) is not the stored one: %+v, %v", s.ID, seq, got, err)
 		}
 	}
-	top, gaps := contiguous(bySeq)
-	if len(gaps) > 0 || top != want || uint64(len(byID)) != want {
+	// Audit records share the outbox's counter with the sightings.
+	union := maps.Clone(bySeq)
+	for seq := range audits {
+		union[seq] = wire.Sighting{}
+	}
+	top, gaps := contiguous(union)
+	if len(gaps) > 0 || top != want || uint64(len(byID)+len(audits)) != want {
 		t.Errorf("received %d distinct sightings, seqs up to %d with gaps %v; the store assigned %d, %d unsent",
 			len(byID), top, gaps, last, depth)
 	}

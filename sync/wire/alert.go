@@ -1,6 +1,10 @@
 package wire
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Alert kinds: what rule fired.
 const (
@@ -13,7 +17,13 @@ const (
 	AlertSchedule = "schedule"
 	// AlertUnknownFace: a face that matches nobody in a staff-only zone.
 	AlertUnknownFace = "unknown_face"
+	// AlertKeepApart: two people who must be kept apart were seen in the
+	// same zone; Person is one of them, Others the rest.
+	AlertKeepApart = "keep_apart"
 )
+
+// MaxAlertOthers bounds Alert.Others.
+const MaxAlertOthers = 16
 
 // Alert severities.
 const (
@@ -37,8 +47,12 @@ type Alert struct {
 	Sighting ID `json:"sighting"`
 	// Person is required, except for AlertUnknownFace where it is empty.
 	Person string `json:"person,omitempty"`
-	Camera string `json:"camera"`
-	// Zone is required for AlertZone and AlertUnknownFace.
+	// Others are the further people the alert is about: for
+	// AlertKeepApart the people Person must be kept apart from (at least
+	// one); empty for every other kind. Optional within v1.
+	Others []string `json:"others,omitempty"`
+	Camera string   `json:"camera"`
+	// Zone is required for AlertZone, AlertUnknownFace and AlertKeepApart.
 	Zone     string    `json:"zone,omitempty"`
 	At       time.Time `json:"at"`
 	Evidence Evidence  `json:"evidence"`
@@ -75,7 +89,7 @@ func (a Alert) check(now time.Time) error {
 	c.seq("seq", a.Seq)
 	c.segment("site", a.Site)
 	c.token("rule", a.Rule, true, 128)
-	c.oneOf("kind", a.Kind, AlertWatchlist, AlertZone, AlertSchedule, AlertUnknownFace)
+	c.oneOf("kind", a.Kind, AlertWatchlist, AlertZone, AlertSchedule, AlertUnknownFace, AlertKeepApart)
 	c.oneOf("severity", a.Severity, SeverityInfo, SeverityWarning, SeverityCritical)
 	c.id("sighting", a.Sighting)
 	if a.Kind == AlertUnknownFace {
@@ -85,8 +99,9 @@ func (a Alert) check(now time.Time) error {
 	} else {
 		c.token("person", a.Person, true, 128)
 	}
+	c.others(a.Kind, a.Person, a.Others)
 	c.segment("camera", a.Camera)
-	c.token("zone", a.Zone, a.Kind == AlertZone || a.Kind == AlertUnknownFace, 128)
+	c.token("zone", a.Zone, a.Kind == AlertZone || a.Kind == AlertUnknownFace || a.Kind == AlertKeepApart, 128)
 	c.time("at", a.At, true)
 	c.float("evidence.score", a.Evidence.Score, -1, 1)
 	c.float("evidence.margin", a.Evidence.Margin, 0, 2)
@@ -96,6 +111,41 @@ func (a Alert) check(now time.Time) error {
 	c.count("evidence.frames", a.Evidence.Frames, 1_000_000)
 	c.crop("evidence.crop", a.Evidence.Crop, true)
 	return c.err
+}
+
+// others checks Alert.Others: required for AlertKeepApart, empty for the
+// other kinds; each entry a person ID like Person, none repeated and none
+// equal to Person.
+func (c *checker) others(kind, person string, others []string) {
+	if kind != AlertKeepApart {
+		if len(others) > 0 {
+			c.fail("others", "must be empty for kind %s", clip(kind))
+		}
+		return
+	}
+	if len(others) == 0 {
+		c.fail("others", "missing; kind %s names at least two people", AlertKeepApart)
+		return
+	}
+	if len(others) > MaxAlertOthers {
+		c.fail("others", "%d entries, more than %d", len(others), MaxAlertOthers)
+		return
+	}
+	for i, p := range others {
+		field := fmt.Sprintf("others[%d]", i)
+		c.token(field, p, true, 128)
+		if c.err != nil {
+			return
+		}
+		if p == person {
+			c.fail(field, "repeats person")
+			return
+		}
+		if slices.Contains(others[:i], p) {
+			c.fail(field, "%q appears twice", clip(p))
+			return
+		}
+	}
 }
 
 // DecodeAlert reads an alert; see DecodeSighting for now.

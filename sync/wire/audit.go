@@ -10,10 +10,15 @@ import (
 // so the region can tell when a record was removed or changed; the audit
 // log computes the hashes, this package checks their form.
 type AuditRecord struct {
-	ID   ID        `json:"id"`
-	Seq  uint64    `json:"seq"`
-	Site string    `json:"site"`
-	At   time.Time `json:"at"`
+	ID   ID     `json:"id"`
+	Seq  uint64 `json:"seq"`
+	Site string `json:"site"`
+	// AuditSeq is the record's own number in the site's audit log (1, 2,
+	// 3... without gaps), which the hash covers; seq is the outbox's.
+	// Optional within v1: a reader that does not know it can still check
+	// the order of the chain by prev and hash.
+	AuditSeq uint64    `json:"audit_seq,omitempty"`
+	At       time.Time `json:"at"`
 	// Actor is the user ID, or "system" for the daemon itself.
 	Actor string `json:"actor"`
 	// Role is the actor's role when acting (guard, supervisor, ...).
@@ -50,6 +55,9 @@ func (r AuditRecord) check(now time.Time) error {
 	c.id("id", r.ID)
 	c.seq("seq", r.Seq)
 	c.segment("site", r.Site)
+	if r.AuditSeq != 0 {
+		c.seq("audit_seq", r.AuditSeq)
+	}
 	c.time("at", r.At, true)
 	c.token("actor", r.Actor, true, 128)
 	c.token("role", r.Role, false, 64)

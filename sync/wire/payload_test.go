@@ -158,6 +158,14 @@ var alertBase = obj{
 	"evidence": obj{"score": 0.71, "margin": 0.23, "frames": 9, "crop": jpegB64},
 }
 
+func manyOthers(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("P-%d", i)
+	}
+	return out
+}
+
 func alertCases() []decodeCase {
 	b := alertBase
 	return append(commonCases("alert", b), []decodeCase{
@@ -165,7 +173,23 @@ func alertCases() []decodeCase {
 		{name: "watchlist without zone", data: with(b, "kind", "watchlist", "zone", nil, "severity", "critical")},
 		{name: "unknown face", data: with(b, "kind", "unknown_face", "person", nil)},
 		{name: "unknown evidence field", data: with(b, "evidence.heatmap", "later")},
-		{name: "kind unknown", data: with(b, "kind", "tailgating"), err: `alert: kind: "tailgating" is not one of watchlist, zone, schedule, unknown_face`},
+		{name: "keep apart", data: with(b, "kind", "keep_apart", "severity", "critical", "others", []string{"P-20117"})},
+		{name: "keep apart, three people", data: with(b, "kind", "keep_apart", "others", []string{"P-20117", "P-30001"})},
+		{name: "others empty on zone", data: with(b, "others", []string{})},
+		{name: "keep apart without others", data: with(b, "kind", "keep_apart"), err: "others: missing; kind keep_apart names at least two people"},
+		{name: "keep apart with empty others", data: with(b, "kind", "keep_apart", "others", []string{}), err: "others: missing"},
+		{name: "keep apart without zone", data: with(b, "kind", "keep_apart", "others", []string{"P-20117"}, "zone", nil), err: "zone: missing"},
+		{name: "keep apart without person", data: with(b, "kind", "keep_apart", "others", []string{"P-20117"}, "person", nil), err: "person: missing"},
+		{name: "keep apart other empty", data: with(b, "kind", "keep_apart", "others", []string{""}), err: "others[0]: missing"},
+		{name: "keep apart other spaced", data: with(b, "kind", "keep_apart", "others", []string{" P-20117"}), err: "others[0]: has leading or trailing spaces"},
+		{name: "keep apart other too long", data: with(b, "kind", "keep_apart", "others", []string{strings.Repeat("p", 129)}), err: "others[0]: 129 bytes, longer than 128"},
+		{name: "keep apart other control", data: with(b, "kind", "keep_apart", "others", []string{"P-\u0001"}), err: "others[0]: contains the non-printable character U+0001"},
+		{name: "keep apart other is person", data: with(b, "kind", "keep_apart", "others", []string{"P-10452"}), err: "others[0]: repeats person"},
+		{name: "keep apart other twice", data: with(b, "kind", "keep_apart", "others", []string{"P-1", "P-1"}), err: `others[1]: "P-1" appears twice`},
+		{name: "keep apart too many others", data: with(b, "kind", "keep_apart", "others", manyOthers(MaxAlertOthers+1)), err: "others: 17 entries, more than 16"},
+		{name: "keep apart others not strings", data: with(b, "kind", "keep_apart", "others", []int{1}), err: "others"},
+		{name: "others on zone", data: with(b, "others", []string{"P-20117"}), err: "others: must be empty for kind zone"},
+		{name: "kind unknown", data: with(b, "kind", "tailgating"), err: `alert: kind: "tailgating" is not one of watchlist, zone, schedule, unknown_face, keep_apart`},
 		{name: "severity missing", data: with(b, "severity", nil), err: "severity: missing; want one of info, warning, critical"},
 		{name: "person on unknown face", data: with(b, "kind", "unknown_face"), err: "person: must be empty for kind unknown_face"},
 		{name: "person missing", data: with(b, "person", nil), err: "person: missing"},
@@ -258,6 +282,11 @@ func auditCases() []decodeCase {
 	return append(commonCases("audit", b), []decodeCase{
 		{name: "good", data: with(b)},
 		{name: "first record", data: with(b, "prev", strings.Repeat("0", 64), "role", nil, "object", nil, "detail", nil)},
+		{name: "with audit seq", data: with(b, "audit_seq", 312)},
+		{name: "audit seq largest", data: with(b, "audit_seq", uint64(MaxSeq))},
+		{name: "audit seq too large", data: with(b, "audit_seq", uint64(MaxSeq)+1), err: "audit_seq: 9007199254740992 exceeds 2^53-1"},
+		{name: "audit seq negative", data: with(b, "audit_seq", -1), err: "audit_seq"},
+		{name: "audit seq not a number", data: with(b, "audit_seq", "312"), err: "audit_seq"},
 		{name: "action upper case", data: with(b, "action", "Export"), err: `audit: action: "Export": want a lower-case word`},
 		{name: "action missing", data: with(b, "action", nil), err: "action: missing"},
 		{name: "prev short", data: with(b, "prev", "ca97"), err: "prev: want 64 lower-case hex digits (SHA-256)"},
