@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,21 +21,15 @@ import (
 	"github.com/dozor-edge/dozor/camera/simcam"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
+	"github.com/dozor-edge/dozor/internal/mosquitto"
 	"github.com/dozor-edge/dozor/recognizer/opencv"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
-// mosquittoBin is the real broker the end-to-end tests run against.
-const mosquittoBin = "/usr/sbin/mosquitto"
-
-// broker is a mosquitto process on 127.0.0.1.
+// broker is a private mosquitto on 127.0.0.1 (see internal/mosquitto).
 type broker struct {
-	t       *testing.T
-	port    int
-	conf    string
-	logPath string
-	cmd     *exec.Cmd
-	done    chan struct{}
+	t *testing.T
+	b *mosquitto.Broker
 }
 
 func startBroker(t *testing.T) *broker { return startBrokerWith(t, false) }
@@ -46,88 +38,26 @@ func startBroker(t *testing.T) *broker { return startBrokerWith(t, false) }
 // messages survive a restart, as a production broker's do.
 func startBrokerWith(t *testing.T, persist bool) *broker {
 	t.Helper()
-	if _, err := os.Stat(mosquittoBin); err != nil {
-		t.Fatalf("the end-to-end tests need a real MQTT broker at %s (apt-get install mosquitto): %v", mosquittoBin, err)
+	mb, err := mosquitto.Start(t.TempDir(), mosquitto.Options{Persist: persist})
+	if err != nil {
+		t.Fatalf("the end-to-end tests need a real MQTT broker: %v", err)
 	}
-	dir := t.TempDir()
-	b := &broker{t: t, port: freePort(t), conf: filepath.Join(dir, "mosquitto.conf"), logPath: filepath.Join(dir, "mosquitto.log")}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_dest file %s\nlog_type error\nlog_type warning\n",
-		b.port, b.logPath)
-	if persist {
-		conf += fmt.Sprintf("persistence true\npersistence_location %s/\n", dir)
-	} else {
-		conf += "persistence false\n"
-	}
-	if os.Geteuid() == 0 {
-		// Run as root, mosquitto would switch to its own user, which
-		// cannot write into the test's temporary directory.
-		conf += "user root\n"
-	}
-	if err := os.WriteFile(b.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b.start()
-	t.Cleanup(func() { b.stop(syscall.SIGTERM) })
-	return b
+	t.Cleanup(func() { mb.Stop(syscall.SIGTERM) })
+	return &broker{t: t, b: mb}
 }
 
-func (b *broker) url() string  { return fmt.Sprintf("tcp://127.0.0.1:%d", b.port) }
-func (b *broker) addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
-
-func (b *broker) start() {
-	b.t.Helper()
-	b.cmd = exec.Command(mosquittoBin, "-c", b.conf)
-	if err := b.cmd.Start(); err != nil {
-		b.t.Fatalf("start %s: %v", mosquittoBin, err)
-	}
-	b.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(b.cmd, b.done)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", b.addr(), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-b.done:
-			log, _ := os.ReadFile(b.logPath)
-			b.t.Fatalf("mosquitto exited during start-up:\n%s", log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("mosquitto does not listen on %s after 10s: %v", b.addr(), err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+func (b *broker) url() string  { return b.b.URL() }
+func (b *broker) addr() string { return b.b.Addr() }
 
 // restart starts the broker again on the same port and configuration.
-func (b *broker) restart() { b.start() }
-
-func (b *broker) stop(sig syscall.Signal) {
-	if b.cmd == nil {
-		return
+func (b *broker) restart() {
+	b.t.Helper()
+	if err := b.b.Restart(); err != nil {
+		b.t.Fatal(err)
 	}
-	_ = b.cmd.Process.Signal(sig)
-	select {
-	case <-b.done:
-	case <-time.After(10 * time.Second):
-		_ = b.cmd.Process.Kill()
-		<-b.done
-	}
-	b.cmd = nil
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func (b *broker) stop(sig syscall.Signal) { b.b.Stop(sig) }
 
 // subscriber records every message on a topic filter, duplicates included.
 type subscriber struct {

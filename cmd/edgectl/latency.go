@@ -8,9 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -27,6 +25,7 @@ import (
 	"github.com/dozor-edge/dozor/edge/enroll"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
+	"github.com/dozor-edge/dozor/internal/mosquitto"
 	"github.com/dozor-edge/dozor/recognizer/opencv"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
@@ -161,11 +160,11 @@ func runBenchLatency(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer b.stop()
-	cfg.Uplink.Broker = "tcp://" + b.addr
+	defer b.Stop(syscall.SIGTERM)
+	cfg.Uplink.Broker = b.URL()
 
 	rec := &latRecorder{seen: map[wire.ID]bool{}}
-	sub, err := rec.subscribe(b.addr)
+	sub, err := rec.subscribe(b.Addr())
 	if err != nil {
 		return err
 	}
@@ -285,69 +284,14 @@ func latEnrol(ctx context.Context, cfg config.Config, items []enroll.Item) (int,
 	return len(persons), nil
 }
 
-// latBroker is a private mosquitto on a free port of 127.0.0.1.
-type latBroker struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	addr string
-}
-
-func latStartBroker(bin, dir string) (*latBroker, error) {
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("an MQTT broker is needed at %s (apt-get install mosquitto, or --mosquitto): %w", bin, err)
+// latStartBroker starts a private mosquitto on a free port of 127.0.0.1
+// with its configuration and log in dir.
+func latStartBroker(bin, dir string) (*mosquitto.Broker, error) {
+	b, err := mosquitto.Start(dir, mosquitto.Options{Bin: bin})
+	if errors.Is(err, mosquitto.ErrMissing) {
+		return nil, fmt.Errorf("%w (or pass --mosquitto)", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	logPath := filepath.Join(dir, "mosquitto.log")
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file %s\nlog_type error\nlog_type warning\n",
-		port, logPath)
-	if os.Geteuid() == 0 {
-		// As root mosquitto would drop to its own user, which cannot
-		// write the log into our temporary directory.
-		conf += "user root\n"
-	}
-	confPath := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		return nil, err
-	}
-	b := &latBroker{cmd: exec.Command(bin, "-c", confPath), done: make(chan struct{}), addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	if err := b.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	go func() { _ = b.cmd.Wait(); close(b.done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", b.addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return b, nil
-		}
-		select {
-		case <-b.done:
-			log, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("mosquitto exited during start-up:\n%s", log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			b.stop()
-			return nil, fmt.Errorf("mosquitto does not listen on %s after 10s: %v", b.addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (b *latBroker) stop() {
-	_ = b.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-b.done:
-	case <-time.After(5 * time.Second):
-		_ = b.cmd.Process.Kill()
-		<-b.done
-	}
+	return b, err
 }
 
 // latRecorder keeps the latency of every distinct sighting that arrives

@@ -13,18 +13,15 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// mosquittoBin is the broker every test here runs against; the tests need
-// a real one and fail (never skip) without it.
-const mosquittoBin = "/usr/sbin/mosquitto"
+	"github.com/dozor-edge/dozor/internal/mosquitto"
+)
 
 // brokerConfig is what a test broker needs beyond a plain listener.
 type brokerConfig struct {
@@ -36,156 +33,70 @@ type brokerConfig struct {
 	plainPort bool
 }
 
-// broker is a mosquitto process on 127.0.0.1 with persistence off.
+// broker is a private mosquitto on 127.0.0.1 with persistence off (see
+// internal/mosquitto); the tests need a real one and fail (never skip)
+// without it.
 type broker struct {
-	t        *testing.T
-	dir      string
-	conf     string
-	port     int
-	plain    int // second listener, 0 if none
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	exited   chan struct{}
-	logPath  string
-	restarts int
+	t *testing.T
+	b *mosquitto.Broker
 }
 
 func startBroker(t *testing.T, bc brokerConfig) *broker {
 	t.Helper()
-	if _, err := os.Stat(mosquittoBin); err != nil {
-		t.Fatalf("these tests need a real MQTT broker at %s (apt-get install mosquitto): %v", mosquittoBin, err)
+	opt := mosquitto.Options{
+		PasswordFile: bc.passwordFile,
+		// Verbose logging, and unlimited in-flight messages towards
+		// subscribers: the broker writes each message to the subscriber
+		// at once instead of queuing it in memory, where a broker crash
+		// would lose it.
+		Extra: "log_type notice\nlog_type information\nconnection_messages true\n" +
+			"max_inflight_messages 0\nmax_queued_messages 100000\n",
 	}
-	b := &broker{t: t, dir: t.TempDir()}
-	b.port = freePort(t)
-	if bc.plainPort {
-		b.plain = freePort(t)
-	}
-	b.logPath = filepath.Join(b.dir, "mosquitto.log")
-	var c strings.Builder
-	fmt.Fprintf(&c, "persistence false\n")
-	fmt.Fprintf(&c, "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\nconnection_messages true\n")
-	// Unlimited in-flight messages towards subscribers: the broker writes
-	// each message to the subscriber at once instead of queuing it in
-	// memory, where a broker crash would lose it.
-	fmt.Fprintf(&c, "max_inflight_messages 0\nmax_queued_messages 100000\n")
-	if os.Geteuid() == 0 {
-		// As root mosquitto would switch to the mosquitto user, which
-		// cannot read the test's private temporary directory.
-		fmt.Fprintf(&c, "user root\n")
-	}
-	if bc.passwordFile != "" {
-		fmt.Fprintf(&c, "allow_anonymous false\npassword_file %s\n", bc.passwordFile)
-	} else {
-		fmt.Fprintf(&c, "allow_anonymous true\n")
-	}
-	fmt.Fprintf(&c, "listener %d 127.0.0.1\n", b.port)
 	if bc.certFile != "" {
-		fmt.Fprintf(&c, "cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\ntls_version tlsv1.2\n", bc.caFile, bc.certFile, bc.keyFile)
+		opt.Listener = fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\ntls_version tlsv1.2\n",
+			bc.caFile, bc.certFile, bc.keyFile)
 	}
-	if b.plain != 0 {
-		fmt.Fprintf(&c, "listener %d 127.0.0.1\n", b.plain)
+	if bc.plainPort {
+		opt.PlainListeners = 1
 	}
-	b.conf = filepath.Join(b.dir, "mosquitto.conf")
-	if err := os.WriteFile(b.conf, []byte(c.String()), 0o600); err != nil {
-		t.Fatal(err)
+	mb, err := mosquitto.Start(t.TempDir(), opt)
+	if err != nil {
+		t.Fatalf("these tests need a real MQTT broker: %v", err)
 	}
-	b.start()
 	t.Cleanup(func() {
-		b.stop(syscall.SIGTERM)
+		mb.Stop(syscall.SIGTERM)
 		if t.Failed() {
-			log, _ := os.ReadFile(b.logPath)
+			log := mb.Log()
 			if len(log) > 6000 {
 				log = log[len(log)-6000:]
 			}
 			t.Logf("mosquitto log (tail):\n%s", log)
 		}
 	})
-	return b
+	return &broker{t: t, b: mb}
 }
 
-func (b *broker) addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
+func (b *broker) addr() string { return b.b.Addr() }
 
-func (b *broker) plainAddr() string { return fmt.Sprintf("127.0.0.1:%d", b.plain) }
-
-// start runs mosquitto and waits until it accepts connections.
-func (b *broker) start() {
+// plainAddr is the second, plain listener (brokerConfig.plainPort).
+func (b *broker) plainAddr() string {
 	b.t.Helper()
-	logf, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		b.t.Fatal(err)
+	a := b.b.PlainAddrs()
+	if len(a) == 0 {
+		b.t.Fatal("broker has no plain listener (brokerConfig.plainPort)")
 	}
-	cmd := exec.Command(mosquittoBin, "-c", b.conf)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		b.t.Fatalf("start %s: %v", mosquittoBin, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		logf.Close()
-		close(exited)
-	}()
-	b.mu.Lock()
-	b.cmd, b.exited = cmd, exited
-	b.mu.Unlock()
-	deadline := time.Now().Add(10 * time.Second)
-	for _, addr := range []string{b.addr(), b.plainAddr()} {
-		if strings.HasSuffix(addr, ":0") {
-			continue
-		}
-		for {
-			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-exited:
-				log, _ := os.ReadFile(b.logPath)
-				b.t.Fatalf("mosquitto exited during start-up:\n%s", log)
-			default:
-			}
-			if time.Now().After(deadline) {
-				b.t.Fatalf("mosquitto does not listen on %s after 10s: %v", addr, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	return a[0]
 }
 
 // stop ends the broker with sig and waits for it.
-func (b *broker) stop(sig syscall.Signal) {
-	b.mu.Lock()
-	cmd, exited := b.cmd, b.exited
-	b.cmd = nil
-	b.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(sig)
-	select {
-	case <-exited:
-	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-}
+func (b *broker) stop(sig syscall.Signal) { b.b.Stop(sig) }
 
 // restart starts the broker again on the same port(s).
 func (b *broker) restart() {
-	b.restarts++
-	b.start()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	b.t.Helper()
+	if err := b.b.Restart(); err != nil {
+		b.t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // writePasswordFile writes a mosquitto password file. It uses

@@ -1,0 +1,241 @@
+package mosquitto
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultBin is where Debian and Ubuntu install the broker.
+const DefaultBin = "/usr/sbin/mosquitto"
+
+// startTimeout is how long Start and Restart wait for the listeners.
+const startTimeout = 10 * time.Second
+
+// stopTimeout is how long Stop waits after the signal before it kills.
+const stopTimeout = 10 * time.Second
+
+// ErrMissing is wrapped by Start's error when the binary is not there.
+var ErrMissing = errors.New("mosquitto binary missing")
+
+// Options describe the broker. The zero value is an anonymous, plain,
+// non-persistent broker on a free port that logs errors and warnings.
+type Options struct {
+	// Bin is the broker binary; empty means DefaultBin.
+	Bin string
+	// Port of the main listener on 127.0.0.1; 0 picks a free one.
+	Port int
+	// Persist keeps sessions and queued messages across a restart (the
+	// database lives in the directory given to Start).
+	Persist bool
+	// PasswordFile turns anonymous access off and authenticates every
+	// listener against this mosquitto password file.
+	PasswordFile string
+	// Extra holds additional global configuration lines (log types,
+	// limits such as max_inflight_messages), written before the
+	// listeners.
+	Extra string
+	// Listener holds lines that belong to the main listener, written
+	// right after it: TLS settings such as cafile, certfile, keyfile and
+	// require_certificate.
+	Listener string
+	// PlainListeners adds this many further plain listeners on free
+	// ports of 127.0.0.1 (see PlainAddrs).
+	PlainListeners int
+}
+
+// Broker is a running (or stopped) mosquitto process.
+type Broker struct {
+	bin     string
+	conf    string
+	logPath string
+	port    int
+	plain   []int
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start writes mosquitto.conf and mosquitto.log into dir, starts the
+// broker and waits until all its listeners accept connections.
+func Start(dir string, opt Options) (*Broker, error) {
+	b := &Broker{bin: opt.Bin, port: opt.Port,
+		conf: filepath.Join(dir, "mosquitto.conf"), logPath: filepath.Join(dir, "mosquitto.log")}
+	if b.bin == "" {
+		b.bin = DefaultBin
+	}
+	if _, err := os.Stat(b.bin); err != nil {
+		return nil, fmt.Errorf("an MQTT broker is needed at %s (apt-get install mosquitto): %w: %w", b.bin, ErrMissing, err)
+	}
+	if b.port == 0 {
+		p, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		b.port = p
+	}
+	for range opt.PlainListeners {
+		p, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		b.plain = append(b.plain, p)
+	}
+	if err := os.WriteFile(b.conf, []byte(b.config(dir, opt)), 0o600); err != nil {
+		return nil, err
+	}
+	if err := b.start(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Broker) config(dir string, opt Options) string {
+	var c strings.Builder
+	if opt.Persist {
+		fmt.Fprintf(&c, "persistence true\npersistence_location %s/\n", dir)
+	} else {
+		c.WriteString("persistence false\n")
+	}
+	// The log goes to stderr, which Start sends to mosquitto.log.
+	c.WriteString("log_dest stderr\nlog_type error\nlog_type warning\n")
+	if opt.Extra != "" {
+		c.WriteString(strings.TrimSuffix(opt.Extra, "\n") + "\n")
+	}
+	if os.Geteuid() == 0 {
+		// As root mosquitto would switch to the mosquitto user, which
+		// cannot read or write the caller's private directory.
+		c.WriteString("user root\n")
+	}
+	if opt.PasswordFile != "" {
+		fmt.Fprintf(&c, "allow_anonymous false\npassword_file %s\n", opt.PasswordFile)
+	} else {
+		c.WriteString("allow_anonymous true\n")
+	}
+	fmt.Fprintf(&c, "listener %d 127.0.0.1\n", b.port)
+	if opt.Listener != "" {
+		c.WriteString(strings.TrimSuffix(opt.Listener, "\n") + "\n")
+	}
+	for _, p := range b.plain {
+		fmt.Fprintf(&c, "listener %d 127.0.0.1\n", p)
+	}
+	return c.String()
+}
+
+// Addr is the main listener's host:port.
+func (b *Broker) Addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
+
+// URL is the main listener as an MQTT broker URL (tcp://host:port).
+func (b *Broker) URL() string { return "tcp://" + b.Addr() }
+
+// Port is the main listener's port.
+func (b *Broker) Port() int { return b.port }
+
+// PlainAddrs are the host:port of the listeners Options.PlainListeners
+// asked for.
+func (b *Broker) PlainAddrs() []string {
+	var a []string
+	for _, p := range b.plain {
+		a = append(a, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	return a
+}
+
+// LogPath is the file the broker logs to, across restarts.
+func (b *Broker) LogPath() string { return b.logPath }
+
+// Log returns the broker's log so far, for error messages.
+func (b *Broker) Log() string {
+	log, _ := os.ReadFile(b.logPath)
+	return string(log)
+}
+
+// start runs the broker and waits until every listener accepts
+// connections; on failure the process is gone when it returns.
+func (b *Broker) start() error {
+	logf, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(b.bin, "-c", b.conf)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", b.bin, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(exited)
+	}()
+	b.mu.Lock()
+	b.cmd, b.exited = cmd, exited
+	b.mu.Unlock()
+	deadline := time.Now().Add(startTimeout)
+	for _, addr := range append([]string{b.Addr()}, b.PlainAddrs()...) {
+		for {
+			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-exited:
+				b.Stop(syscall.SIGKILL)
+				return fmt.Errorf("mosquitto exited during start-up:\n%s", b.Log())
+			default:
+			}
+			if time.Now().After(deadline) {
+				b.Stop(syscall.SIGKILL)
+				return fmt.Errorf("mosquitto does not listen on %s after %v: %v", addr, startTimeout, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// Restart starts the broker again on the same ports with the same
+// configuration; a broker still running is stopped first (SIGTERM).
+func (b *Broker) Restart() error {
+	b.Stop(syscall.SIGTERM)
+	return b.start()
+}
+
+// Stop sends sig to the broker and waits for it to exit, killing it when
+// it has not after 10 s. Stopping a stopped broker does nothing.
+func (b *Broker) Stop(sig syscall.Signal) {
+	b.mu.Lock()
+	cmd, exited := b.cmd, b.exited
+	b.cmd = nil
+	b.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(stopTimeout):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
