@@ -7,17 +7,15 @@ package camera_test
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dozor-edge/dozor/camera"
-	"github.com/dozor-edge/dozor/camera/internal/leakcheck"
 	"github.com/dozor-edge/dozor/camera/simcam"
+	"github.com/dozor-edge/dozor/camera/simcam/simcamtest"
+	"github.com/dozor-edge/dozor/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -63,72 +61,22 @@ func (d *fakeDecoder) Close() error                       { return nil }
 
 func fakeDecoders(camera.Codec) (camera.Decoder, error) { return &fakeDecoder{}, nil }
 
-// logBuffer collects a camera's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type rig struct {
 	cam  *camera.Camera
-	out  *camera.Latest
-	logs *logBuffer
+	logs *simcamtest.LogBuffer
 	stop func()
 }
 
 // startCamera runs a camera until the test ends, with a consumer taking
-// every frame; Run must return when stopped.
+// every frame; Run must return when stopped, leaving the camera stopped.
 func startCamera(t *testing.T, cfg camera.Config, dec camera.DecoderFactory) *rig {
 	t.Helper()
-	r := &rig{out: camera.NewLatest(), logs: &logBuffer{}}
-	var err error
-	r.cam, err = camera.New(cfg, camera.Options{
-		Logger:   slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Decoders: dec, Out: r.out,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := r.cam.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		for {
-			f, err := r.out.Next(ctx)
-			if err != nil {
-				return
-			}
-			f.Release()
-		}
-	}()
+	sr := simcamtest.StartCamera(t, cfg, dec, (*camera.Frame).Release)
+	r := &rig{cam: sr.Cam, logs: sr.Logs}
 	var once sync.Once
 	r.stop = func() {
 		once.Do(func() {
-			t0 := time.Now()
-			cancel()
-			wg.Wait()
-			if d := time.Since(t0); d > 3*time.Second {
-				t.Errorf("Run took %v to return after cancel", d)
-			}
+			sr.Stop()
 			if h := r.cam.Health(); h.State != camera.StateStopped {
 				t.Errorf("state after Run: %v", h.State)
 			}
@@ -136,41 +84,6 @@ func startCamera(t *testing.T, cfg camera.Config, dec camera.DecoderFactory) *ri
 	}
 	t.Cleanup(r.stop)
 	return r
-}
-
-// runServer serves until the returned stop function is called (or the
-// test ends) and waits for the server to finish.
-func runServer(t *testing.T, addr string, cfg simcam.Config) (*simcam.Server, func()) {
-	t.Helper()
-	srv, err := simcam.Listen(addr, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Run(ctx); err != nil {
-			t.Errorf("simcam: %v", err)
-		}
-	}()
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
-	return srv, stop
-}
-
-// waitFor polls cond until it holds and returns how long that took.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	t0 := time.Now()
-	for !cond() {
-		if time.Since(t0) > limit {
-			t.Fatalf("%s: not within %v", what, limit)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(t0)
 }
 
 func fast(id, url string) camera.Config {
@@ -187,15 +100,15 @@ func streaming(c *camera.Camera) func() bool {
 }
 
 func TestSupervisedStreamAndReconnect(t *testing.T) {
-	srv, stop := runServer(t, "127.0.0.1:0", simcam.Config{Clip: syntheticClip(), Loop: true})
+	srv, stop := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: syntheticClip(), Loop: true})
 	addr := srv.Addr()
 	cfg := fast("c1", srv.URL())
 	// This test is about reconnecting: thresholds a loaded CI box cannot
 	// trip by a scheduling hiccup.
 	cfg.StallAfter, cfg.PacketTimeout, cfg.PictureTimeout = 2*time.Second, 4*time.Second, 4*time.Second
 	r := startCamera(t, cfg, fakeDecoders)
-	waitFor(t, 5*time.Second, "streaming", streaming(r.cam))
-	waitFor(t, 5*time.Second, "25 frames", func() bool { return r.cam.Health().Frames >= 25 })
+	simcamtest.WaitFor(t, 5*time.Second, "streaming", streaming(r.cam))
+	simcamtest.WaitFor(t, 5*time.Second, "25 frames", func() bool { return r.cam.Health().Frames >= 25 })
 	// State changes only (connecting, streaming; on a starved CI box
 	// perhaps a stall and its end): nothing per frame.
 	if n := strings.Count(r.logs.String(), "\n"); n > 8 {
@@ -203,7 +116,7 @@ func TestSupervisedStreamAndReconnect(t *testing.T) {
 	}
 
 	stop()
-	waitFor(t, 5*time.Second, "noticing the server is gone", func() bool {
+	simcamtest.WaitFor(t, 5*time.Second, "noticing the server is gone", func() bool {
 		h := r.cam.Health()
 		return h.State == camera.StateBackingOff || (h.State == camera.StateConnecting && h.Reason != "")
 	})
@@ -212,8 +125,8 @@ func TestSupervisedStreamAndReconnect(t *testing.T) {
 		t.Fatalf("server gone: reason %q (%s)", h.Reason, h.Error)
 	}
 	before := r.cam.Health().Frames
-	_, _ = runServer(t, addr, simcam.Config{Clip: syntheticClip(), Loop: true})
-	took := waitFor(t, 5*time.Second, "streaming again", func() bool {
+	_, _ = simcamtest.RunServer(t, addr, simcam.Config{Clip: syntheticClip(), Loop: true})
+	took := simcamtest.WaitFor(t, 5*time.Second, "streaming again", func() bool {
 		h := r.cam.Health()
 		return h.State == camera.StateStreaming && h.Frames > before
 	})
@@ -237,18 +150,18 @@ func TestSupervisedWatchdog(t *testing.T) {
 	} {
 		t.Run(tc.fault.String(), func(t *testing.T) {
 			t.Parallel()
-			srv, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: syntheticClip(), Loop: true})
+			srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: syntheticClip(), Loop: true})
 			r := startCamera(t, fast("c1", srv.URL()), fakeDecoders)
-			waitFor(t, 5*time.Second, "streaming", streaming(r.cam))
+			simcamtest.WaitFor(t, 5*time.Second, "streaming", streaming(r.cam))
 			srv.SetFault(tc.fault)
-			stalled := waitFor(t, 3*time.Second, "stall reported", func() bool {
+			stalled := simcamtest.WaitFor(t, 3*time.Second, "stall reported", func() bool {
 				h := r.cam.Health()
 				return h.State == camera.StateStalled && h.Reason == tc.reason
 			})
-			restarted := waitFor(t, 5*time.Second, "session restarted", func() bool { return r.cam.Health().Stalls >= 1 })
+			restarted := simcamtest.WaitFor(t, 5*time.Second, "session restarted", func() bool { return r.cam.Health().Stalls >= 1 })
 			t.Logf("%s: stalled after %v, restarted %v later", tc.fault, stalled, restarted)
 			srv.SetFault(simcam.FaultNone)
-			waitFor(t, 5*time.Second, "streaming again", func() bool {
+			simcamtest.WaitFor(t, 5*time.Second, "streaming again", func() bool {
 				h := r.cam.Health()
 				return h.State == camera.StateStreaming && h.Reconnects >= 1
 			})
@@ -258,7 +171,7 @@ func TestSupervisedWatchdog(t *testing.T) {
 
 func TestSupervisedFailures(t *testing.T) {
 	clip := syntheticClip()
-	free := freeAddr(t)
+	free := simcamtest.FreeAddr(t)
 	for _, tc := range []struct {
 		name   string
 		cfg    simcam.Config
@@ -287,12 +200,12 @@ func TestSupervisedFailures(t *testing.T) {
 			t.Parallel()
 			var srv *simcam.Server
 			if tc.cfg.Clip != nil {
-				srv, _ = runServer(t, "127.0.0.1:0", tc.cfg)
+				srv, _ = simcamtest.RunServer(t, "127.0.0.1:0", tc.cfg)
 			}
 			cfg := fast("c1", tc.url(srv))
 			cfg.Backoff = camera.Backoff{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond}
 			r := startCamera(t, cfg, fakeDecoders)
-			took := waitFor(t, 3*time.Second, "failure reported", func() bool {
+			took := simcamtest.WaitFor(t, 3*time.Second, "failure reported", func() bool {
 				h := r.cam.Health()
 				return h.State == tc.state && h.Reason == tc.reason
 			})
@@ -319,31 +232,20 @@ func TestSupervisedFailures(t *testing.T) {
 }
 
 func TestSupervisedUDP(t *testing.T) {
-	srv, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: syntheticClip(), Loop: true, UDP: true})
+	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: syntheticClip(), Loop: true, UDP: true})
 	cfg := fast("c1", srv.URL())
 	cfg.Transport = camera.TransportUDP
 	r := startCamera(t, cfg, fakeDecoders)
-	waitFor(t, 5*time.Second, "streaming over UDP", streaming(r.cam))
-	waitFor(t, 5*time.Second, "frames over UDP", func() bool { return r.cam.Health().Frames >= 5 })
+	simcamtest.WaitFor(t, 5*time.Second, "streaming over UDP", streaming(r.cam))
+	simcamtest.WaitFor(t, 5*time.Second, "frames over UDP", func() bool { return r.cam.Health().Frames >= 5 })
 }
 
 func TestDropEvery(t *testing.T) {
-	srv, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: syntheticClip(), Loop: true, DropEvery: 700 * time.Millisecond})
+	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: syntheticClip(), Loop: true, DropEvery: 700 * time.Millisecond})
 	r := startCamera(t, fast("c1", srv.URL()), fakeDecoders)
-	waitFor(t, 8*time.Second, "three reconnects", func() bool { return r.cam.Health().Reconnects >= 3 })
+	simcamtest.WaitFor(t, 8*time.Second, "three reconnects", func() bool { return r.cam.Health().Reconnects >= 3 })
 	h := r.cam.Health()
 	if h.Frames < 6 {
 		t.Fatalf("only %d frames across reconnects", h.Frames)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := l.Addr().String()
-	l.Close()
-	return a
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
-	"github.com/dozor-edge/dozor/camera/internal/leakcheck"
+	"github.com/dozor-edge/dozor/internal/leakcheck"
 	"github.com/dozor-edge/dozor/internal/testenv"
 )
 

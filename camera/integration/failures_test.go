@@ -7,6 +7,7 @@ import (
 
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/simcam"
+	"github.com/dozor-edge/dozor/camera/simcam/simcamtest"
 )
 
 // The failure tests run with the production settings (10 s without
@@ -23,13 +24,13 @@ func streamingWithFrames(r *rig, after uint64) func() bool {
 
 func TestServerKilledMidStreamAndRestarted(t *testing.T) {
 	t.Parallel()
-	srv, stop := runServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
+	srv, stop := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
 	addr := srv.Addr()
 	r := startCamera(t, camera.Config{ID: "gate", URL: srv.URL()}, false)
-	waitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 5))
+	simcamtest.WaitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 5))
 
 	stop()
-	noticed := waitFor(t, 5*time.Second, "noticing the server died", func() bool {
+	noticed := simcamtest.WaitFor(t, 5*time.Second, "noticing the server died", func() bool {
 		return r.cam.Health().State != camera.StateStreaming
 	})
 	const down = 4 * time.Second
@@ -39,8 +40,8 @@ func TestServerKilledMidStreamAndRestarted(t *testing.T) {
 		t.Fatalf("while the server is down: %s / %s (%s)", h.State, h.Reason, h.Error)
 	}
 	before := h.Frames
-	runServer(t, addr, simcam.Config{Clip: hamilton(t), Loop: true})
-	back := waitFor(t, 5*time.Second, "streaming again within 5 s of the server's return", streamingWithFrames(r, before))
+	simcamtest.RunServer(t, addr, simcam.Config{Clip: hamilton(t), Loop: true})
+	back := simcamtest.WaitFor(t, 5*time.Second, "streaming again within 5 s of the server's return", streamingWithFrames(r, before))
 	h = r.cam.Health()
 	t.Logf("server killed mid-stream: noticed after %v; down %v; streaming again %v after it returned (%d reconnects)",
 		noticed.Round(time.Millisecond), down, back.Round(time.Millisecond), h.Reconnects)
@@ -51,38 +52,38 @@ func TestServerKilledMidStreamAndRestarted(t *testing.T) {
 
 func TestCameraDownAtStartup(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := simcamtest.FreeAddr(t)
 	r := startCamera(t, camera.Config{ID: "yard", URL: "rtsp://" + addr + "/cam1"}, false)
-	waitFor(t, 3*time.Second, "unreachable reported", func() bool {
+	simcamtest.WaitFor(t, 3*time.Second, "unreachable reported", func() bool {
 		h := r.cam.Health()
 		return h.State == camera.StateBackingOff && h.Reason == camera.ReasonUnreachable
 	})
 	time.Sleep(3 * time.Second)
-	runServer(t, addr, simcam.Config{Clip: hamilton(t), Loop: true})
-	took := waitFor(t, 5*time.Second, "streaming within 5 s of the camera coming up", streamingWithFrames(r, 0))
+	simcamtest.RunServer(t, addr, simcam.Config{Clip: hamilton(t), Loop: true})
+	took := simcamtest.WaitFor(t, 5*time.Second, "streaming within 5 s of the camera coming up", streamingWithFrames(r, 0))
 	t.Logf("camera down at start-up: streaming %v after it came up", took.Round(time.Millisecond))
 }
 
 func TestSilentServerStalls(t *testing.T) {
 	t.Parallel()
-	srv, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
+	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
 	r := startCamera(t, camera.Config{ID: "corridor", URL: srv.URL()}, false)
-	waitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 2))
+	simcamtest.WaitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 2))
 
 	srv.SetFault(simcam.FaultSilent)
 	t0 := time.Now()
-	stalled := waitFor(t, 10*time.Second, "stall reported within 10 s", func() bool {
+	stalled := simcamtest.WaitFor(t, 10*time.Second, "stall reported within 10 s", func() bool {
 		h := r.cam.Health()
 		return h.State == camera.StateStalled && h.Reason == camera.ReasonNoPackets
 	})
 	var h camera.Health
-	waitFor(t, 12*time.Second, "session restarted by the watchdog", func() bool {
+	simcamtest.WaitFor(t, 12*time.Second, "session restarted by the watchdog", func() bool {
 		h = r.cam.Health()
 		return h.Stalls >= 1
 	})
 	restarted := time.Since(t0)
 	srv.SetFault(simcam.FaultNone)
-	again := waitFor(t, 10*time.Second, "streaming again", streamingWithFrames(r, h.Frames))
+	again := simcamtest.WaitFor(t, 10*time.Second, "streaming again", streamingWithFrames(r, h.Frames))
 	t.Logf("silent server: stall reported after %v, session restarted after %v (%s), streaming %v after packets resumed",
 		stalled.Round(time.Millisecond), restarted.Round(time.Millisecond), h.Error, again.Round(time.Millisecond))
 	if restarted < camera.DefaultPacketTimeout-time.Second {
@@ -92,13 +93,13 @@ func TestSilentServerStalls(t *testing.T) {
 
 func TestFrozenPicture(t *testing.T) {
 	t.Parallel()
-	srv, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
+	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
 	r := startCamera(t, camera.Config{ID: "cell-block", URL: srv.URL()}, false)
-	waitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 2))
+	simcamtest.WaitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 2))
 
 	srv.SetFault(simcam.FaultFreeze)
 	t0 := time.Now()
-	stalled := waitFor(t, 15*time.Second, "frozen picture reported within 15 s", func() bool {
+	stalled := simcamtest.WaitFor(t, 15*time.Second, "frozen picture reported within 15 s", func() bool {
 		h := r.cam.Health()
 		return h.State == camera.StateStalled && h.Reason == camera.ReasonNoPictures
 	})
@@ -107,7 +108,7 @@ func TestFrozenPicture(t *testing.T) {
 		t.Fatal("no packets")
 	}
 	pk := h.Packets
-	waitFor(t, 17*time.Second, "session restarted by the watchdog", func() bool {
+	simcamtest.WaitFor(t, 17*time.Second, "session restarted by the watchdog", func() bool {
 		h = r.cam.Health()
 		return h.Stalls >= 1
 	})
@@ -117,7 +118,7 @@ func TestFrozenPicture(t *testing.T) {
 	}
 	srv.SetFault(simcam.FaultNone)
 	before := h.Frames
-	again := waitFor(t, 10*time.Second, "streaming again", streamingWithFrames(r, before))
+	again := simcamtest.WaitFor(t, 10*time.Second, "streaming again", streamingWithFrames(r, before))
 	t.Logf("frozen picture (packets flowing): reported after %v, session restarted after %v (%s), streaming %v after the picture resumed",
 		stalled.Round(time.Millisecond), restarted.Round(time.Millisecond), h.Error, again.Round(time.Millisecond))
 	if restarted < camera.DefaultPictureTimeout-time.Second {
@@ -127,10 +128,10 @@ func TestFrozenPicture(t *testing.T) {
 
 func TestWrongCredentials(t *testing.T) {
 	t.Parallel()
-	srv, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true, User: "operator", Pass: "correct-horse"})
+	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true, User: "operator", Pass: "correct-horse"})
 	url := "rtsp://operator:Tr0ub4dor@" + srv.Addr() + "/cam1"
 	r := startCamera(t, camera.Config{ID: "entrance", URL: url}, false)
-	took := waitFor(t, 5*time.Second, "401 reported", func() bool {
+	took := simcamtest.WaitFor(t, 5*time.Second, "401 reported", func() bool {
 		h := r.cam.Health()
 		return h.State == camera.StateFailed && h.Reason == camera.ReasonUnauthorized && h.StatusCode == 401
 	})
@@ -157,8 +158,8 @@ func TestWrongCredentials(t *testing.T) {
 
 func TestUnsupportedCodecAndWrongPath(t *testing.T) {
 	t.Parallel()
-	vp8, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Unsupported: true})
-	plain, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t)})
+	vp8, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Unsupported: true})
+	plain, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t)})
 	for _, tc := range []struct {
 		url    string
 		srv    *simcam.Server
@@ -170,7 +171,7 @@ func TestUnsupportedCodecAndWrongPath(t *testing.T) {
 		{"rtsp://" + plain.Addr() + "/no-such-camera", plain, camera.ReasonNotFound, 404, "404"},
 	} {
 		r := startCamera(t, camera.Config{ID: "x", URL: tc.url}, false)
-		took := waitFor(t, 5*time.Second, string(tc.reason)+" reported", func() bool {
+		took := simcamtest.WaitFor(t, 5*time.Second, string(tc.reason)+" reported", func() bool {
 			h := r.cam.Health()
 			return h.State == camera.StateFailed && h.Reason == tc.reason && h.StatusCode == tc.status
 		})
@@ -189,9 +190,9 @@ func TestUnsupportedCodecAndWrongPath(t *testing.T) {
 // the camera keeps running and streams cleanly once the stream is clean.
 func TestGarbageAndCorruptStreams(t *testing.T) {
 	t.Parallel()
-	srv, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
+	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
 	r := startCamera(t, camera.Config{ID: "mess-hall", URL: srv.URL()}, false)
-	waitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 2))
+	simcamtest.WaitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 2))
 	h0 := r.cam.Health()
 
 	srv.SetFault(simcam.FaultGarbage)
@@ -202,7 +203,7 @@ func TestGarbageAndCorruptStreams(t *testing.T) {
 	h2 := r.cam.Health()
 	srv.SetFault(simcam.FaultNone)
 	t0 := time.Now()
-	waitFor(t, 10*time.Second, "clean frames again", streamingWithFrames(r, h2.Frames))
+	simcamtest.WaitFor(t, 10*time.Second, "clean frames again", streamingWithFrames(r, h2.Frames))
 	clean := time.Since(t0)
 	h3 := r.cam.Health()
 

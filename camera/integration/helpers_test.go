@@ -6,21 +6,16 @@
 package integration_test
 
 import (
-	"bytes"
-	"context"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net"
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
-	"github.com/dozor-edge/dozor/camera/internal/leakcheck"
-	"github.com/dozor-edge/dozor/camera/simcam"
+	"github.com/dozor-edge/dozor/camera/simcam/simcamtest"
+	"github.com/dozor-edge/dozor/internal/leakcheck"
 	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
@@ -69,26 +64,9 @@ func hamilton(t testing.TB) *camera.Clip {
 	return clip(t, "hamilton_wh_short_640x360.mp4", avcodec.ClipOptions{})
 }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type rig struct {
 	cam    *camera.Camera
-	logs   *logBuffer
+	logs   *simcamtest.LogBuffer
 	mu     sync.Mutex
 	frames []*camera.Frame // kept when keep is set
 	count  int
@@ -111,106 +89,21 @@ func (r *rig) kept() []*camera.Frame {
 // taking every frame (keeping them when keep is set) until the test ends.
 func startCamera(t *testing.T, cfg camera.Config, keep bool) *rig {
 	t.Helper()
-	r := &rig{logs: &logBuffer{}}
-	out := camera.NewLatest()
-	var err error
-	r.cam, err = camera.New(cfg, camera.Options{
-		Logger:   slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Decoders: avcodec.Factory(avcodec.Options{}),
-		Out:      out,
+	r := &rig{}
+	sr := simcamtest.StartCamera(t, cfg, avcodec.Factory(avcodec.Options{}), func(f *camera.Frame) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.count++
+		if keep {
+			r.frames = append(r.frames, f)
+		} else {
+			f.Release()
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := r.cam.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		for {
-			f, err := out.Next(ctx)
-			if err != nil {
-				return
-			}
-			r.mu.Lock()
-			r.count++
-			if keep {
-				r.frames = append(r.frames, f)
-			} else {
-				f.Release()
-			}
-			r.mu.Unlock()
-		}
-	}()
-	var once sync.Once
-	r.stop = func() {
-		once.Do(func() {
-			t0 := time.Now()
-			cancel()
-			wg.Wait()
-			if d := time.Since(t0); d > 3*time.Second {
-				t.Errorf("Run took %v to return after cancel", d)
-			}
-		})
-	}
-	t.Cleanup(r.stop)
+	r.cam, r.logs, r.stop = sr.Cam, sr.Logs, sr.Stop
 	return r
-}
-
-// runServer runs a simulated camera until stop (or the test's end).
-func runServer(t *testing.T, addr string, cfg simcam.Config) (*simcam.Server, func()) {
-	t.Helper()
-	srv, err := simcam.Listen(addr, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Run(ctx); err != nil {
-			t.Errorf("simcam: %v", err)
-		}
-	}()
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
-	return srv, stop
-}
-
-// waitFor polls cond every 10 ms and returns how long it took to hold.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	t0 := time.Now()
-	for !cond() {
-		if time.Since(t0) > limit {
-			t.Fatalf("%s: not within %v", what, limit)
-		}
-		if testing.Verbose() && time.Since(t0) > limit-20*time.Millisecond {
-			t.Logf("waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(t0)
 }
 
 func state(c *camera.Camera, s camera.State) func() bool {
 	return func() bool { return c.Health().State == s }
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := l.Addr().String()
-	l.Close()
-	return a
 }

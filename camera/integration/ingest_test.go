@@ -7,6 +7,7 @@ import (
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
 	"github.com/dozor-edge/dozor/camera/simcam"
+	"github.com/dozor-edge/dozor/camera/simcam/simcamtest"
 	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/recognizer"
@@ -62,7 +63,7 @@ func TestFramesDecodeWithRightSizeAndCount(t *testing.T) {
 			t.Parallel()
 			c := tc.clip(t)
 			want := directPictures(t, c)
-			srv, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: c, UDP: tc.transport == camera.TransportUDP})
+			srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: c, UDP: tc.transport == camera.TransportUDP})
 			// The session ends with the clip (no loop); a long backoff keeps
 			// the next session out of the count.
 			r := startCamera(t, camera.Config{ID: "cam", URL: srv.URL(), Transport: tc.transport, SampleRate: tc.rate, MaxSide: tc.maxSide,
@@ -74,14 +75,14 @@ func TestFramesDecodeWithRightSizeAndCount(t *testing.T) {
 				}
 			}()
 			var fpsIn, fpsOut float64
-			waitFor(t, limit, "clip streamed and session ended", func() bool {
+			simcamtest.WaitFor(t, limit, "clip streamed and session ended", func() bool {
 				h := r.cam.Health()
 				if h.FPSIn > 0 {
 					fpsIn, fpsOut = h.FPSIn, h.FPSOut
 				}
 				return h.Pictures >= uint64(want) && h.State != camera.StateStreaming && h.State != camera.StateStalled
 			})
-			waitFor(t, 5*time.Second, "the worker took the last frame", func() bool {
+			simcamtest.WaitFor(t, 5*time.Second, "the worker took the last frame", func() bool {
 				h := r.cam.Health()
 				return uint64(r.taken()) == h.Frames-h.Drops
 			})
@@ -149,9 +150,9 @@ func TestYuNetFindsFacesInDecodedFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	srv, _ := runServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t)})
+	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t)})
 	r := startCamera(t, camera.Config{ID: "stage", URL: srv.URL()}, true)
-	waitFor(t, 20*time.Second, "the labelled clip streamed", func() bool { return r.cam.Health().Frames >= 40 })
+	simcamtest.WaitFor(t, 20*time.Second, "the labelled clip streamed", func() bool { return r.cam.Health().Frames >= 40 })
 	r.stop()
 	frames := r.kept()
 	withFace, faces := 0, 0

@@ -15,7 +15,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/dozor-edge/dozor/internal/leakcheck"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
@@ -420,36 +420,7 @@ func testConfig(brokerURL string) Config {
 // check that no goroutine of paho or of this package outlives the test.
 func checkLeaks(t *testing.T) {
 	t.Helper()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			leaked := ourGoroutines()
-			if len(leaked) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("%d goroutines leaked:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
-
-func ourGoroutines() []string {
-	buf := make([]byte, 4<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		switch {
-		case strings.Contains(g, "testing.tRunner("), strings.Contains(g, "testing.(*T).Run("),
-			strings.Contains(g, "testing.(*M)."), strings.Contains(g, "testing.runTests"):
-			continue // the test machinery, including the goroutine running this check
-		case strings.Contains(g, "paho.mqtt.golang"), strings.Contains(g, "dozor/sync/uplink."):
-			out = append(out, g)
-		}
-	}
-	return out
+	leakcheck.Check(t, "paho.mqtt.golang", "dozor/sync/uplink.")
 }
 
 // pki is a throw-away certificate authority with a server certificate for

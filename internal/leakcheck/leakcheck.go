@@ -1,6 +1,10 @@
-// Package leakcheck finds goroutines a test package left behind: every
-// long-running component must wait for what it started, so once the tests
-// are over only the test binary's own goroutines may remain.
+// Package leakcheck finds goroutines tests left behind: every long-running
+// component must wait for what it started, so once a test (or a test
+// package) is over only the test binary's own goroutines may remain.
+//
+// Use Main (or MainWith) from TestMain to check a whole package once its
+// tests are over, and Check from a test to check just that test; both
+// ignore the goroutines of the runtime and the testing package.
 package leakcheck
 
 import (
@@ -15,7 +19,9 @@ import (
 // ignored are goroutines of the runtime and the testing package, not ours.
 var ignored = []string{
 	"testing.(*M).",
+	"testing.runTests",
 	"testing.tRunner",
+	"testing.(*T).Run(",
 	"testing.runFuzzing",
 	"testing.(*F).",
 	"runtime.goexit0",
@@ -28,10 +34,12 @@ var ignored = []string{
 
 // Leaked returns the stacks of goroutines other than the caller's and the
 // runtime's, waiting up to grace for goroutines that are still exiting.
-func Leaked(grace time.Duration) []string {
+// Given match, only goroutines whose stack contains one of those strings
+// (a package path, say) count.
+func Leaked(grace time.Duration, match ...string) []string {
 	deadline := time.Now().Add(grace)
 	for {
-		left := others()
+		left := others(match)
 		if len(left) == 0 || time.Now().After(deadline) {
 			return left
 		}
@@ -39,7 +47,21 @@ func Leaked(grace time.Duration) []string {
 	}
 }
 
-func others() []string {
+// Check registers a cleanup failing t if goroutines outlive it, giving
+// those on their way out 5 s. Call it first in the test, so that its
+// cleanup runs last, after those stopping what the test started. Given
+// match, only goroutines whose stack contains one of those strings count:
+// needed where other tests may run in parallel.
+func Check(t testing.TB, match ...string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if left := Leaked(5*time.Second, match...); len(left) > 0 {
+			t.Errorf("%d goroutines leaked:\n\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+	})
+}
+
+func others(match []string) []string {
 	buf := make([]byte, 1<<20)
 	for range 8 {
 		n := runtime.Stack(buf, true)
@@ -54,18 +76,21 @@ func others() []string {
 		if i == 0 || strings.TrimSpace(g) == "" { // the first is the caller
 			continue
 		}
-		skip := false
-		for _, s := range ignored {
-			if strings.Contains(g, s) {
-				skip = true
-				break
-			}
+		if containsAny(g, ignored) || (len(match) > 0 && !containsAny(g, match)) {
+			continue
 		}
-		if !skip {
-			out = append(out, g)
-		}
+		out = append(out, g)
 	}
 	return out
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // Main runs the tests and then fails the binary if goroutines leaked.
