@@ -6,11 +6,17 @@ import (
 	"time"
 )
 
-func parked(stop <-chan struct{}) { <-stop }
+// parked signals that it runs, then waits: until a goroutine has started,
+// its stack names only the go statement's wrapper, not parked.
+func parked(running chan<- struct{}, stop <-chan struct{}) {
+	close(running)
+	<-stop
+}
 
 func TestLeaked(t *testing.T) {
-	stop := make(chan struct{})
-	go parked(stop)
+	stop, running := make(chan struct{}), make(chan struct{})
+	go parked(running, stop)
+	<-running
 	if left := Leaked(50*time.Millisecond, "leakcheck.parked"); len(left) != 1 || !strings.Contains(left[0], "leakcheck.parked") {
 		t.Fatalf("running goroutine not reported: %q", left)
 	}
