@@ -31,6 +31,8 @@ type brokerConfig struct {
 	// plainPort adds a second, plain listener (for a test's subscriber
 	// next to a TLS listener).
 	plainPort bool
+	// aclFile is a mosquitto ACL file (acl_file) for every listener.
+	aclFile string
 }
 
 // broker is a private mosquitto on 127.0.0.1 with persistence off (see
@@ -51,6 +53,9 @@ func startBroker(t *testing.T, bc brokerConfig) *broker {
 		// would lose it.
 		Extra: "log_type notice\nlog_type information\nconnection_messages true\n" +
 			"max_inflight_messages 0\nmax_queued_messages 100000\n",
+	}
+	if bc.aclFile != "" {
+		opt.Extra += "acl_file " + bc.aclFile + "\n"
 	}
 	if bc.certFile != "" {
 		opt.Listener = fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\ntls_version tlsv1.2\n",
@@ -150,7 +155,11 @@ type proxy struct {
 	accepted atomic.Int64
 	open     atomic.Bool
 	dropAcks atomic.Bool // swallow PUBACKs on their way to the uplink
-	wg       sync.WaitGroup
+	// refuseSubs turns every SUBACK return code into 0x80, the refusal a
+	// broker sends for a subscription its ACL denies, and drops what the
+	// broker then publishes to the client.
+	refuseSubs atomic.Bool
+	wg         sync.WaitGroup
 
 	mu    sync.Mutex
 	conns map[net.Conn]net.Conn // client side -> broker side
@@ -225,6 +234,16 @@ func (p *proxy) pipe(src, dst net.Conn, toBroker bool, ids *sync.Map) {
 		p.inspect(pkt, toBroker, ids)
 		if !toBroker && pkt[0]>>4 == 4 && p.dropAcks.Load() {
 			continue
+		}
+		if !toBroker && p.refuseSubs.Load() {
+			switch pkt[0] >> 4 {
+			case 3: // PUBLISH
+				continue
+			case 9: // SUBACK
+				for i := headerLen(pkt) + 2; i < len(pkt); i++ { // after the packet ID
+					pkt[i] = 0x80
+				}
+			}
 		}
 		if _, err := dst.Write(pkt); err != nil {
 			return

@@ -38,6 +38,14 @@
 // ("shutdown") before DISCONNECT, since a clean disconnect cancels the
 // will.
 //
+// # Hardware test
+//
+// Probe is the installer's check of the same connection: it connects with
+// the uplink's own code (connect builds every connection, the daemon's and
+// the probe's), under the client ID "{client id}-hwtest" with a clean
+// session and no last will, so a running daemon keeps its session and its
+// status, and times QoS 1 pings on the site's hwtest topic there and back.
+//
 // # Secrets
 //
 // The password and key are read from files at every attempt and never

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -160,7 +161,8 @@ type received struct {
 }
 
 // subscriber is a region-side paho client that decodes what it receives
-// with wire.Decode, as the aggregator will.
+// with wire.Decode, as the aggregator will, skipping what is not for the
+// region (the hardware test's pings).
 type subscriber struct {
 	t        *testing.T
 	filter   string
@@ -207,6 +209,9 @@ func (s *subscriber) connect(addr string) {
 func (s *subscriber) handle(_ mqtt.Client, m mqtt.Message) {
 	r := received{topic: m.Topic(), retained: m.Retained(), at: time.Now()}
 	msg, err := wire.Decode(m.Topic(), m.Payload(), time.Now())
+	if errors.Is(err, wire.ErrNotForRegion) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {

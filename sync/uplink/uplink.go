@@ -2,19 +2,15 @@ package uplink
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"github.com/dozor-edge/dozor/sync/wire"
 )
@@ -250,127 +246,25 @@ func (u *Uplink) Run(ctx context.Context) error {
 // session is one connection: connect, publish online, drain. It returns
 // how long the connection was up and why it ended (nil when ctx ended it).
 func (u *Uplink) session(ctx context.Context) (time.Duration, error) {
-	sec, err := u.cfg.loadSecrets()
-	if err != nil {
-		return 0, err
-	}
-	u.update(func(s *Stats) { s.State = StateConnecting; s.ConnectAttempts++ })
-
-	var (
-		connMu  sync.Mutex
-		conn    net.Conn // the latest connection paho opened, to abort a handshake when ctx ends
-		broker  string
-		lostErr error
-		once    sync.Once
-		// certAsked records that the broker asked for a client certificate
-		// this configuration does not have: with TLS 1.3 the refusal only
-		// shows later as a reset connection, which explains nothing.
-		certAsked atomic.Bool
-	)
-	lost := make(chan struct{})
-
-	opts := mqtt.NewClientOptions()
-	for _, b := range u.cfg.Brokers {
-		opts.AddBroker(b)
-	}
-	opts.SetClientID(u.cfg.clientID()).
-		SetCleanSession(false).
-		SetAutoReconnect(false).
-		SetConnectRetry(false).
-		SetProtocolVersion(4).
-		SetKeepAlive(u.cfg.KeepAlive).
-		SetPingTimeout(min(u.cfg.KeepAlive, 10*time.Second)).
-		SetConnectTimeout(u.cfg.ConnectTimeout).
-		SetWriteTimeout(u.cfg.ConnectTimeout).
-		SetOrderMatters(true).
-		SetResumeSubs(false).
-		SetBinaryWill(u.statusTopic, u.siteStatus(ctx, wire.SiteOffline, "connection lost"), 1, true).
-		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			once.Do(func() { lostErr = err; close(lost) })
-		}).
-		SetCustomOpenConnectionFn(func(uri *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
-			c, err := u.dial(ctx, uri, sec.tls, &certAsked)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", Redact(uri.String()), err)
-			}
-			connMu.Lock()
-			conn, broker = c, Redact(uri.String())
-			connMu.Unlock()
-			return c, nil
-		})
-	if u.cfg.Username != "" {
-		opts.SetUsername(u.cfg.Username)
-		opts.SetPassword(sec.password)
-	}
-	client := mqtt.NewClient(opts)
-
-	// The dial already follows ctx; this also cuts a CONNECT handshake
-	// short, so shutting down never waits for ConnectTimeout.
-	stop := context.AfterFunc(ctx, func() {
-		connMu.Lock()
-		if conn != nil {
-			conn.Close()
-		}
-		connMu.Unlock()
+	bc, err := u.cfg.connect(ctx, connParams{
+		clientID:     u.cfg.clientID(),
+		cleanSession: false,
+		willTopic:    u.statusTopic,
+		willPayload:  u.siteStatus(ctx, wire.SiteOffline, "connection lost"),
+		attempting: func() {
+			u.update(func(s *Stats) { s.State = StateConnecting; s.ConnectAttempts++ })
+		},
 	})
-	tok := client.Connect()
-	<-tok.Done() // bounded: paho gives up after ConnectTimeout per broker
-	stop()
-	if err := tok.Error(); err != nil {
+	if err != nil {
 		if ctx.Err() != nil {
 			return 0, nil
 		}
-		if certAsked.Load() {
-			err = fmt.Errorf("the broker asks for a client certificate and none is configured (cert_file, key_file): %w", err)
-		}
-		return 0, u.connectError(err)
+		return 0, err
 	}
-	connMu.Lock()
-	at := broker
-	connMu.Unlock()
 	start := u.now()
-	defer func() {
-		select {
-		case <-lost: // paho has already stopped its workers
-		default:
-			client.Disconnect(250)
-		}
-	}()
-
-	err = u.drain(ctx, client, lost, at, func() error { return lostErr })
+	defer bc.close()
+	err = u.drain(ctx, bc)
 	return u.now().Sub(start), err
-}
-
-func (u *Uplink) dial(ctx context.Context, uri *url.URL, tc *tls.Config, certAsked *atomic.Bool) (net.Conn, error) {
-	d := &net.Dialer{Timeout: u.cfg.ConnectTimeout, KeepAlive: 15 * time.Second}
-	if isTLS(uri.Scheme) {
-		if tc == nil {
-			return nil, errors.New("no TLS configuration") // cannot happen: loadSecrets builds one for ssl:// brokers
-		}
-		if len(tc.Certificates) == 0 {
-			tc = tc.Clone()
-			tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-				certAsked.Store(true)
-				return &tls.Certificate{}, nil // none: the broker decides
-			}
-		}
-		td := &tls.Dialer{NetDialer: d, Config: tc}
-		return td.DialContext(ctx, "tcp", uri.Host)
-	}
-	return d.DialContext(ctx, "tcp", uri.Host)
-}
-
-// connectError says what a refused connection means for the operator.
-func (u *Uplink) connectError(err error) error {
-	switch {
-	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword):
-		return fmt.Errorf("connect: broker refused the credentials of user %q (check username and password_file): %w", u.cfg.Username, err)
-	case errors.Is(err, packets.ErrorRefusedNotAuthorised):
-		return fmt.Errorf("connect: broker refused user %q as not authorised (check username, password_file, the client certificate and the broker's ACL): %w", u.cfg.Username, err)
-	case errors.Is(err, packets.ErrorRefusedIDRejected):
-		return fmt.Errorf("connect: broker rejected client ID %q: %w", u.cfg.clientID(), err)
-	}
-	return fmt.Errorf("connect: %w", err)
 }
 
 // flight is a message taken from the outbox in this session.
@@ -394,7 +288,8 @@ func (f flight) done() bool {
 
 // drain publishes the online status, then the outbox, until the
 // connection is lost, an acknowledgement is overdue, or ctx ends.
-func (u *Uplink) drain(ctx context.Context, client mqtt.Client, lost <-chan struct{}, broker string, lostErr func() error) error {
+func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
+	client, lost, broker := bc.client, bc.lost, bc.broker
 	ackTimer := time.NewTimer(u.cfg.AckTimeout)
 	defer ackTimer.Stop()
 	online := client.Publish(u.statusTopic, 1, true, u.siteStatus(ctx, wire.SiteOnline, ""))
@@ -403,7 +298,7 @@ func (u *Uplink) drain(ctx context.Context, client mqtt.Client, lost <-chan stru
 		u.shutdown(ctx, client, lost, nil)
 		return nil
 	case <-lost:
-		return fmt.Errorf("connection lost before the online status was acknowledged: %w", lostErr())
+		return fmt.Errorf("connection lost before the online status was acknowledged: %w", bc.lostErr)
 	case <-ackTimer.C:
 		return fmt.Errorf("no PUBACK for the online status within %v", u.cfg.AckTimeout)
 	case <-online.Done():
@@ -511,7 +406,7 @@ func (u *Uplink) drain(ctx context.Context, client mqtt.Client, lost <-chan stru
 			u.shutdown(ctx, client, lost, q)
 			return nil
 		case <-lost:
-			return fmt.Errorf("connection lost: %w", lostErr())
+			return fmt.Errorf("connection lost: %w", bc.lostErr)
 		case <-headDone:
 		case <-ackTimer.C:
 			return fmt.Errorf("no PUBACK for seq %d within %v; reopening the connection", q[0].seq, u.cfg.AckTimeout)
@@ -560,7 +455,10 @@ func (u *Uplink) unpublishable(m Message) string {
 	if err != nil {
 		return err.Error()
 	}
-	if !t.Kind.FromSite() {
+	switch {
+	case t.Kind == wire.KindHWTest:
+		return "hardware-test pings are the hardware test's own and never pass through the outbox"
+	case !t.Kind.FromSite():
 		return fmt.Sprintf("%v messages go from the region to the sites", t.Kind)
 	}
 	if t.Region != u.cfg.Region || t.Site != u.cfg.Site {

@@ -37,5 +37,7 @@
 // increasing in the order the site stored them. Delivery is at least once
 // and in order, so a receiver drops any message whose seq it has already
 // stored for that site. Site and camera status are retained state, not
-// events: the newest "at" wins.
+// events: the newest "at" wins. Hardware-test pings (HWTestPing) are
+// neither: the installer's test publishes them outside the outbox and
+// reads them back itself; the region does not read them.
 package wire

@@ -45,6 +45,7 @@ func FuzzDecodeSiteStatus(f *testing.F)    { fuzzDecoder(f, KindSiteStatus) }
 func FuzzDecodeCameraStatus(f *testing.F)  { fuzzDecoder(f, KindCameraStatus) }
 func FuzzDecodeAuditRecord(f *testing.F)   { fuzzDecoder(f, KindAudit) }
 func FuzzDecodeGalleryAck(f *testing.F)    { fuzzDecoder(f, KindGalleryAck) }
+func FuzzDecodeHWTestPing(f *testing.F)    { fuzzDecoder(f, KindHWTest) }
 
 // FuzzParseTopic: a topic that parses renders back to itself, and every
 // ID in it is a valid segment.

@@ -1,9 +1,17 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
+
+// ErrNotForRegion is wrapped by Decode's error for a topic of the tree that
+// the region does not read: gallery revisions (the region's own, read by
+// the sites' gallery sync) and hardware-test pings (a site's, read only by
+// itself). A receiver subscribed to a whole site (SiteFilter) sees both and
+// may skip them rather than quarantine them.
+var ErrNotForRegion = errors.New("not a message for the region")
 
 // Message is a received message: its parsed topic and its payload, one of
 // Sighting, Alert, AlertDecision, SiteStatus, CameraStatus, AuditRecord or
@@ -34,7 +42,9 @@ func (m Message) Seq() uint64 {
 // Decode is what a receiver runs on every message from a site: it parses
 // the topic, decodes the payload the topic calls for and checks that the
 // payload's site (and camera) match the topic's, so that a box cannot
-// speak for another. now is the receiver's clock.
+// speak for another. now is the receiver's clock. Topics the region does
+// not read (gallery revisions, hardware-test pings) are refused with an
+// error wrapping ErrNotForRegion.
 //
 // A receiver keeps what Decode refuses (topic, payload, error) in a
 // quarantine rather than dropping it: the site has already marked the
@@ -60,8 +70,12 @@ func Decode(topic string, data []byte, now time.Time) (Message, error) {
 		p, err = DecodeAuditRecord(data, now)
 	case KindGalleryAck:
 		p, err = DecodeGalleryAck(data, now)
+	case KindGalleryRevision:
+		return Message{}, fmt.Errorf("%s: %v payloads are read by the gallery sync, not by wire.Decode: %w", topic, t.Kind, ErrNotForRegion)
+	case KindHWTest:
+		return Message{}, fmt.Errorf("%s: %v payloads are a site's hardware test talking to itself (DecodeHWTestPing reads them): %w", topic, t.Kind, ErrNotForRegion)
 	default:
-		return Message{}, fmt.Errorf("%s: %v payloads are read by the gallery sync, not by wire.Decode", topic, t.Kind)
+		return Message{}, fmt.Errorf("%s: no decoder for %v", topic, t.Kind)
 	}
 	if err != nil {
 		return Message{}, err

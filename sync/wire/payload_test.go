@@ -317,6 +317,30 @@ func galleryAckCases() []decodeCase {
 	}...)
 }
 
+var hwtestBase = obj{
+	"v": 1, "site": "ik5", "nonce": "0197a3c2-9c00-7f00-8d44-6eac2f8a4b55", "n": 1,
+	"at": "2025-06-01T12:04:00.125Z",
+}
+
+func hwtestCases() []decodeCase {
+	b := hwtestBase
+	return append(commonCases("hwtest", b), []decodeCase{
+		{name: "good", data: with(b)},
+		{name: "last of many", data: with(b, "n", MaxHWTestPings)},
+		{name: "nonce missing", data: with(b, "nonce", nil), err: "hwtest: nonce: missing"},
+		{name: "nonce nil UUID", data: with(b, "nonce", "00000000-0000-0000-0000-000000000000"), err: "nonce: missing"},
+		{name: "nonce not a UUID", data: with(b, "nonce", "abc123"), err: `hwtest: nonce: want a UUID in canonical form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, got "abc123"`},
+		{name: "n missing", data: with(b, "n", nil), err: "n: 0; pings are numbered from 1"},
+		{name: "n negative", data: with(b, "n", -1), err: "n: -1; pings are numbered from 1"},
+		{name: "n too large", data: with(b, "n", MaxHWTestPings+1), err: "n: 100001 exceeds 100000"},
+		{name: "n fraction", data: with(b, "n", 1.5), err: "n: want an integer, got 1.5"},
+		{name: "n as string", data: with(b, "n", "1"), err: `n: want an integer, got "1"`},
+		{name: "at missing", data: with(b, "at", nil), err: "at: missing"},
+		{name: "unset clock", data: with(b, "at", "1970-01-01T00:00:01Z"), err: "at: 1970-01-01T00:00:01Z is before 2020-01-01"},
+		{name: "at in the future", data: with(b, "at", "2025-06-01T13:00:00Z"), err: "at: 2025-06-01T13:00:00Z is 30m0s ahead"},
+	}...)
+}
+
 // decoders gives every payload kind its decoder and table, so that the
 // same tables drive the table tests, the round trips and the fuzz seeds.
 var decoders = []struct {
@@ -331,6 +355,7 @@ var decoders = []struct {
 	{KindCameraStatus, func(b []byte, n time.Time) (Payload, error) { return DecodeCameraStatus(b, n) }, cameraStatusCases},
 	{KindAudit, func(b []byte, n time.Time) (Payload, error) { return DecodeAuditRecord(b, n) }, auditCases},
 	{KindGalleryAck, func(b []byte, n time.Time) (Payload, error) { return DecodeGalleryAck(b, n) }, galleryAckCases},
+	{KindHWTest, func(b []byte, n time.Time) (Payload, error) { return DecodeHWTestPing(b, n) }, hwtestCases},
 }
 
 func TestDecode(t *testing.T) {
@@ -483,6 +508,7 @@ func TestDecodeMessage(t *testing.T) {
 		{"wrong payload for the topic", "dozor/v1/north/ik5/alert", with(sightingBase), "alert: rule: missing"},
 		{"bad topic", "dozor/v1/north/ik5/sightings", with(sightingBase), `unknown kind "sightings"`},
 		{"gallery revision", "dozor/v1/north/ik5/gallery/revision", "{}", "read by the gallery sync"},
+		{"hwtest", "dozor/v1/north/ik5/hwtest", with(hwtestBase), "hwtest payloads are a site's hardware test talking to itself"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -498,6 +524,10 @@ func TestDecodeMessage(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Fatalf("got %v, want %q", err, tc.err)
+			}
+			notForRegion := tc.name == "gallery revision" || tc.name == "hwtest"
+			if errors.Is(err, ErrNotForRegion) != notForRegion {
+				t.Fatalf("errors.Is(%v, ErrNotForRegion) = %v", err, !notForRegion)
 			}
 		})
 	}

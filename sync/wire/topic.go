@@ -35,6 +35,7 @@ const (
 	KindAudit                // audit                    site -> region
 	KindGalleryAck           // gallery/ack              site -> region
 	KindGalleryRevision      // gallery/revision         region -> site
+	KindHWTest               // hwtest                   site -> itself (the hardware test)
 )
 
 var kindNames = [...]string{
@@ -47,10 +48,11 @@ var kindNames = [...]string{
 	KindAudit:           "audit",
 	KindGalleryAck:      "gallery-ack",
 	KindGalleryRevision: "gallery-revision",
+	KindHWTest:          "hwtest",
 }
 
 // Kinds lists every valid kind, in declaration order.
-var Kinds = []Kind{KindSighting, KindAlert, KindAlertDecision, KindSiteStatus, KindCameraStatus, KindAudit, KindGalleryAck, KindGalleryRevision}
+var Kinds = []Kind{KindSighting, KindAlert, KindAlertDecision, KindSiteStatus, KindCameraStatus, KindAudit, KindGalleryAck, KindGalleryRevision, KindHWTest}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -64,9 +66,10 @@ func (k Kind) String() string {
 // must see at once.
 func (k Kind) Retained() bool { return k == KindSiteStatus || k == KindCameraStatus }
 
-// FromSite reports the direction: true for site -> region.
+// FromSite reports the direction: true for site -> region. It is false
+// for KindHWTest, which a site publishes for itself alone.
 func (k Kind) FromSite() bool {
-	return k != KindInvalid && k != KindGalleryRevision && int(k) < len(kindNames)
+	return k != KindInvalid && k != KindGalleryRevision && k != KindHWTest && int(k) < len(kindNames)
 }
 
 // Topic is a parsed topic. Camera is set only for KindCameraStatus.
@@ -168,6 +171,8 @@ func (t Topic) String() string {
 		return prefix + "gallery/ack"
 	case KindGalleryRevision:
 		return prefix + "gallery/revision"
+	case KindHWTest:
+		return prefix + "hwtest"
 	}
 	return prefix + "?"
 }
@@ -221,6 +226,13 @@ func GalleryAckTopic(region, site string) (string, error) {
 // one topic the region publishes to and the site subscribes to.
 func GalleryRevisionTopic(region, site string) (string, error) {
 	return Topic{Kind: KindGalleryRevision, Region: region, Site: site}.Build()
+}
+
+// HWTestTopic is dozor/v1/{region}/{site}/hwtest, where the installer's
+// hardware test publishes pings and reads them back: the site is both
+// sender and receiver.
+func HWTestTopic(region, site string) (string, error) {
+	return Topic{Kind: KindHWTest, Region: region, Site: site}.Build()
 }
 
 // SiteFilter is the subscription filter for everything under one site,
@@ -305,6 +317,8 @@ func ParseTopic(topic string) (Topic, error) {
 		t.Kind = KindGalleryAck
 	case len(rest) == 2 && rest[0] == "gallery" && rest[1] == "revision":
 		t.Kind = KindGalleryRevision
+	case len(rest) == 1 && rest[0] == "hwtest":
+		t.Kind = KindHWTest
 	default:
 		s := strings.Join(rest, "/")
 		if strings.ContainsAny(s, "+#") {

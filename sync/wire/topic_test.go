@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ var topicCases = []struct {
 	{"audit", "dozor/v1/north/ik5/audit", Topic{Kind: KindAudit, Region: "north", Site: "ik5"}, ""},
 	{"gallery ack", "dozor/v1/north/ik5/gallery/ack", Topic{Kind: KindGalleryAck, Region: "north", Site: "ik5"}, ""},
 	{"gallery revision", "dozor/v1/north/ik5/gallery/revision", Topic{Kind: KindGalleryRevision, Region: "north", Site: "ik5"}, ""},
+	{"hwtest", "dozor/v1/north/ik5/hwtest", Topic{Kind: KindHWTest, Region: "north", Site: "ik5"}, ""},
 	{"longest IDs", "dozor/v1/" + strings.Repeat("r", 64) + "/" + strings.Repeat("s", 64) + "/camera/" + strings.Repeat("c", 64) + "/status",
 		Topic{Kind: KindCameraStatus, Region: strings.Repeat("r", 64), Site: strings.Repeat("s", 64), Camera: strings.Repeat("c", 64)}, ""},
 	{"dots and underscores", "dozor/v1/r.1/site_2/sighting", Topic{Kind: KindSighting, Region: "r.1", Site: "site_2"}, ""},
@@ -43,6 +45,7 @@ var topicCases = []struct {
 	{"non-ASCII site", "dozor/v1/north/ик5/sighting", Topic{}, "site: contains non-ASCII byte 0xd0 at byte 0"},
 	{"leading dash", "dozor/v1/north/-ik5/sighting", Topic{}, "site: starts with '-'"},
 	{"unknown kind", "dozor/v1/north/ik5/sightings", Topic{}, `unknown kind "sightings" after the site level`},
+	{"hwtest below a level", "dozor/v1/north/ik5/hwtest/x", Topic{}, `unknown kind "hwtest/x"`},
 	{"trailing slash", "dozor/v1/north/ik5/sighting/", Topic{}, `unknown kind "sighting/"`},
 	{"wildcard kind", "dozor/v1/north/ik5/#", Topic{}, "contains an MQTT wildcard; a message topic must be concrete"},
 	{"camera without id", "dozor/v1/north/ik5/camera/status", Topic{}, `unknown kind "camera/status"`},
@@ -86,6 +89,7 @@ func TestBuilders(t *testing.T) {
 		KindAudit:           AuditTopic,
 		KindGalleryAck:      GalleryAckTopic,
 		KindGalleryRevision: GalleryRevisionTopic,
+		KindHWTest:          HWTestTopic,
 	}
 	if len(builders) != len(Kinds) {
 		t.Fatalf("%d builders for %d kinds", len(builders), len(Kinds))
@@ -102,7 +106,7 @@ func TestBuilders(t *testing.T) {
 		if k.Retained() != (k == KindSiteStatus || k == KindCameraStatus) {
 			t.Errorf("%v: Retained() = %v", k, k.Retained())
 		}
-		if k.FromSite() == (k == KindGalleryRevision) {
+		if k.FromSite() == (k == KindGalleryRevision || k == KindHWTest) {
 			t.Errorf("%v: FromSite() = %v", k, k.FromSite())
 		}
 		for _, bad := range [][2]string{{"", "ik5"}, {"north", "a/b"}, {"no+rth", "ik5"}, {"north", "ik#"}} {
@@ -131,6 +135,7 @@ func TestFilters(t *testing.T) {
 		{func() (string, error) { return KindFilter("north", KindSighting) }, "dozor/v1/north/+/sighting"},
 		{func() (string, error) { return KindFilter("north", KindCameraStatus) }, "dozor/v1/north/+/camera/+/status"},
 		{func() (string, error) { return KindFilter("+", KindAlertDecision) }, "dozor/v1/+/+/alert/decision"},
+		{func() (string, error) { return KindFilter("north", KindHWTest) }, "dozor/v1/north/+/hwtest"},
 	}
 	for _, tc := range cases {
 		got, err := tc.got()
@@ -151,6 +156,8 @@ func TestFilters(t *testing.T) {
 
 // TestTopicsDocExamples decodes every example of TOPICS.md with the topic
 // its code fence names, so the documentation cannot drift from the code.
+// Hardware-test pings are not for the region, so Decode refuses them; their
+// example is read with DecodeHWTestPing and held to the topic's site.
 func TestTopicsDocExamples(t *testing.T) {
 	f, err := os.Open("TOPICS.md")
 	if err != nil {
@@ -173,12 +180,12 @@ func TestTopicsDocExamples(t *testing.T) {
 			body.Reset()
 		case in && line == "```":
 			in = false
-			m, err := Decode(topic, []byte(body.String()), testNow)
+			k, err := decodeDocExample(topic, []byte(body.String()))
 			if err != nil {
 				t.Errorf("TOPICS.md example for %s: %v", topic, err)
 				continue
 			}
-			kinds[m.Topic.Kind]++
+			kinds[k]++
 		case in:
 			body.WriteString(line + "\n")
 		}
@@ -187,8 +194,27 @@ func TestTopicsDocExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range Kinds {
-		if k.FromSite() && kinds[k] == 0 {
+		if (k.FromSite() || k == KindHWTest) && kinds[k] == 0 {
 			t.Errorf("TOPICS.md has no example of %v", k)
 		}
 	}
+}
+
+func decodeDocExample(topic string, data []byte) (Kind, error) {
+	t, err := ParseTopic(topic)
+	if err != nil {
+		return KindInvalid, err
+	}
+	if t.Kind != KindHWTest {
+		m, err := Decode(topic, data, testNow)
+		return m.Topic.Kind, err
+	}
+	p, err := DecodeHWTestPing(data, testNow)
+	if err != nil {
+		return KindInvalid, err
+	}
+	if p.Site != t.Site {
+		return KindInvalid, fmt.Errorf("site %q on the topic of site %q", p.Site, t.Site)
+	}
+	return KindHWTest, nil
 }

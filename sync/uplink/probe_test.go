@@ -1,0 +1,333 @@
+package uplink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dozor-edge/dozor/internal/mosquitto"
+)
+
+// probe runs Probe with a bounded context.
+func probe(t *testing.T, cfg Config, pings int) (ProbeResult, error, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	res, err := Probe(ctx, cfg, pings)
+	return res, err, time.Since(start)
+}
+
+// checkRoundTrips fails unless every ping came back with plausible times.
+func checkRoundTrips(t *testing.T, res ProbeResult, pings int) {
+	t.Helper()
+	if !res.Subscribed || res.Sent != pings || res.Received != pings || len(res.RTT) != pings || len(res.PubAck) != pings || res.Lost != "" {
+		t.Fatalf("result %+v; want %d pings there and back", res, pings)
+	}
+	for i := range pings {
+		if res.RTT[i] <= 0 || res.RTT[i] > probeTimeout || res.PubAck[i] <= 0 || res.PubAck[i] > probeTimeout {
+			t.Errorf("ping %d: RTT %v, PUBACK %v", i+1, res.RTT[i], res.PubAck[i])
+		}
+	}
+	if res.Connect <= 0 || res.Connect > 10*time.Second {
+		t.Errorf("connect took %v", res.Connect)
+	}
+}
+
+// writeSecret writes a one-line secret file into dir.
+func writeSecret(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestProbePlain(t *testing.T) {
+	checkLeaks(t)
+	b := startBroker(t, brokerConfig{})
+	const pings = 10
+	res, err, took := probe(t, testConfig("tcp://"+b.addr()), pings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRoundTrips(t, res, pings)
+	if res.TLS || res.TLSVersion != "" || !res.CertExpires.IsZero() || res.Broker != "tcp://"+b.addr() {
+		t.Errorf("result %+v; want a plain connection to %s", res, b.addr())
+	}
+	if !strings.Contains(b.b.Log(), "dozor-r1-s1-hwtest") {
+		t.Error("the broker log does not show the client ID dozor-r1-s1-hwtest")
+	}
+	t.Logf("plain broker: connect %v, %d/%d pings back, RTT %v, PUBACK %v, %v in all",
+		res.Connect, res.Received, res.Sent, res.RTT, res.PubAck, took.Round(time.Millisecond))
+}
+
+func TestProbeRefusesBadArguments(t *testing.T) {
+	checkLeaks(t)
+	cfg := testConfig("tcp://127.0.0.1:1")
+	for _, n := range []int{0, -1, MaxProbePings + 1} {
+		if _, err := Probe(context.Background(), cfg, n); err == nil || !strings.Contains(err.Error(), "want 1 to 1000") {
+			t.Errorf("%d pings: %v", n, err)
+		}
+	}
+	bad := cfg
+	bad.Site = "s/1"
+	if _, err := Probe(context.Background(), bad, 1); err == nil || !strings.Contains(err.Error(), "uplink: site:") {
+		t.Errorf("invalid site: %v", err)
+	}
+	missing := cfg
+	missing.Username, missing.PasswordFile = testSite, filepath.Join(t.TempDir(), "absent")
+	if _, err := Probe(context.Background(), missing, 1); err == nil || !strings.Contains(err.Error(), "password_file") {
+		t.Errorf("missing password file: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	b := startBroker(t, brokerConfig{})
+	if _, err := Probe(ctx, testConfig("tcp://"+b.addr()), 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+}
+
+func TestProbeUnreachable(t *testing.T) {
+	checkLeaks(t)
+	port, err := mosquitto.FreePort() // free a moment ago: nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	res, err, took := probe(t, testConfig(url), 3)
+	if err == nil {
+		t.Fatalf("no error for %s; result %+v", url, res)
+	}
+	if !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), url) {
+		t.Errorf("error %q; want connection refused at %s", err, url)
+	}
+	if took > 2*time.Second {
+		t.Errorf("took %v to find nothing listening", took)
+	}
+	t.Logf("unreachable, in %v: %v", took, err)
+}
+
+func TestProbePassword(t *testing.T) {
+	checkLeaks(t)
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "passwd")
+	writePasswordFile(t, pwFile, map[string]string{testSite: "right-horse-battery"}, false)
+	b := startBroker(t, brokerConfig{passwordFile: pwFile})
+	cfg := testConfig("tcp://" + b.addr())
+	cfg.Username = testSite
+
+	cfg.PasswordFile = writeSecret(t, dir, "right", "right-horse-battery")
+	res, err, _ := probe(t, cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRoundTrips(t, res, 3)
+
+	cfg.PasswordFile = writeSecret(t, dir, "wrong", "wrong-pass")
+	res, err, _ = probe(t, cfg, 3)
+	if err == nil {
+		t.Fatalf("connected with a wrong password: %+v", res)
+	}
+	if !strings.Contains(err.Error(), `broker refused`) || !strings.Contains(err.Error(), `user "s1"`) || !strings.Contains(err.Error(), "password_file") {
+		t.Errorf("error %q; want the refused credentials of user s1 and password_file", err)
+	}
+	if strings.Contains(err.Error(), "wrong-pass") {
+		t.Error("the password appears in the error")
+	}
+	t.Logf("wrong password: %v", err)
+}
+
+func TestProbeTLS(t *testing.T) {
+	checkLeaks(t)
+	k := makePKI(t)
+	b := startBroker(t, brokerConfig{caFile: k.caFile, certFile: k.serverCert, keyFile: k.serverKey})
+	cfg := testConfig("ssl://" + b.addr())
+	cfg.CAFile, cfg.CertFile, cfg.KeyFile = k.caFile, k.clientCert, k.clientKey
+
+	t.Run("right CA", func(t *testing.T) {
+		res, err, _ := probe(t, cfg, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRoundTrips(t, res, 3)
+		if !res.TLS || !strings.HasPrefix(res.TLSVersion, "TLS 1.") || res.Broker != "ssl://"+b.addr() {
+			t.Errorf("result %+v; want TLS to %s", res, b.addr())
+		}
+		// makePKI's certificates expire a day after they were made.
+		if left := time.Until(res.CertExpires); left < 23*time.Hour || left > 25*time.Hour {
+			t.Errorf("certificate expires %v, in %v; want about 24h", res.CertExpires, left)
+		}
+		t.Logf("TLS: %s, certificate expires %s, connect %v, RTT %v", res.TLSVersion, res.CertExpires.Format(time.RFC3339), res.Connect, res.RTT)
+	})
+
+	t.Run("wrong CA", func(t *testing.T) {
+		bad := cfg
+		bad.CAFile = k.otherCA
+		res, err, _ := probe(t, bad, 3)
+		if err == nil {
+			t.Fatalf("connected with the wrong CA: %+v", res)
+		}
+		for _, want := range []string{"tls: failed to verify certificate", "certificate signed by unknown authority", "ssl://" + b.addr()} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not contain %q", err, want)
+			}
+		}
+		t.Logf("wrong CA: %v", err)
+	})
+
+	t.Run("no client certificate", func(t *testing.T) {
+		bad := cfg
+		bad.CertFile, bad.KeyFile = "", ""
+		_, err, _ := probe(t, bad, 1)
+		if err == nil || !strings.Contains(err.Error(), "the broker asks for a client certificate and none is configured") {
+			t.Errorf("error %v; want the missing client certificate", err)
+		}
+	})
+}
+
+// TestProbeACL runs the probe against brokers whose ACL lets the site
+// use the hwtest topic as TOPICS.md says, and whose ACL lets the site write
+// only its sightings.
+func TestProbeACL(t *testing.T) {
+	checkLeaks(t)
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "passwd")
+	writePasswordFile(t, pwFile, map[string]string{testSite: "pw"}, false)
+	aclBroker := func(t *testing.T, acl string) Config {
+		b := startBroker(t, brokerConfig{passwordFile: pwFile, aclFile: writeSecret(t, t.TempDir(), "acl", acl)})
+		cfg := testConfig("tcp://" + b.addr())
+		cfg.Username, cfg.PasswordFile = testSite, writeSecret(t, t.TempDir(), "pw", "pw")
+		return cfg
+	}
+
+	t.Run("readwrite, as TOPICS.md says", func(t *testing.T) {
+		res, err, _ := probe(t, aclBroker(t, "pattern write dozor/v1/r1/%u/sighting\npattern readwrite dozor/v1/r1/%u/hwtest\n"), 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRoundTrips(t, res, 3)
+	})
+
+	t.Run("sightings only", func(t *testing.T) {
+		const pings = 5
+		res, err, took := probe(t, aclBroker(t, "pattern write dozor/v1/r1/%u/sighting\n"), pings)
+		if err != nil {
+			t.Fatalf("a denied topic is a finding, not an error: %v", err)
+		}
+		if res.Received != 0 || len(res.RTT) != 0 || res.Lost != "" {
+			t.Fatalf("result %+v; want nothing back", res)
+		}
+		// Mosquitto 2.0 grants the subscription and drops the publishes
+		// silently (with a PUBACK): the first ping never comes back, so
+		// the rest are not sent. A broker that refuses the subscription
+		// leaves nothing to wait for.
+		switch {
+		case res.Subscribed && (res.Sent != 1 || took < probeTimeout || took > probeTimeout+3*time.Second):
+			t.Errorf("subscribed, %d of %d pings sent in %v; want one, given up after %v", res.Sent, pings, took, probeTimeout)
+		case !res.Subscribed && (res.Sent != pings || took > probeTimeout):
+			t.Errorf("not subscribed, %d of %d pings sent in %v; want all, without waiting", res.Sent, pings, took)
+		}
+		t.Logf("hwtest not in the ACL: subscribed %v, %d sent, %d back, %d PUBACKs, in %v", res.Subscribed, res.Sent, res.Received, len(res.PubAck), took.Round(time.Millisecond))
+	})
+}
+
+// TestProbeSubscriptionRefused: a SUBACK with 0x80 (a broker that checks
+// its ACL at subscribe time) is reported, and the pings are still timed to
+// their PUBACK without waiting for what cannot come back.
+func TestProbeSubscriptionRefused(t *testing.T) {
+	checkLeaks(t)
+	b := startBroker(t, brokerConfig{})
+	p := startProxy(t, b.addr(), true)
+	p.refuseSubs.Store(true)
+	const pings = 4
+	res, err, took := probe(t, testConfig("tcp://"+p.addr()), pings)
+	if err != nil {
+		t.Fatalf("a refused subscription is a finding, not an error: %v", err)
+	}
+	if res.Subscribed || res.Sent != pings || res.Received != 0 || len(res.PubAck) != pings || res.Lost != "" {
+		t.Errorf("result %+v; want the subscription refused, %d pings acknowledged, none back", res, pings)
+	}
+	if took > time.Second {
+		t.Errorf("took %v; nothing can come back, so nothing is worth waiting for", took)
+	}
+}
+
+// TestProbeConnectionLost: a connection that drops during the pings is a
+// finding, with the reason, and the probe returns at once.
+func TestProbeConnectionLost(t *testing.T) {
+	checkLeaks(t)
+	b := startBroker(t, brokerConfig{})
+	p := startProxy(t, b.addr(), true)
+	p.dropAcks.Store(true) // the first ping waits for its PUBACK, meanwhile the cut
+	cut := make(chan struct{})
+	go func() {
+		defer close(cut)
+		waitUntil(5*time.Second, func() bool { return p.accepted.Load() > 0 })
+		time.Sleep(500 * time.Millisecond)
+		p.cut()
+	}()
+	res, err, took := probe(t, testConfig("tcp://"+p.addr()), 3)
+	<-cut // bounded: the goroutine waits at most 5.5 s
+	if err != nil {
+		t.Fatalf("a lost connection after connecting is a finding, not an error: %v", err)
+	}
+	if res.Lost == "" || res.Sent != 1 || took > probeTimeout {
+		t.Errorf("result %+v after %v; want the connection lost during the first ping", res, took)
+	}
+	t.Logf("connection cut during the first ping: %q after %v", res.Lost, took.Round(time.Millisecond))
+}
+
+// TestProbeBesideUplink: probing the broker of a running uplink with the
+// uplink's own configuration leaves the uplink alone: no takeover of its
+// connection, no offline status, and it keeps delivering.
+func TestProbeBesideUplink(t *testing.T) {
+	checkLeaks(t)
+	b := startBroker(t, brokerConfig{})
+	sub := newSubscriber(t, b.addr(), "dozor/v1/r1/s1/#", "", "")
+	ob := newMemOutbox()
+	for range 5 {
+		ob.add(testMessage(t))
+	}
+	cfg := testConfig("tcp://" + b.addr())
+	u := runUplink(t, cfg, ob, nil)
+	if !waitUntil(10*time.Second, func() bool { return ob.unsent() == 0 && len(sub.seqs()) >= 5 }) {
+		t.Fatalf("uplink not delivering; stats %+v", u.Stats())
+	}
+	before := u.Stats()
+
+	for range 3 {
+		res, err, _ := probe(t, cfg, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRoundTrips(t, res, 10)
+	}
+
+	for range 5 {
+		ob.add(testMessage(t))
+	}
+	u.Notify()
+	if !waitUntil(10*time.Second, func() bool { return ob.unsent() == 0 && len(sub.seqs()) >= 10 }) {
+		t.Fatalf("uplink stopped delivering after the probes; stats %+v", u.Stats())
+	}
+	checkSequence(t, sub.seqs(), 10)
+	after := u.Stats()
+	if !after.Connected || after.Connects != before.Connects || after.ConnectAttempts != before.ConnectAttempts || after.LastError != "" {
+		t.Errorf("uplink disturbed by the probes:\nbefore %+v\nafter  %+v", before, after)
+	}
+	for _, s := range sub.statuses() {
+		if s.state != "online" {
+			t.Errorf("site status %+v published while probing; want only online", s)
+		}
+	}
+	if strings.Contains(b.b.Log(), "already connected") {
+		t.Error("the broker log shows a client taken over")
+	}
+}
