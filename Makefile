@@ -17,7 +17,7 @@ export DOZOR_MODELS := $(MODELS_DIR)
 # Packages without cgo: they must build and test with CGO_ENABLED=0.
 PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ ./internal/progress/ \
         ./edge/config/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
-        ./camera/ ./camera/simcam/
+        ./camera/ ./camera/simcam/ ./hw/
 
 .PHONY: all build deps models demo test vet test-pure test-matprofile fuzz eval bench clean
 

@@ -152,8 +152,8 @@ func (e *FatalError) Unwrap() error { return e.Err }
 
 func fatal(what string, err error) error { return &FatalError{What: what, Err: err} }
 
-// workerCount is the number of recognizer workers for the configuration.
-func workerCount(cfg config.Config) int {
+// WorkerCount is the number of recognizer workers for the configuration.
+func WorkerCount(cfg config.Config) int {
 	if cfg.Recognizer.Workers > 0 {
 		return cfg.Recognizer.Workers
 	}
@@ -194,7 +194,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}()
 
 	// One engine per worker, each verifying the model files first.
-	d.workers = workerCount(cfg)
+	d.workers = WorkerCount(cfg)
 	newEngine := d.deps.NewEngine
 	if newEngine == nil {
 		det := opencv.DefaultDetectorConfig
@@ -246,7 +246,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 
 	// The uplink drains the store's outbox.
 	ob := &outbox{st: st, maxCrop: cfg.Uplink.MaxCropBytes, onCrop: func(error) { d.m.cropErrors.Inc() }}
-	ucfg := uplinkConfig(cfg)
+	ucfg := UplinkConfig(cfg)
 	if d.deps.Uplink != nil {
 		d.deps.Uplink(&ucfg)
 	}
@@ -412,8 +412,9 @@ func firstKey(c config.Store, log *slog.Logger) error {
 	return nil
 }
 
-// uplinkConfig derives the uplink's configuration from the daemon's.
-func uplinkConfig(cfg config.Config) uplink.Config {
+// UplinkConfig is the uplink configuration the daemon derives from its
+// own; the hardware test connects with exactly this.
+func UplinkConfig(cfg config.Config) uplink.Config {
 	u := uplink.DefaultConfig()
 	u.Brokers = []string{cfg.Uplink.Broker}
 	u.ClientID = cfg.Uplink.ClientID
@@ -428,30 +429,46 @@ func uplinkConfig(cfg config.Config) uplink.Config {
 	return u
 }
 
-// cameraConfig derives a camera's configuration. Credentials come from
-// the camera's credentials file (user:password); an unreadable file is
-// logged and the camera is tried without them, so the problem shows as a
-// camera refusing access rather than as a daemon that does not start.
+// cameraConfig derives a camera's configuration. An unreadable
+// credentials file is logged and the camera is tried without credentials,
+// so the problem shows as a camera refusing access rather than as a
+// daemon that does not start.
 func (d *Daemon) cameraConfig(cc config.Camera) (camera.Config, error) {
-	fps := cc.DetectFPS
-	if fps == 0 {
-		fps = d.cfg.Recognizer.DetectFPS
+	c, err := CameraConfig(d.cfg, cc)
+	if err != nil {
+		d.log.Error("camera credentials file unreadable; trying the camera without credentials", "camera", cc.ID, "err", err)
 	}
-	raw := cc.URL
-	if cc.CredentialsFile != "" {
-		b, err := os.ReadFile(cc.CredentialsFile)
-		if err != nil {
-			d.log.Error("camera credentials file unreadable; trying the camera without credentials", "camera", cc.ID, "err", err)
-		} else if u, perr := url.Parse(raw); perr == nil {
-			user, pass, _ := strings.Cut(strings.TrimRight(string(b), "\r\n"), ":")
-			u.User = url.UserPassword(user, pass)
-			raw = u.String()
-		}
-	}
-	c := camera.Config{ID: cc.ID, URL: raw, Transport: cc.Transport, SampleRate: fps, MaxSide: d.cfg.Models.DetectionSize}
 	if d.deps.Camera != nil {
 		d.deps.Camera(&c)
 	}
+	return c, nil
+}
+
+// CameraConfig is the camera configuration the daemon derives for cc:
+// credentials from the camera's credentials file (one line,
+// user:password), the detection rate, and frames scaled to the detection
+// size. When the credentials file cannot be read it returns the
+// configuration without credentials together with the error.
+func CameraConfig(cfg config.Config, cc config.Camera) (camera.Config, error) {
+	fps := cc.DetectFPS
+	if fps == 0 {
+		fps = cfg.Recognizer.DetectFPS
+	}
+	c := camera.Config{ID: cc.ID, URL: cc.URL, Transport: cc.Transport, SampleRate: fps, MaxSide: cfg.Models.DetectionSize}
+	if cc.CredentialsFile == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(cc.CredentialsFile)
+	if err != nil {
+		return c, fmt.Errorf("camera %s: credentials_file: %w", cc.ID, err)
+	}
+	u, err := url.Parse(cc.URL)
+	if err != nil {
+		return c, fmt.Errorf("camera %s: url: %w", cc.ID, err)
+	}
+	user, pass, _ := strings.Cut(strings.TrimRight(string(b), "\r\n"), ":")
+	u.User = url.UserPassword(user, pass)
+	c.URL = u.String()
 	return c, nil
 }
 

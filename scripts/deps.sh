@@ -12,6 +12,7 @@ packages=(
   libjpeg-dev
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev # camera decode (FFmpeg 5.1)
   mosquitto                # the MQTT broker the uplink tests and the demo start themselves
+  chromium                 # headless, renders the hardware test's HTML report in its test
 )
 
 missing=()

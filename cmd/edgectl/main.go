@@ -9,6 +9,9 @@ import (
 	"syscall"
 )
 
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
 // command is one edgectl sub-command. Each lives in its own file and
 // registers itself in commands from an init function.
 type command struct {

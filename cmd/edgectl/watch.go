@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -99,6 +100,9 @@ func watchFilter(region, site string) (string, error) {
 // printMessage prints one message and reports whether it was a sighting.
 func printMessage(topic string, data []byte, retained bool) bool {
 	m, err := wire.Decode(topic, data, time.Now())
+	if errors.Is(err, wire.ErrNotForRegion) {
+		return false // a site talking to itself (hardware test pings, gallery revisions)
+	}
 	if err != nil {
 		fmt.Printf("%s REFUSED %s: %v\n", time.Now().Format("15:04:05"), topic, err)
 		return false

@@ -102,14 +102,34 @@ func NewOpenCV(modelDir, engine string, det opencv.DetectorConfig) (*opencv.Engi
 	if err != nil {
 		return nil, err
 	}
-	files := []string{models.YuNet}
-	for _, s := range cfg.Embedders {
-		files = append(files, s.File)
+	files, err := Files(engine)
+	if err != nil {
+		return nil, err
 	}
 	if err := models.Verify(modelDir, files...); err != nil {
 		return nil, err
 	}
 	return opencv.New(cfg)
+}
+
+// Files lists the model files an engine name needs ("" and "default"
+// mean Default): what New verifies before building it.
+func Files(name string) ([]string, error) {
+	if name == "" || name == "default" {
+		name = Default
+	}
+	if name == GoFaceDlib {
+		return []string{models.GoFaceResNet, models.GoFaceMMOD}, nil
+	}
+	specs, err := Specs(name)
+	if err != nil {
+		return nil, err
+	}
+	files := []string{models.YuNet}
+	for _, s := range specs {
+		files = append(files, s.File)
+	}
+	return files, nil
 }
 
 // New builds any engine by name behind the recognizer.Engine interface,
@@ -122,7 +142,11 @@ func New(modelDir, name string, det opencv.DetectorConfig) (recognizer.Engine, e
 	if name != GoFaceDlib {
 		return NewOpenCV(modelDir, name, det)
 	}
-	if err := models.Verify(modelDir, models.GoFaceResNet, models.GoFaceMMOD); err != nil {
+	files, err := Files(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := models.Verify(modelDir, files...); err != nil {
 		return nil, err
 	}
 	return dlib.New(dlib.Options{ModelsDir: modelDir})

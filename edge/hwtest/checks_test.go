@@ -1,0 +1,187 @@
+package hwtest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dozor-edge/dozor/camera"
+	"github.com/dozor-edge/dozor/edge/config"
+	"github.com/dozor-edge/dozor/hw"
+)
+
+func TestBoxChecks(t *testing.T) {
+	const gb = 1 << 30
+	cases := []struct {
+		name    string
+		check   Check
+		verdict Verdict
+		text    string // in the value or the fix
+	}{
+		{"x86 with AVX2", cpuCheck(hw.CPU{Arch: "amd64", Model: "Xeon", Cores: 8, AVX2: true}), Pass, "8 cores, AVX2"},
+		{"x86 without AVX2", cpuCheck(hw.CPU{Arch: "amd64", Model: "Atom", Cores: 4}), Warn, "vector instructions"},
+		{"arm with NEON", cpuCheck(hw.CPU{Arch: "arm64", Model: "Pi", Cores: 4, NEON: true}), Pass, "NEON"},
+		{"container with one core", cpuCheck(hw.CPU{Arch: "arm64", Cores: 8, NEON: true, CgroupCPUs: 0.5}), Warn, "at least 2 cores"},
+		{"memory plenty", memCheck(hw.Memory{Total: 8 * gb, Available: 6 * gb}, 4), Pass, "4 workers"},
+		{"memory tight", memCheck(hw.Memory{Total: 2 * gb, Available: 1600 << 20}, 4), Warn, "headroom"},
+		{"memory short", memCheck(hw.Memory{Total: 2 * gb, Available: 1 * gb}, 4), Fail, "recognizer.workers to 2"},
+		{"container memory limit", memCheck(hw.Memory{Total: 64 * gb, Available: 60 * gb, CgroupLimit: 512 << 20}, 2), Fail, "512 MiB"},
+		{"disk roomy", diskCheck(hw.Disk{Path: "/var/lib/dozor", Total: 100 * gb, Free: 50 * gb}), Pass, "50.0 GiB free"},
+		{"disk small", diskCheck(hw.Disk{Total: 16 * gb, Free: 4 * gb}), Warn, "retention_days"},
+		{"disk full", diskCheck(hw.Disk{Total: 16 * gb, Free: 100 << 20}), Fail, "under 1 GiB"},
+		{"SSD", writeCheck(hw.WriteSpeed{Bytes: 64 << 20, BytesPerSec: 400e6, FsyncMax: 3 * time.Millisecond}), Pass, "400.0 MB/s"},
+		{"slow SD card", writeCheck(hw.WriteSpeed{Bytes: 64 << 20, BytesPerSec: 6e6, FsyncMax: 90 * time.Millisecond}), Warn, "SD card"},
+		{"stalling fsync", writeCheck(hw.WriteSpeed{Bytes: 64 << 20, BytesPerSec: 80e6, FsyncMax: 2 * time.Second}), Warn, "stalling"},
+		{"dying SD card", writeCheck(hw.WriteSpeed{Bytes: 64 << 20, BytesPerSec: 0.5e6}), Fail, "industrial"},
+		{"no sensors", tempCheck(nil), Pass, "no sensor"},
+		{"cool", tempCheck([]hw.Temperature{{Sensor: "cpu", Celsius: 45}, {Sensor: "gpu", Celsius: 52}}), Pass, "52.0 °C (gpu)"},
+		{"warm", tempCheck([]hw.Temperature{{Sensor: "cpu", Celsius: 78}}), Warn, "cooling"},
+		{"near critical", tempCheck([]hw.Temperature{{Sensor: "soc", Celsius: 68, Critical: 75}}), Warn, "cooling"},
+		{"hot", tempCheck([]hw.Temperature{{Sensor: "cpu", Celsius: 86}}), Fail, "fan"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.check.Verdict != c.verdict {
+				t.Errorf("verdict %s (%s; %s), want %s", c.check.Verdict, c.check.Value, c.check.Fix, c.verdict)
+			}
+			if !strings.Contains(c.check.Value+" "+c.check.Fix, c.text) {
+				t.Errorf("%q / %q lacks %q", c.check.Value, c.check.Fix, c.text)
+			}
+			if c.check.Verdict != Pass && c.check.Fix == "" {
+				t.Error("no fix")
+			}
+		})
+	}
+}
+
+// TestBoxOnFixtureTrees runs the box checks on each fixture board: every
+// tree gives a CPU check naming its architecture, and the broken trees
+// give a WARN that names the file rather than a crash.
+func TestBoxOnFixtureTrees(t *testing.T) {
+	trees, err := filepath.Glob("../../hw/testdata/*")
+	if err != nil || len(trees) == 0 {
+		t.Fatalf("no fixture trees: %v", err)
+	}
+	for _, tree := range trees {
+		t.Run(filepath.Base(tree), func(t *testing.T) {
+			cfg := config.Defaults()
+			cfg.Store.Path = filepath.Join(t.TempDir(), "dozor.db")
+			tt := &tester{cfg: cfg, opt: Options{Roots: hw.Roots{Proc: filepath.Join(tree, "proc"), Sys: filepath.Join(tree, "sys")}, WriteBytes: 1 << 20}, workers: 1}
+			tt.opt.setDefaults()
+			r := &Report{Verdict: Pass}
+			tt.box(context.Background(), r)
+			names := map[string]Check{}
+			for _, c := range r.Checks {
+				names[c.Name] = c
+			}
+			for _, n := range []string{"CPU", "memory", "disk free", "write speed", "clock", "temperature"} {
+				if _, ok := names[n]; !ok {
+					t.Errorf("no %s check: %+v", n, r.Checks)
+				}
+			}
+			cpu := names["CPU"]
+			broken := strings.HasPrefix(filepath.Base(tree), "broken-")
+			if !broken && cpu.Verdict == Warn && strings.Contains(cpu.Value, "could not") {
+				t.Errorf("CPU unreadable on a good tree: %s", cpu.Value)
+			}
+			namesFile := false
+			for _, c := range r.Checks {
+				if c.Verdict != Pass && c.Fix == "" {
+					t.Errorf("%s: %s without a fix", c.Name, c.Verdict)
+				}
+				namesFile = namesFile || c.Verdict == Warn && strings.Contains(c.Value, tree)
+			}
+			if broken && !namesFile {
+				t.Errorf("a broken tree gave no WARN naming the bad file: %+v", r.Checks)
+			}
+			t.Logf("%s: %s | %s | %s", cpu.Verdict, cpu.Value, names["memory"].Value, names["temperature"].Value)
+		})
+	}
+}
+
+func TestClockUnset(t *testing.T) {
+	tt := &tester{opt: Options{Now: func() time.Time { return time.Date(1970, 1, 1, 0, 5, 0, 0, time.UTC) }}}
+	c := tt.clockCheck(context.Background(), &Report{})
+	if c.Verdict != Fail || !strings.Contains(c.Fix, "unset") {
+		t.Errorf("%+v", c)
+	}
+}
+
+func TestFaceCheck(t *testing.T) {
+	cfg := config.Defaults()
+	tt := &tester{cfg: cfg}
+	cases := []struct {
+		name    string
+		cam     CameraReport
+		verdict Verdict
+		fix     string
+	}{
+		{"large faces", CameraReport{ID: "a", FaceCount: 40, IODP90: 45, Width: 1280, Height: 720, FrameW: 640}, Pass, ""},
+		{"none seen", CameraReport{ID: "a", Sampled: 50}, Warn, "while people pass"},
+		{"marginal on a big picture", CameraReport{ID: "a", FaceCount: 40, IODP90: 20, Width: 1920, Height: 1080, FrameW: 640}, Warn, "detection_size from 640 to 1024"},
+		{"tiny on a small picture", CameraReport{ID: "a", FaceCount: 40, IODP90: 8, Width: 640, Height: 360, FrameW: 640}, Fail, "4.0 times larger"},
+		{"tiny beyond what the picture holds", CameraReport{ID: "a", FaceCount: 40, IODP90: 8, Width: 1280, Height: 720, FrameW: 640}, Fail, "not enough alone"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ch := tt.faceCheck(&c.cam)
+			if ch.Verdict != c.verdict || !strings.Contains(ch.Fix, c.fix) {
+				t.Errorf("%s: %s / fix %q, want %s with %q", ch.Value, ch.Verdict, ch.Fix, c.verdict, c.fix)
+			}
+		})
+	}
+}
+
+func TestStreamFixes(t *testing.T) {
+	for _, r := range []camera.Reason{camera.ReasonUnreachable, camera.ReasonUnauthorized, camera.ReasonForbidden, camera.ReasonNotFound,
+		camera.ReasonUnsupportedCodec, camera.ReasonNoPackets, camera.ReasonNoPictures, camera.ReasonTimeout, camera.ReasonDecoder, ""} {
+		fix := streamFix(&CameraReport{URL: "rtsp://admin:***@10.0.0.5:554/s1", Reason: string(r)})
+		if fix == "" || strings.Contains(fix, "%!") {
+			t.Errorf("%q: fix %q", r, fix)
+		}
+	}
+}
+
+func TestUplinkFixes(t *testing.T) {
+	cases := map[string]string{
+		"connect: broker refused the credentials of user \"ik5\" (check username and password_file)": "uplink.username",
+		"uplink: password_file: open /etc/dozor/mqtt.pass: no such file or directory":                "password file",
+		"tls: failed to verify certificate: x509: certificate signed by unknown authority":           "uplink.ca_file",
+		"the broker asks for a client certificate and none is configured":                            "cert_file",
+		"dial tcp 10.1.1.1:8883: connect: connection refused":                                        "nothing listens",
+		"dial tcp: lookup region.example: no such host":                                              "DNS",
+		"dial tcp 10.1.1.1:8883: i/o timeout":                                                        "firewall",
+	}
+	for msg, want := range cases {
+		if fix := uplinkFix(msg, "ssl://region.example:8883"); !strings.Contains(fix, want) {
+			t.Errorf("%q: fix %q lacks %q", msg, fix, want)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	if p := percentile(xs, 0.5); p != 5.5 {
+		t.Errorf("median %v", p)
+	}
+	if p := percentile(xs, 0.9); p < 9.09 || p > 9.11 {
+		t.Errorf("p90 %v", p)
+	}
+	if p := percentile(nil, 0.9); p != 0 {
+		t.Errorf("empty %v", p)
+	}
+}
+
+func TestWriteHTMLFileNames(t *testing.T) {
+	dir := t.TempDir()
+	r := &Report{Verdict: Warn, Cameras: []CameraReport{{ID: "../../etc/x", Snapshot: []byte{0xff, 0xd8, 0xff}}}}
+	if err := r.WriteHTML(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "camera-.._.._etc_x.jpg")); err != nil {
+		t.Errorf("snapshot not kept inside the folder under a safe name: %v", err)
+	}
+}

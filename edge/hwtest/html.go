@@ -1,0 +1,176 @@
+package hwtest
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"image"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/dozor-edge/dozor/recognizer"
+)
+
+//go:embed report.html.tmpl
+var reportTemplate string
+
+var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"lower": func(v Verdict) string {
+		switch v {
+		case Fail:
+			return "fail"
+		case Warn:
+			return "warn"
+		}
+		return "pass"
+	},
+	"ts":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"dur": func(d time.Duration) string { return d.Round(time.Second).String() },
+	"f1":  func(x float64) string { return fmt.Sprintf("%.1f", x) },
+	"f0":  func(x float64) string { return fmt.Sprintf("%.0f", x) },
+}).Parse(reportTemplate))
+
+// htmlCamera is a camera as the page draws it.
+type htmlCamera struct {
+	*CameraReport
+	Check   []Check
+	Verdict Verdict
+	Boxes   []htmlBox
+	Bars    []htmlBar
+	// Good and Min are the two thresholds on the histogram's x axis.
+	GoodX, MinX float64
+}
+
+type htmlBox struct {
+	X, Y, W, H float32
+	Class      string // small, marginal, good
+	Label      string
+}
+
+// htmlBar is one bin of the face-size histogram (in a 300 x 100 box).
+type htmlBar struct {
+	X, Y, W, H float64
+	Label      string
+	Class      string
+}
+
+const (
+	histWidth = 300.0
+	histMax   = 80.0 // px: larger faces land in the last bin
+	histBins  = 20
+)
+
+// WriteHTML writes the report folder: index.html for people, report.json
+// for machines and one JPEG snapshot per camera that delivered a picture.
+// The page is self-contained apart from the snapshots beside it, so the
+// folder can be copied off the box and opened anywhere.
+func (r *Report) WriteHTML(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	var cams []htmlCamera
+	for i := range r.Cameras {
+		c := &r.Cameras[i]
+		if len(c.Snapshot) > 0 {
+			c.SnapshotFile = "camera-" + safeName(c.ID) + ".jpg"
+			if err := writeFile(filepath.Join(dir, c.SnapshotFile), c.Snapshot); err != nil {
+				return err
+			}
+		}
+		hc := htmlCamera{CameraReport: c, Verdict: Pass, GoodX: GoodInterOcular / histMax * histWidth, MinX: MinInterOcular / histMax * histWidth}
+		for _, ch := range r.Checks {
+			if ch.Section == "camera "+c.ID {
+				hc.Check = append(hc.Check, ch)
+				hc.Verdict = worst(hc.Verdict, ch.Verdict)
+			}
+		}
+		for _, f := range c.Faces {
+			hc.Boxes = append(hc.Boxes, htmlBox{X: f.X, Y: f.Y, W: f.W, H: f.H, Class: sizeClass(float64(f.IOD)), Label: fmt.Sprintf("%.0f px", f.IOD)})
+		}
+		hc.Bars = histogram(c.Faces)
+		cams = append(cams, hc)
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, struct {
+		*Report
+		Cams               []htmlCamera
+		Pass, WarnN, FailN int
+		Good, Min          float64
+	}{Report: r, Cams: cams, Good: GoodInterOcular, Min: MinInterOcular}); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := writeFile(filepath.Join(dir, "index.html"), b.Bytes()); err != nil {
+		return err
+	}
+	var j bytes.Buffer
+	if err := r.WriteJSON(&j); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, "report.json"), j.Bytes())
+}
+
+func sizeClass(iod float64) string {
+	switch {
+	case iod < MinInterOcular:
+		return "small"
+	case iod < GoodInterOcular:
+		return "marginal"
+	}
+	return "good"
+}
+
+func histogram(faces []FaceSeen) []htmlBar {
+	var counts [histBins]int
+	for _, f := range faces {
+		i := int(float64(f.IOD) / histMax * histBins)
+		counts[min(max(i, 0), histBins-1)]++
+	}
+	top := 1
+	for _, c := range counts {
+		top = max(top, c)
+	}
+	bw := histWidth / histBins
+	bars := make([]htmlBar, 0, histBins)
+	for i, c := range counts {
+		h := 90 * float64(c) / float64(top)
+		lo := float64(i) * histMax / histBins
+		bars = append(bars, htmlBar{X: float64(i) * bw, Y: 100 - h, W: bw - 1, H: h,
+			Label: fmt.Sprintf("%d faces of %.0f-%.0f px", c, lo, lo+histMax/histBins), Class: sizeClass(lo + histMax/histBins/2)})
+	}
+	return bars
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
+
+func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
+
+// writeFile writes through a temporary file and a rename, so a report
+// folder never holds half a file.
+func writeFile(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o640); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// encodeJPEG encodes a BGR frame.
+func encodeJPEG(img *recognizer.Image) ([]byte, error) {
+	rgba := image.NewRGBA(image.Rect(0, 0, img.W, img.H))
+	for i, j := 0, 0; i < len(img.Pix); i, j = i+3, j+4 {
+		rgba.Pix[j], rgba.Pix[j+1], rgba.Pix[j+2], rgba.Pix[j+3] = img.Pix[i+2], img.Pix[i+1], img.Pix[i], 255
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, rgba, &jpeg.Options{Quality: 85}); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
