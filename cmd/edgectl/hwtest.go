@@ -94,7 +94,7 @@ func hwtestMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		if !*asJSON {
-			fmt.Fprintf(stderr, "report: %s/index.html\n", *reportDir)
+			fmt.Fprintf(stderr, "report: %s/index.html (its snapshots show people: keep it with the site's records)\n", *reportDir)
 		}
 	}
 	if *asJSON {

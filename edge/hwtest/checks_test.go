@@ -181,7 +181,12 @@ func TestWriteHTMLFileNames(t *testing.T) {
 	if err := r.WriteHTML(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "camera-.._.._etc_x.jpg")); err != nil {
-		t.Errorf("snapshot not kept inside the folder under a safe name: %v", err)
+	fi, err := os.Stat(filepath.Join(dir, "camera-.._.._etc_x.jpg"))
+	if err != nil {
+		t.Fatalf("snapshot not kept inside the folder under a safe name: %v", err)
+	}
+	// Snapshots show people: only the owner reads them.
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("snapshot mode %v", fi.Mode().Perm())
 	}
 }

@@ -67,9 +67,11 @@ const (
 // WriteHTML writes the report folder: index.html for people, report.json
 // for machines and one JPEG snapshot per camera that delivered a picture.
 // The page is self-contained apart from the snapshots beside it, so the
-// folder can be copied off the box and opened anywhere.
+// folder can be copied off the box and opened anywhere. Snapshots show the
+// people who passed the cameras, so the folder and its files are readable
+// by their owner only.
 func (r *Report) WriteHTML(dir string) error {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	var cams []htmlCamera
@@ -152,7 +154,7 @@ func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
 // folder never holds half a file.
 func writeFile(path string, data []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o640); err != nil {
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
