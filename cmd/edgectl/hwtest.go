@@ -40,6 +40,8 @@ func hwtestMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	procRoot := fs.String("proc-root", "/proc", "where /proc is read (a fixture tree for tests)")
 	sysRoot := fs.String("sys-root", "/sys", "where /sys is read (a fixture tree for tests)")
 	quiet := fs.Bool("quiet", false, "no progress display")
+	var only multiFlag
+	fs.Var(&only, "camera", "test only this camera id (repeatable; default: every camera in the configuration)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: edgectl hwtest [--config FILE] [--json] [--report DIR] [flags]\n\nExit status: 0 when nothing failed (warnings allowed), 1 when a check failed.")
 		fs.PrintDefaults()
@@ -69,6 +71,21 @@ func hwtestMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if cfg, err = config.Load(*cfgPath, os.LookupEnv); err != nil {
 			return fmt.Errorf("invalid configuration: %w", err)
 		}
+	}
+	if len(only) > 0 {
+		var keep []config.Camera
+		for _, id := range only {
+			found := false
+			for _, c := range cfg.Cameras {
+				if c.ID == id {
+					keep, found = append(keep, c), true
+				}
+			}
+			if !found {
+				return fmt.Errorf("--camera %s: no such camera in the configuration", id)
+			}
+		}
+		cfg.Cameras = keep
 	}
 	opt := hwtest.Options{
 		Version:     version,

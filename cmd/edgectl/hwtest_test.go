@@ -61,7 +61,7 @@ func TestHWTestExitStatusAndJSON(t *testing.T) {
 
 func TestHWTestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
-		{"--write-mib", "-1"}, {"--pings", "0"}, {"--duration", "10ms"}, {"--config", "/nonexistent.yaml"}, {"extra"},
+		{"--write-mib", "-1"}, {"--pings", "0"}, {"--duration", "10ms"}, {"--config", "/nonexistent.yaml"}, {"extra"}, {"--camera", "nope"},
 	} {
 		_, stderr, err := edgectl(t, t.TempDir(), append([]string{"hwtest"}, args...)...)
 		var exit *exec.ExitError

@@ -127,6 +127,7 @@ func TestSimulatedSite(t *testing.T) {
 		{"camera corridor", "stream", hwtest.Fail, "unreachable", "nothing answers at " + dead},
 		{"camera gate-3", "stream", hwtest.Fail, "unauthorized", "credentials_file"},
 		{"uplink", "broker", hwtest.Pass, "connected", ""},
+		{"box", "temperature under load", hwtest.Pass, "after the camera test, hottest 47.7 °C", ""},
 		{"uplink", "round trip", hwtest.Pass, "5 of 5 pings", ""},
 	}
 	for _, w := range want {

@@ -153,6 +153,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return r, err
 	}
+	t.tempUnderLoad(r)
 	t.progress("uplink: connecting")
 	t.checkUplink(ctx, r)
 	t.capacity(r)
