@@ -2,6 +2,8 @@ package hwtest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/hw"
+	"github.com/dozor-edge/dozor/sync/uplink"
 )
 
 func TestBoxChecks(t *testing.T) {
@@ -146,18 +149,24 @@ func TestStreamFixes(t *testing.T) {
 }
 
 func TestUplinkFixes(t *testing.T) {
-	cases := map[string]string{
-		"connect: broker refused the credentials of user \"ik5\" (check username and password_file)": "uplink.username",
-		"uplink: password_file: open /etc/dozor/mqtt.pass: no such file or directory":                "password file",
-		"tls: failed to verify certificate: x509: certificate signed by unknown authority":           "uplink.ca_file",
-		"the broker asks for a client certificate and none is configured":                            "cert_file",
-		"dial tcp 10.1.1.1:8883: connect: connection refused":                                        "nothing listens",
-		"dial tcp: lookup region.example: no such host":                                              "DNS",
-		"dial tcp 10.1.1.1:8883: i/o timeout":                                                        "firewall",
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("connect: %w of user %q: %w", uplink.ErrBadCredentials, "ik5", errors.New("bad user name or password")), "uplink.username"},
+		{fmt.Errorf("connect: %w: user %q (check username, password_file, the client certificate and the broker's ACL)", uplink.ErrNotAuthorised, "ik5"), "uplink.username"},
+		{fmt.Errorf("%w (cert_file, key_file): EOF", uplink.ErrClientCertRequired), "requires a client certificate"},
+		{fmt.Errorf("connect: %w %q", uplink.ErrClientIDRejected, "dozor-n-ik5"), "client_id"},
+		{errors.New("uplink: password_file: open /etc/dozor/mqtt.pass: no such file or directory"), "password file"},
+		{errors.New("uplink: ca_file /etc/dozor/ca.pem: no PEM certificate in it"), "not PEM"},
+		{errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"), "uplink.ca_file"},
+		{errors.New("dial tcp 10.1.1.1:8883: connect: connection refused"), "nothing listens"},
+		{errors.New("dial tcp: lookup region.example: no such host"), "DNS"},
+		{errors.New("dial tcp 10.1.1.1:8883: i/o timeout"), "firewall"},
 	}
-	for msg, want := range cases {
-		if fix := uplinkFix(msg, "ssl://region.example:8883"); !strings.Contains(fix, want) {
-			t.Errorf("%q: fix %q lacks %q", msg, fix, want)
+	for _, c := range cases {
+		if fix := uplinkFix(c.err, "ssl://region.example:8883"); !strings.Contains(fix, c.want) {
+			t.Errorf("%q: fix %q lacks %q", c.err, fix, c.want)
 		}
 	}
 }

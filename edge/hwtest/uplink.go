@@ -48,7 +48,7 @@ func (t *tester) checkUplink(ctx context.Context, r *Report) {
 	res, err := uplink.Probe(ctx, ucfg, t.opt.Pings)
 	if err != nil {
 		r.Uplink.Error = err.Error()
-		r.add(Check{Section: sec, Name: "broker", Verdict: Fail, Value: err.Error(), Fix: uplinkFix(err.Error(), r.Uplink.Broker)})
+		r.add(Check{Section: sec, Name: "broker", Verdict: Fail, Value: err.Error(), Fix: uplinkFix(err, r.Uplink.Broker)})
 		return
 	}
 	u := &r.Uplink

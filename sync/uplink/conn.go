@@ -136,7 +136,7 @@ func (c Config) connect(ctx context.Context, p connParams) (*brokerConn, error) 
 			return nil, fmt.Errorf("connect: %w", context.Cause(ctx))
 		}
 		if certAsked.Load() {
-			err = fmt.Errorf("the broker asks for a client certificate and none is configured (cert_file, key_file): %w", err)
+			err = fmt.Errorf("%w (cert_file, key_file): %w", ErrClientCertRequired, err)
 		}
 		return nil, c.connectError(err, p.clientID)
 	}
@@ -169,15 +169,24 @@ func (c Config) dial(ctx context.Context, uri *url.URL, tc *tls.Config, certAske
 	return d.DialContext(ctx, "tcp", uri.Host)
 }
 
+// Refusals a person has to act on; connect errors wrap them so callers
+// (the hardware test) can tell them apart without reading the text.
+var (
+	ErrBadCredentials     = errors.New("broker refused the credentials")
+	ErrNotAuthorised      = errors.New("broker refused the client as not authorised")
+	ErrClientIDRejected   = errors.New("broker rejected the client ID")
+	ErrClientCertRequired = errors.New("the broker asks for a client certificate and none is configured")
+)
+
 // connectError says what a refused connection means for the operator.
 func (c Config) connectError(err error, clientID string) error {
 	switch {
 	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword):
-		return fmt.Errorf("connect: broker refused the credentials of user %q (check username and password_file): %w", c.Username, err)
+		return fmt.Errorf("connect: %w of user %q (check username and password_file): %w", ErrBadCredentials, c.Username, err)
 	case errors.Is(err, packets.ErrorRefusedNotAuthorised):
-		return fmt.Errorf("connect: broker refused user %q as not authorised (check username, password_file, the client certificate and the broker's ACL): %w", c.Username, err)
+		return fmt.Errorf("connect: %w: user %q (check username, password_file, the client certificate and the broker's ACL): %w", ErrNotAuthorised, c.Username, err)
 	case errors.Is(err, packets.ErrorRefusedIDRejected):
-		return fmt.Errorf("connect: broker rejected client ID %q: %w", clientID, err)
+		return fmt.Errorf("connect: %w %q: %w", ErrClientIDRejected, clientID, err)
 	}
 	return fmt.Errorf("connect: %w", err)
 }
