@@ -74,10 +74,12 @@ type CameraReport struct {
 	IODP90    float64 `json:"iod_p90"`
 	IODMax    float64 `json:"iod_max"`
 
-	// Snapshot is a JPEG of a frame (the one with the most faces) at the
+	// Snapshot is a JPEG of a frame (the one with the largest face) at the
 	// recognizer's resolution; SnapshotFile its name in the report folder.
 	Snapshot     []byte `json:"-"`
 	SnapshotFile string `json:"snapshot,omitempty"`
+	// SnapshotFaces are the faces in the snapshot's own frame.
+	SnapshotFaces []FaceSeen `json:"snapshot_faces,omitempty"`
 }
 
 // FaceSeen is one detected face, in frame pixels.
@@ -324,18 +326,24 @@ func (run *camRun) observe(eng recognizer.Engine, f *camera.Frame) {
 	run.rep.Sampled++
 	run.rep.FrameW, run.rep.FrameH = f.W, f.H
 	var big float32
+	seen := make([]FaceSeen, 0, len(faces))
 	for _, fc := range faces {
 		iod := fc.InterOcular()
 		big = max(big, iod)
 		run.iods = append(run.iods, float64(iod))
 		run.rep.FaceCount++
+		fs := FaceSeen{X: fc.Box.X, Y: fc.Box.Y, W: fc.Box.W, H: fc.Box.H, IOD: iod}
+		seen = append(seen, fs)
 		if len(run.rep.Faces) < maxFacesKept {
-			run.rep.Faces = append(run.rep.Faces, FaceSeen{X: fc.Box.X, Y: fc.Box.Y, W: fc.Box.W, H: fc.Box.H, IOD: iod})
+			run.rep.Faces = append(run.rep.Faces, fs)
 		}
 	}
-	if len(faces) > run.bestFaces || (len(faces) == run.bestFaces && len(faces) > 0 && big > run.bestIOD) {
+	// The snapshot is the frame with the largest face: it shows the best
+	// the camera does, which is what the face-size verdict is about.
+	if big > run.bestIOD || (big == run.bestIOD && len(faces) > run.bestFaces) {
 		run.bestFaces, run.bestIOD = len(faces), big
 		run.snapFrame = copyImage(img, run.snapFrame)
+		run.rep.SnapshotFaces = seen
 	} else if run.bestFaces == 0 {
 		run.lastFrame = copyImage(img, run.lastFrame)
 	}

@@ -49,6 +49,10 @@ type htmlBox struct {
 	X, Y, W, H float32
 	Class      string // small, marginal, good
 	Label      string
+	// Now marks a face of the snapshot itself, drawn solid and labelled;
+	// the faces of other frames are drawn faintly to show where faces
+	// appear in the scene.
+	Now bool
 }
 
 // htmlBar is one bin of the face-size histogram (in a 300 x 100 box).
@@ -92,6 +96,9 @@ func (r *Report) WriteHTML(dir string) error {
 		}
 		for _, f := range c.Faces {
 			hc.Boxes = append(hc.Boxes, htmlBox{X: f.X, Y: f.Y, W: f.W, H: f.H, Class: sizeClass(float64(f.IOD)), Label: fmt.Sprintf("%.0f px", f.IOD)})
+		}
+		for _, f := range c.SnapshotFaces {
+			hc.Boxes = append(hc.Boxes, htmlBox{X: f.X, Y: f.Y, W: f.W, H: f.H, Class: sizeClass(float64(f.IOD)), Label: fmt.Sprintf("%.0f px", f.IOD), Now: true})
 		}
 		hc.Bars = histogram(c.Faces)
 		cams = append(cams, hc)
