@@ -3,6 +3,13 @@
 //
 //	edged -config /etc/dozor/edged.yaml
 //	edged -print-example-config > edged.yaml
+//	edged -config /etc/dozor/edged.yaml -healthcheck
+//
+// -healthcheck does not start a daemon: it reads the configuration, asks
+// the running one for GET /healthz at its http.listen address (an
+// unspecified host such as 0.0.0.0 is reached on the loopback interface),
+// and exits 0 when the answer is 200 within 5 seconds, 1 otherwise. It is
+// the container HEALTHCHECK (Dockerfile.arm64), where no curl is installed.
 //
 // SIGHUP rebuilds the gallery and the rules from the store (after an
 // enrolment); the daemon also notices such changes by itself.

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // rules read time windows in the facility's zone, whatever the host has installed
 
 	"github.com/dozor-edge/dozor/edge"
@@ -29,8 +33,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML; see -print-example-config)")
 	example := fs.Bool("print-example-config", false, "print the commented example configuration (the defaults) and exit")
+	healthcheck := fs.Bool("healthcheck", false, "with -config: GET /healthz of the running daemon at http.listen; exit 0 on 200, 1 otherwise (a container HEALTHCHECK)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: edged -config FILE | -print-example-config")
+		fmt.Fprintln(fs.Output(), "usage: edged -config FILE [-healthcheck] | -print-example-config")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -59,6 +64,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "edged: invalid configuration: %v\n", err)
 		return 1
+	}
+	if *healthcheck {
+		return checkHealth(cfg.HTTP.Listen, healthcheckTimeout, stdout, stderr)
 	}
 	log := newLogger(cfg.Log, stderr)
 
@@ -109,4 +117,56 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// healthcheckTimeout bounds the whole -healthcheck request: a daemon that
+// cannot answer within it counts as unhealthy.
+const healthcheckTimeout = 5 * time.Second
+
+// checkHealth asks the daemon listening on listen (the configuration's
+// http.listen) for /healthz and returns the exit status of -healthcheck:
+// 0 when it answers 200, 1 for any other status, an error or a timeout.
+func checkHealth(listen string, timeout time.Duration, stdout, stderr io.Writer) int {
+	url := "http://" + healthAddr(listen) + "/healthz"
+	client := &http.Client{
+		Timeout: timeout,
+		// Straight to the daemon: no proxy from the environment, no
+		// redirects, no idle connections left behind.
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	resp, err := client.Get(url)
+	if err != nil {
+		fmt.Fprintf(stderr, "edged: unhealthy: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "edged: unhealthy: GET %s: %s: %s\n", url, resp.Status, bytes.TrimSpace(body))
+		return 1
+	}
+	fmt.Fprintf(stdout, "edged: healthy (GET %s: %s)\n", url, resp.Status)
+	return 0
+}
+
+// healthAddr is the address to reach a daemon listening on listen: an
+// unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") is reached on
+// the loopback interface.
+func healthAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	switch ip := net.ParseIP(host); {
+	case host == "":
+		host = "127.0.0.1"
+	case ip != nil && ip.IsUnspecified() && ip.To4() == nil:
+		host = "::1"
+	case ip != nil && ip.IsUnspecified():
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

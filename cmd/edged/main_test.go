@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,6 +144,93 @@ func TestBinaryStartsAndStops(t *testing.T) {
 	for _, want := range []string{"first start: created a new store key", "SIGHUP", "gallery reloaded", "stopped"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q", want)
+		}
+	}
+}
+
+// -healthcheck reads http.listen from the configuration and exits 0 only
+// when /healthz answers 200.
+func TestHealthcheck(t *testing.T) {
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/healthz" && status == http.StatusFound:
+			http.Redirect(w, r, "/elsewhere", status)
+		case r.URL.Path == "/healthz":
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `{"healthy":%t,"problems":["store: disk full"]}`, status == http.StatusOK)
+		case r.URL.Path == "/elsewhere":
+			w.WriteHeader(http.StatusOK)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	cfg := writeConfig(t, t.TempDir(), addr, "")
+
+	check := func() (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"-healthcheck", "-config", cfg}, &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	if code, stdout, stderr := check(); code != 0 || !strings.Contains(stdout, "healthy") {
+		t.Errorf("200: exit %d, stdout %q, stderr %q; want 0", code, stdout, stderr)
+	}
+	status = http.StatusServiceUnavailable
+	if code, _, stderr := check(); code != 1 || !strings.Contains(stderr, "503") || !strings.Contains(stderr, "disk full") {
+		t.Errorf("503: exit %d, stderr %q; want 1 naming the status and the body", code, stderr)
+	}
+
+	// A redirect is not followed, and an address where nothing listens is
+	// unhealthy.
+	status = http.StatusFound
+	if code, _, stderr := check(); code != 1 || !strings.Contains(stderr, "302") {
+		t.Errorf("redirect: exit %d, stderr %q; want 1", code, stderr)
+	}
+	srv.Close()
+	if code, _, stderr := check(); code != 1 || !strings.Contains(stderr, "unhealthy") {
+		t.Errorf("server gone: exit %d, stderr %q; want 1", code, stderr)
+	}
+
+	// -config is still required.
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-healthcheck"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "-config is required") {
+		t.Errorf("no -config: exit %d, stderr %q; want 2", code, stderr.String())
+	}
+}
+
+// A daemon that does not answer within the timeout is unhealthy, and the
+// check does not wait longer than that.
+func TestHealthcheckTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := checkHealth(srv.Listener.Addr().String(), 200*time.Millisecond, &stdout, &stderr)
+	if code != 1 || time.Since(start) > 5*time.Second {
+		t.Errorf("exit %d after %v, stderr %q; want 1 soon after 200ms", code, time.Since(start), stderr.String())
+	}
+}
+
+func TestHealthAddr(t *testing.T) {
+	for listen, want := range map[string]string{
+		"127.0.0.1:8080":    "127.0.0.1:8080",
+		":8080":             "127.0.0.1:8080",
+		"0.0.0.0:8080":      "127.0.0.1:8080",
+		"[::]:8080":         "[::1]:8080",
+		"[fe80::1]:8080":    "[fe80::1]:8080",
+		"box.example:18080": "box.example:18080",
+	} {
+		if got := healthAddr(listen); got != want {
+			t.Errorf("healthAddr(%q) = %q, want %q", listen, got, want)
 		}
 	}
 }
