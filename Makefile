@@ -49,25 +49,33 @@ test-pure:
 test-matprofile:
 	$(GO) test -count=1 -tags matprofile ./recognizer/opencv/
 
+# The whole suite: the amd64 tests, then the same recognizer and store
+# tests as arm64 binaries under qemu (docs/arm64.md).
 test: deps models vet test-pure
 	$(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) test-matprofile
+	$(MAKE) test-arm64
 
+# Each fuzz target by its exact name (a bare prefix would match several);
+# FUZZTIME=5s for a quick pass.
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParsePairs -fuzztime 30s ./recognizer/eval/
-	$(GO) test -run '^$$' -fuzz FuzzParseList -fuzztime 30s ./recognizer/eval/
-	$(GO) test -run '^$$' -fuzz FuzzDecodeImage -fuzztime 30s ./recognizer/opencv/
-	$(GO) test -run '^$$' -fuzz FuzzSearch -fuzztime 30s ./recognizer/gallery/
-	$(GO) test -run '^$$' -fuzz FuzzUpdate -fuzztime 30s ./recognizer/track/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./edge/config/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./edge/rules/
-	$(GO) test -run '^$$' -fuzz FuzzParseWindow -fuzztime 30s ./edge/rules/
-	$(GO) test -run '^$$' -fuzz FuzzParseParams -fuzztime 30s ./edge/rules/
-	$(GO) test -run '^$$' -fuzz FuzzRuleParams -fuzztime 30s ./edge/store/
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./sync/wire/
-	$(GO) test -run '^$$' -fuzz FuzzDepacketizeDecode -fuzztime 30s ./camera/avcodec/
-	$(GO) test -run '^$$' -fuzz FuzzParseCSV -fuzztime 30s ./edge/enroll/
-	$(GO) test -run '^$$' -fuzz FuzzParseTopic -fuzztime 30s ./sync/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePairs$$' -fuzztime $(FUZZTIME) ./recognizer/eval/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseList$$' -fuzztime $(FUZZTIME) ./recognizer/eval/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeImage$$' -fuzztime $(FUZZTIME) ./recognizer/opencv/
+	$(GO) test -run '^$$' -fuzz '^FuzzSearch$$' -fuzztime $(FUZZTIME) ./recognizer/gallery/
+	$(GO) test -run '^$$' -fuzz '^FuzzUpdate$$' -fuzztime $(FUZZTIME) ./recognizer/track/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./edge/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./edge/rules/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseWindow$$' -fuzztime $(FUZZTIME) ./edge/rules/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME) ./edge/rules/
+	$(GO) test -run '^$$' -fuzz '^FuzzRuleParams$$' -fuzztime $(FUZZTIME) ./edge/store/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./sync/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzDepacketizeDecode$$' -fuzztime $(FUZZTIME) ./camera/avcodec/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCSV$$' -fuzztime $(FUZZTIME) ./edge/enroll/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTopic$$' -fuzztime $(FUZZTIME) ./sync/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHWTestPing$$' -fuzztime $(FUZZTIME) ./sync/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCPUInfo$$' -fuzztime $(FUZZTIME) ./hw/
 
 eval: build
 	./$(BIN)/edgectl eval table --dataset $(SHARED)/testdata/lfw-dev --dataset $(SHARED)/testdata/celeba-dev --dataset $(SHARED)/testdata/cfp-dev --plot-dir var
@@ -77,3 +85,32 @@ bench: build
 
 clean:
 	rm -rf $(BIN)
+
+# linux/arm64 on this amd64 machine (docs/arm64.md): an arm64 Debian 12
+# sysroot in var/arm64 (made once), Debian's aarch64 cross toolchain, and
+# the arm64 tests run under qemu-aarch64-static.
+#   make arm64               bin/linux-arm64/edged and edgectl
+#   make test-arm64          arm64 test binaries of the recognizer, store and
+#                            config packages run under qemu; a smoke run of
+#                            the arm64 edgectl and edged; the runtime check
+#   make check-arm64-runtime the Dockerfile.arm64 runtime packages cover the
+#                            shared objects the binaries need
+ARM64_BIN := $(BIN)/linux-arm64
+
+.PHONY: arm64 test-arm64 arm64-deps arm64-sysroot check-arm64-runtime
+
+arm64-deps:
+	./scripts/arm64/deps.sh
+
+arm64-sysroot: arm64-deps
+	./scripts/arm64/sysroot.sh
+
+arm64: arm64-sysroot
+	./scripts/arm64/build.sh $(ARM64_BIN)
+
+check-arm64-runtime: arm64
+	./scripts/arm64/check-runtime.sh -v $(ARM64_BIN)
+
+test-arm64: arm64
+	./scripts/arm64/test.sh $(ARM64_BIN)
+	./scripts/arm64/check-runtime.sh $(ARM64_BIN)

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages dozor builds and tests against, only those
 # missing, so a second run costs a dpkg query and nothing else.
+#
+#   scripts/deps.sh              the packages below
+#   scripts/deps.sh PKG...       these instead (scripts/arm64/deps.sh)
 set -euo pipefail
 
 packages=(
@@ -15,6 +18,9 @@ packages=(
   chromium                 # headless, renders the hardware test's HTML report in its test
 )
 
+if [ $# -gt 0 ]; then
+  packages=("$@")
+fi
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
