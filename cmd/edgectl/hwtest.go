@@ -43,7 +43,7 @@ func hwtestMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var only multiFlag
 	fs.Var(&only, "camera", "test only this camera id (repeatable; default: every camera in the configuration)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: edgectl hwtest [--config FILE] [--json] [--report DIR] [flags]\n\nExit status: 0 when nothing failed (warnings allowed), 1 when a check failed.")
+		fmt.Fprintln(fs.Output(), "usage: edgectl hwtest [--config FILE] [--json] [--report DIR] [flags]\n\nRun it with edged stopped: it streams every camera itself and measures an idle box.\nExit status: 0 when nothing failed (warnings allowed), 1 when a check failed.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
