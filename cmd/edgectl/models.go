@@ -50,10 +50,6 @@ func runModels(ctx context.Context, args []string) error {
 		fmt.Fprint(os.Stderr, modelsUsage)
 		return fmt.Errorf("unknown sub-command %q", args[0])
 	}
-	// -h on a sub-command has printed its help; that is not a failure.
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
 	return err
 }
 
