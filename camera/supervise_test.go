@@ -16,6 +16,7 @@ import (
 	"github.com/dozor-edge/dozor/camera/simcam"
 	"github.com/dozor-edge/dozor/camera/simcam/simcamtest"
 	"github.com/dozor-edge/dozor/internal/leakcheck"
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -63,7 +64,7 @@ func fakeDecoders(camera.Codec) (camera.Decoder, error) { return &fakeDecoder{},
 
 type rig struct {
 	cam  *camera.Camera
-	logs *simcamtest.LogBuffer
+	logs *testenv.Buffer
 	stop func()
 }
 

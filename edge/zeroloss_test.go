@@ -1,14 +1,12 @@
 package edge_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,25 +24,7 @@ type edgedProcess struct {
 	err  error
 }
 
-// lockedBuffer collects the output of both daemon runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func startEdged(t *testing.T, bin, cfgPath string, out *lockedBuffer) *edgedProcess {
+func startEdged(t *testing.T, bin, cfgPath string, out *testenv.Buffer) *edgedProcess {
 	t.Helper()
 	p := &edgedProcess{cmd: exec.Command(bin, "-config", cfgPath), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = out, out
@@ -110,7 +90,7 @@ http: {listen: "127.0.0.1:0"}
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs testenv.Buffer
 	defer func() {
 		if t.Failed() || os.Getenv("DOZOR_TEST_LOG") != "" {
 			t.Logf("edged output:\n%s", logs.String())

@@ -75,14 +75,8 @@ func TestReadCPUFixtures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ReadCPU(fixture(c.name))
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, c.wantErr)
-				}
+			if !errAsWanted(t, err, c.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			feats := got.Features
 			got.Features = nil
@@ -120,14 +114,8 @@ func TestReadMemoryFixtures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ReadMemory(fixture(c.name))
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, c.wantErr)
-				}
+			if !errAsWanted(t, err, c.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got != c.want {
 				t.Errorf("ReadMemory = %+v, want %+v", got, c.want)
@@ -224,6 +212,22 @@ func TestReadTemperaturesFixtures(t *testing.T) {
 	}
 }
 
+// errAsWanted fails the test unless err contains wantErr (no error when
+// wantErr is empty), and reports whether a value came back to compare.
+func errAsWanted(t *testing.T, err error, wantErr string) bool {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want it to contain %q", err, wantErr)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
 // writeTree builds a small /proc + /sys tree for cases not worth a
 // fixture directory.
 func writeTree(t *testing.T, files map[string]string) Roots {
@@ -283,14 +287,8 @@ func TestReadMemoryVariants(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ReadMemory(writeTree(t, c.files))
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, c.wantErr)
-				}
+			if !errAsWanted(t, err, c.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got != c.want {
 				t.Errorf("ReadMemory = %+v, want %+v", got, c.want)
@@ -374,14 +372,8 @@ func TestReadCPUVariants(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ReadCPU(writeTree(t, c.files))
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, c.wantErr)
-				}
+			if !errAsWanted(t, err, c.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("ReadCPU =\n %+v\nwant\n %+v", got, c.want)

@@ -66,7 +66,7 @@ func hamilton(t testing.TB) *camera.Clip {
 
 type rig struct {
 	cam    *camera.Camera
-	logs   *simcamtest.LogBuffer
+	logs   *testenv.Buffer
 	mu     sync.Mutex
 	frames []*camera.Frame // kept when keep is set
 	count  int
@@ -102,8 +102,4 @@ func startCamera(t *testing.T, cfg camera.Config, keep bool) *rig {
 	})
 	r.cam, r.logs, r.stop = sr.Cam, sr.Logs, sr.Stop
 	return r
-}
-
-func state(c *camera.Camera, s camera.State) func() bool {
-	return func() bool { return c.Health().State == s }
 }

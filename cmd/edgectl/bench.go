@@ -27,11 +27,10 @@ func init() {
 
 // benchStage is one timed stage: the median milliseconds per call.
 type benchStage struct {
-	Stage     string  `json:"stage"`
-	MS1       float64 `json:"ms_1_thread"`
-	MSAll     float64 `json:"ms_all_cores"`
-	Note      string  `json:"note,omitempty"`
-	allCoresN int
+	Stage string  `json:"stage"`
+	MS1   float64 `json:"ms_1_thread"`
+	MSAll float64 `json:"ms_all_cores"`
+	Note  string  `json:"note,omitempty"`
 }
 
 type benchReport struct {

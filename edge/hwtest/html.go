@@ -106,9 +106,8 @@ func (r *Report) WriteHTML(dir string) error {
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, struct {
 		*Report
-		Cams               []htmlCamera
-		Pass, WarnN, FailN int
-		Good, Min          float64
+		Cams      []htmlCamera
+		Good, Min float64
 	}{Report: r, Cams: cams, Good: GoodInterOcular, Min: MinInterOcular}); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}

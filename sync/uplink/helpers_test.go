@@ -1,7 +1,6 @@
 package uplink
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -26,6 +25,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/dozor-edge/dozor/internal/leakcheck"
+	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
@@ -341,7 +341,7 @@ type runningUplink struct {
 	*Uplink
 	cancel context.CancelFunc
 	done   chan error
-	log    *lockedBuffer
+	log    *testenv.Buffer
 	early  atomic.Int64 // seqs marked sent without a PUBACK seen by the proxy
 }
 
@@ -349,7 +349,7 @@ type runningUplink struct {
 // checked against the PUBACKs the proxy has seen.
 func runUplink(t *testing.T, cfg Config, ob *memOutbox, p *proxy) *runningUplink {
 	t.Helper()
-	lb := &lockedBuffer{}
+	lb := &testenv.Buffer{}
 	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	u, err := New(cfg, ob, log, Options{Status: func() wire.SiteStatus {
 		return wire.SiteStatus{Version: "test", CamerasUp: 3, CamerasTotal: 4}
@@ -395,23 +395,6 @@ func (r *runningUplink) stop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return within 10s of cancellation")
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func testConfig(brokerURL string) Config {

@@ -5,7 +5,6 @@
 package simcamtest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/simcam"
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 // RunServer runs a simulated camera until the returned stop function is
@@ -56,29 +56,11 @@ func WaitFor(t testing.TB, limit time.Duration, what string, cond func() bool) t
 	return time.Since(t0)
 }
 
-// LogBuffer collects a camera's log lines; safe for concurrent use.
-type LogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Rig is a camera.Camera running for a test, with a consumer taking every
 // frame it delivers.
 type Rig struct {
 	Cam  *camera.Camera
-	Logs *LogBuffer // the camera's log, at debug level
+	Logs *testenv.Buffer // the camera's log, at debug level
 	// Stop cancels Run and the consumer and waits for both; the test fails
 	// if Run takes over 3 s to return. It runs at the test's end too, and
 	// only once.
@@ -89,7 +71,7 @@ type Rig struct {
 // handing every frame to take (which owns it, and must release it).
 func StartCamera(t testing.TB, cfg camera.Config, dec camera.DecoderFactory, take func(*camera.Frame)) *Rig {
 	t.Helper()
-	r := &Rig{Logs: &LogBuffer{}}
+	r := &Rig{Logs: &testenv.Buffer{}}
 	out := camera.NewLatest()
 	var err error
 	r.Cam, err = camera.New(cfg, camera.Options{
