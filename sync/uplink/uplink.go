@@ -392,12 +392,16 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 		}
 		wasIdle = idle
 
-		if len(q) > 0 && q[0].done() && retry == nil {
+		// The head's state is read once: a PUBACK landing between two
+		// reads would leave the wait below with neither the head's token
+		// nor the ack timer, and the queue would stall until the next poll.
+		headAcked := len(q) > 0 && q[0].done()
+		if headAcked && retry == nil {
 			continue // acknowledged (or skipped) meanwhile: mark it before waiting
 		}
 		var headDone <-chan struct{}
 		ackTimer.Stop()
-		if len(q) > 0 && !q[0].done() {
+		if len(q) > 0 && !headAcked {
 			headDone = q[0].tok.Done()
 			ackTimer.Reset(time.Until(q[0].at.Add(u.cfg.AckTimeout)))
 		}

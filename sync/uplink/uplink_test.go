@@ -435,3 +435,37 @@ func TestLostAcks(t *testing.T) {
 	t.Logf("%d messages, PUBACKs of the last %d swallowed: the uplink gave up (%s), reconnected and resent %d; %d deliveries, %d duplicates, first copies in order; 0 marked sent without PUBACK",
 		first+second, second, gaveUp, st.Resent, len(seqs), dups)
 }
+
+// TestNoStallBetweenBatches: with the poll turned down to once an hour,
+// every small batch must be drained on its Notify alone. A PUBACK that
+// lands while the loop is deciding what to wait for must still wake it;
+// otherwise the batch sits until the poll.
+func TestNoStallBetweenBatches(t *testing.T) {
+	checkLeaks(t)
+	const batches = 250
+	b := startBroker(t, brokerConfig{})
+	ob := newMemOutbox()
+	cfg := testConfig("tcp://" + b.addr())
+	cfg.PollInterval = time.Hour
+	u := runUplink(t, cfg, ob, nil)
+	if !waitUntil(10*time.Second, func() bool { return u.Stats().Connected }) {
+		t.Fatalf("not connected; stats %+v", u.Stats())
+	}
+	total := 0
+	start := time.Now()
+	for i := range batches {
+		k := 1 + i%7
+		for range k {
+			ob.add(testMessage(t))
+		}
+		total += k
+		u.Notify()
+		if !waitUntil(5*time.Second, func() bool { return ob.unsent() == 0 }) {
+			t.Fatalf("batch %d (%d messages) not drained 5s after Notify; stats %+v", i+1, k, u.Stats())
+		}
+	}
+	if st := u.Stats(); st.Sent != uint64(total) || st.InFlight != 0 {
+		t.Errorf("stats %+v; want %d sent, none in flight", st, total)
+	}
+	t.Logf("%d batches, %d messages, each drained on its Notify, in %v", batches, total, time.Since(start).Round(time.Millisecond))
+}
