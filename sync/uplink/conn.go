@@ -108,6 +108,12 @@ func (c Config) connect(ctx context.Context, p connParams) (*brokerConn, error) 
 			mu.Lock()
 			conn, broker, dialStart = nc, Redact(uri.String()), start
 			mu.Unlock()
+			if ctx.Err() != nil {
+				// Cancelled as the dial finished: the hook below may
+				// have run before conn was set, and closed nothing.
+				nc.Close()
+				return nil, fmt.Errorf("%s: %w", Redact(uri.String()), ctx.Err())
+			}
 			return nc, nil
 		})
 	if p.willTopic != "" {

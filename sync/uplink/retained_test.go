@@ -1,6 +1,7 @@
 package uplink
 
 import (
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -202,4 +203,44 @@ func TestRetainedStates(t *testing.T) {
 	}
 	t.Logf("%d camera statuses to the region's subscriber, %d state publishes, %d outbox messages in order across a broker restart",
 		len(sub.cameras()), st.StatesPublished, total)
+}
+
+// TestStateSetAtStop: a state set just before the stop (the daemon marks
+// its cameras stopped, then stops the uplink) reaches the broker before
+// the goodbye, every time, though the stop and the change arrive together.
+func TestStateSetAtStop(t *testing.T) {
+	checkLeaks(t)
+	const rounds = 10
+	b := startBroker(t, brokerConfig{})
+	gate1 := cameraTopic(t, "gate-1")
+	for i := range rounds {
+		ob := newMemOutbox()
+		u := runUplink(t, testConfig("tcp://"+b.addr()), ob, nil)
+		if !waitUntil(10*time.Second, func() bool { return u.Stats().Connected }) {
+			t.Fatalf("round %d: not connected; stats %+v", i+1, u.Stats())
+		}
+		for range 20 {
+			ob.add(testMessage(t))
+		}
+		payload := cameraPayload(t, "gate-1", wire.CameraDown, "stopped", float64(i+1))
+		// One P: the uplink's loop wakes for the outbox but cannot run
+		// until the change and the stop have both been signalled, so when
+		// it next waits it finds both ready, as on a busy box.
+		procs := runtime.GOMAXPROCS(1)
+		u.Notify()
+		err := u.SetRetained(gate1, payload)
+		u.cancel()
+		runtime.GOMAXPROCS(procs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.stop(t)
+		late := newSubscriber(t, b.addr(), gate1, "", "")
+		if !waitUntil(5*time.Second, func() bool { return len(late.cameras()) > 0 }) {
+			t.Fatalf("round %d: no retained state for gate-1", i+1)
+		}
+		if r := late.cameras()[0]; !r.retained || r.camera.FPS != float64(i+1) {
+			t.Fatalf("round %d: retained gate-1 %+v (retained %v); want the state set just before the stop", i+1, r.camera, r.retained)
+		}
+	}
 }

@@ -331,6 +331,13 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 		refill  = max(1, u.cfg.Window/4)
 	)
 	for {
+		// Checked here as well as in the wait: once ctx ends the outbox
+		// refuses to mark, and an acknowledged head would otherwise send
+		// the loop round without ever reaching the wait.
+		if ctx.Err() != nil {
+			u.shutdown(ctx, client, lost, q)
+			return nil
+		}
 		// Mark the acknowledged prefix sent.
 		n := 0
 		for n < len(q) && q[n].done() {
@@ -500,10 +507,14 @@ func (u *Uplink) storeTrouble(what string, err error) {
 // online one, since a DISCONNECT makes the broker drop the will; PUBACKs
 // come back in order, so once the status is acknowledged so is everything
 // published before it, and that is marked sent to spare duplicates at the
-// next start.
+// next start. Retained states changed just before the stop (cameras
+// marked stopped, say) go out first, so the offline status's PUBACK
+// covers them too: the stop and a state change can be ready together,
+// and the loop's select may take the stop.
 func (u *Uplink) shutdown(ctx context.Context, client mqtt.Client, lost <-chan struct{}, q []flight) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
+	u.publishStates(client, false, nil)
 	tok := client.Publish(u.statusTopic, 1, true, u.siteStatus(ctx, wire.SiteOffline, "shutdown"))
 	select {
 	case <-tok.Done():
