@@ -206,11 +206,13 @@ func TestSupervisedFailures(t *testing.T) {
 			cfg := fast("c1", tc.url(srv))
 			cfg.Backoff = camera.Backoff{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond}
 			r := startCamera(t, cfg, fakeDecoders)
+			// The state seen is kept: read again later, the camera may
+			// already be on its next attempt.
+			var h camera.Health
 			took := simcamtest.WaitFor(t, 3*time.Second, "failure reported", func() bool {
-				h := r.cam.Health()
+				h = r.cam.Health()
 				return h.State == tc.state && h.Reason == tc.reason
 			})
-			h := r.cam.Health()
 			t.Logf("%s after %v: %s", h.State, took, h.Error)
 			if h.StatusCode != tc.status || h.NextAttempt.IsZero() {
 				t.Fatalf("status %d, next attempt %v", h.StatusCode, h.NextAttempt)

@@ -84,25 +84,33 @@ func subscribe(t *testing.T, addr, filter string) *subscriber {
 func subscribeWith(t *testing.T, addr, filter string, clean bool) *subscriber {
 	t.Helper()
 	s := &subscriber{t: t}
+	subscribed := make(chan mqtt.Token, 1)
 	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("region-test-%d", time.Now().UnixNano())).
 		SetCleanSession(clean).SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(time.Second).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			// Subscribed again after every reconnect (the session is clean).
-			c.Subscribe(filter, 1, s.handle)
+			tok := c.Subscribe(filter, 1, s.handle)
+			select {
+			case subscribed <- tok: // the first one is waited for below
+			default:
+			}
 		})
 	s.client = mqtt.NewClient(opts)
 	tok := s.client.Connect()
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscriber: connect to %s: %v", addr, tok.Error())
 	}
-	// The subscription is made by the connect handler; give it a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for !s.client.IsConnectionOpen() && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond)
 	t.Cleanup(func() { s.client.Disconnect(250) })
+	// The subscription is made by the connect handler; wait for its SUBACK.
+	select {
+	case sub := <-subscribed:
+		if !sub.WaitTimeout(10*time.Second) || sub.Error() != nil {
+			t.Fatalf("subscriber: subscribe %s: %v", filter, sub.Error())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("subscriber: no subscription to %s within 10s of connecting", filter)
+	}
 	return s
 }
 

@@ -41,7 +41,7 @@ func TestServerKilledMidStreamAndRestarted(t *testing.T) {
 	}
 	before := h.Frames
 	simcamtest.RunServer(t, addr, simcam.Config{Clip: hamilton(t), Loop: true})
-	back := simcamtest.WaitFor(t, 5*time.Second, "streaming again within 5 s of the server's return", streamingWithFrames(r, before))
+	back := simcamtest.WaitFor(t, 10*time.Second, "streaming again within 10 s of the server's return", streamingWithFrames(r, before))
 	h = r.cam.Health()
 	t.Logf("server killed mid-stream: noticed after %v; down %v; streaming again %v after it returned (%d reconnects)",
 		noticed.Round(time.Millisecond), down, back.Round(time.Millisecond), h.Reconnects)
@@ -60,7 +60,7 @@ func TestCameraDownAtStartup(t *testing.T) {
 	})
 	time.Sleep(3 * time.Second)
 	simcamtest.RunServer(t, addr, simcam.Config{Clip: hamilton(t), Loop: true})
-	took := simcamtest.WaitFor(t, 5*time.Second, "streaming within 5 s of the camera coming up", streamingWithFrames(r, 0))
+	took := simcamtest.WaitFor(t, 10*time.Second, "streaming within 10 s of the camera coming up", streamingWithFrames(r, 0))
 	t.Logf("camera down at start-up: streaming %v after it came up", took.Round(time.Millisecond))
 }
 

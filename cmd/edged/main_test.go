@@ -95,8 +95,8 @@ func TestBinaryStartsAndStops(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "-config", writeConfig(t, modelDir, addr, ""))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &testenv.Buffer{} // read while edged writes to it
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,14 @@ func TestBinaryStartsAndStops(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// SIGTERM only once the reload is done: sent together, the two
+	// signals race, and the stop may win.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), "gallery reloaded"); {
+		if time.Now().After(deadline) {
+			t.Fatal("no \"gallery reloaded\" within 30s of SIGHUP")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -85,27 +85,35 @@ func Start(dir string, opt Options) (*Broker, error) {
 	if _, err := os.Stat(b.bin); err != nil {
 		return nil, fmt.Errorf("an MQTT broker is needed at %s (apt-get install mosquitto): %w: %w", b.bin, ErrMissing, err)
 	}
-	if b.port == 0 {
-		p, err := FreePort()
-		if err != nil {
+	// Ports picked here are free only at the moment they are picked;
+	// when one is taken before the broker binds it, pick again.
+	for attempt := 1; ; attempt++ {
+		if opt.Port == 0 {
+			p, err := FreePort()
+			if err != nil {
+				return nil, err
+			}
+			b.port = p
+		}
+		b.plain = b.plain[:0]
+		for range opt.PlainListeners {
+			p, err := FreePort()
+			if err != nil {
+				return nil, err
+			}
+			b.plain = append(b.plain, p)
+		}
+		if err := os.WriteFile(b.conf, []byte(b.config(dir, opt)), 0o600); err != nil {
 			return nil, err
 		}
-		b.port = p
-	}
-	for range opt.PlainListeners {
-		p, err := FreePort()
-		if err != nil {
+		err := b.start()
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 3 || (opt.Port != 0 && opt.PlainListeners == 0) {
 			return nil, err
 		}
-		b.plain = append(b.plain, p)
 	}
-	if err := os.WriteFile(b.conf, []byte(b.config(dir, opt)), 0o600); err != nil {
-		return nil, err
-	}
-	if err := b.start(); err != nil {
-		return nil, err
-	}
-	return b, nil
 }
 
 func (b *Broker) config(dir string, opt Options) string {
@@ -191,27 +199,62 @@ func (b *Broker) start() error {
 	b.cmd, b.exited = cmd, exited
 	b.mu.Unlock()
 	deadline := time.Now().Add(startTimeout)
-	for _, addr := range append([]string{b.Addr()}, b.PlainAddrs()...) {
-		for {
-			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-				break
-			}
+	for _, port := range append([]int{b.port}, b.plain...) {
+		// Ours, not merely open: a port picked free may have been taken
+		// by another process since, and a dial would reach that one.
+		for !listensOn(cmd.Process.Pid, port) {
 			select {
 			case <-exited:
 				b.Stop(syscall.SIGKILL)
+				if strings.Contains(b.Log(), "in use") {
+					return fmt.Errorf("mosquitto exited during start-up: %w:\n%s", errPortTaken, b.Log())
+				}
 				return fmt.Errorf("mosquitto exited during start-up:\n%s", b.Log())
 			default:
 			}
 			if time.Now().After(deadline) {
 				b.Stop(syscall.SIGKILL)
-				return fmt.Errorf("mosquitto does not listen on %s after %v: %v", addr, startTimeout, err)
+				return fmt.Errorf("mosquitto does not listen on 127.0.0.1:%d after %v", port, startTimeout)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	return nil
+}
+
+// errPortTaken says a listener's port was in use when the broker started.
+var errPortTaken = errors.New("port taken")
+
+// listensOn tells whether process pid holds a listening TCP socket on
+// port, from /proc: the socket inodes among its descriptors against the
+// listening sockets of /proc/net/tcp and tcp6.
+func listensOn(pid, port int) bool {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && strings.HasPrefix(l, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
+	hexPort := fmt.Sprintf(":%04X", port)
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			// sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+			f := strings.Fields(line)
+			if len(f) >= 10 && f[3] == "0A" && strings.HasSuffix(f[1], hexPort) && inodes[f[9]] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Restart starts the broker again on the same ports with the same

@@ -79,3 +79,21 @@ func TestStartMissingBinary(t *testing.T) {
 		t.Fatalf("Start with a missing binary: %v, want ErrMissing", err)
 	}
 }
+
+// TestStartOnTakenPort: a port already held by another process must not
+// pass for the broker's listener, though a dial to it succeeds.
+func TestStartOnTakenPort(t *testing.T) {
+	if _, err := os.Stat(DefaultBin); err != nil {
+		t.Fatalf("this test needs a real MQTT broker at %s (apt-get install mosquitto): %v", DefaultBin, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	_, err = Start(t.TempDir(), Options{Port: port})
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("Start on a taken port: %v, want mosquitto's address-in-use error", err)
+	}
+}

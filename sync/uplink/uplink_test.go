@@ -153,7 +153,11 @@ func TestLastWill(t *testing.T) {
 	p := startProxy(t, b.addr(), false)
 	sub := newSubscriber(t, b.addr(), "dozor/v1/r1/s1/status", "", "")
 	ob := newMemOutbox()
-	u := runUplink(t, testConfig("tcp://"+p.addr()), ob, p)
+	cfg := testConfig("tcp://" + p.addr())
+	// The gate stays shut for several seconds on a busy machine; a
+	// backoff grown past the wait below would keep the uplink out.
+	cfg.MaxBackoff = 2 * time.Second
+	u := runUplink(t, cfg, ob, p)
 
 	lastState := func() received {
 		st := sub.statuses()
