@@ -196,6 +196,10 @@ func TestOutboxGapFreeUnderConcurrentWriters(t *testing.T) {
 
 const crashEnv = "DOZOR_STORE_CRASH_DIR"
 
+// testExecEnv names the program that runs this test binary when it is not
+// native (scripts/arm64/qemu under the arm64 run), for re-executing it.
+const testExecEnv = "DOZOR_TEST_EXEC"
+
 // TestCrashMidTransaction kills a process (SIGKILL, no cleanup at all) in
 // the middle of a sighting's transaction, after its sighting, audit and
 // outbox rows were written but before the commit, and checks what the next
@@ -216,7 +220,13 @@ func TestCrashMidTransaction(t *testing.T) {
 	setupSite(t, s)
 	must(t, s.Close())
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashMidTransaction$", "-test.count=1")
+	args := []string{os.Args[0], "-test.run=^TestCrashMidTransaction$", "-test.count=1"}
+	if w := os.Getenv(testExecEnv); w != "" {
+		// An emulated test binary cannot start itself without the
+		// kernel's help; the wrapper go test -exec used starts it instead.
+		args = append([]string{w}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), crashEnv+"="+dir)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
