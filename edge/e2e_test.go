@@ -231,24 +231,6 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("health at %v: camera %+v", streamFor, h.Cameras)
 }
 
-// audits decodes every received audit record; a message that does not
-// decode fails the test.
-func (s *subscriber) audits(t *testing.T) []wire.AuditRecord {
-	t.Helper()
-	var out []wire.AuditRecord
-	for _, m := range s.snapshot() {
-		msg, err := wire.Decode(m.topic, m.payload, time.Now())
-		if err != nil {
-			t.Errorf("received a message the region would refuse: %s: %v\n%s", m.topic, err, clip(m.payload))
-			continue
-		}
-		if r, ok := msg.Payload.(wire.AuditRecord); ok {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // dedupAudit keeps the first copy of each outbox seq and checks that
 // copies agree.
 func dedupAudit(t *testing.T, all []wire.AuditRecord) map[uint64]wire.AuditRecord {

@@ -1,7 +1,6 @@
 package edge_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/internal/mosquitto"
+	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/recognizer/opencv"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
@@ -126,22 +126,32 @@ func (s *subscriber) snapshot() []received {
 	return append([]received(nil), s.msgs...)
 }
 
-// sightings decodes every received sighting; a message that does not
-// decode fails the test.
-func (s *subscriber) sightings(t *testing.T) []wire.Sighting {
+// decoded decodes every received message and keeps the payloads of type
+// T; a message that does not decode fails the test.
+func decoded[T any](t *testing.T, s *subscriber) []T {
 	t.Helper()
-	var out []wire.Sighting
+	var out []T
 	for _, m := range s.snapshot() {
 		msg, err := wire.Decode(m.topic, m.payload, time.Now())
 		if err != nil {
 			t.Errorf("received a message the region would refuse: %s: %v\n%s", m.topic, err, clip(m.payload))
 			continue
 		}
-		if sg, ok := msg.Payload.(wire.Sighting); ok {
-			out = append(out, sg)
+		if p, ok := msg.Payload.(T); ok {
+			out = append(out, p)
 		}
 	}
 	return out
+}
+
+func (s *subscriber) sightings(t *testing.T) []wire.Sighting {
+	t.Helper()
+	return decoded[wire.Sighting](t, s)
+}
+
+func (s *subscriber) audits(t *testing.T) []wire.AuditRecord {
+	t.Helper()
+	return decoded[wire.AuditRecord](t, s)
 }
 
 func clip(b []byte) string {
@@ -269,26 +279,8 @@ func enrol(t *testing.T, storePath, keyFile, modelDir string, photos []string) {
 	}
 }
 
-// logBuffer collects the daemon's log for a failing test.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func newLog() (*slog.Logger, *logBuffer) {
-	lb := &logBuffer{}
+func newLog() (*slog.Logger, *testenv.Buffer) {
+	lb := &testenv.Buffer{}
 	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelInfo})), lb
 }
 

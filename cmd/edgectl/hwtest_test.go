@@ -3,13 +3,13 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dozor-edge/dozor/camera/simcam/simcamtest"
 	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
@@ -17,12 +17,7 @@ import (
 // whose only camera and broker are dead: the exit status is 1, stdout is
 // the JSON report with both failures, and the progress went to stderr.
 func TestHWTestExitStatusAndJSON(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := simcamtest.FreeAddr(t) // nothing listens: camera and broker are both dead
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "dozor.yaml")
 	cfg := "models:\n  dir: " + testenv.ModelDir(t) + "\nstore:\n  path: " + filepath.Join(dir, "dozor.db") +

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,18 +36,6 @@ func readClip(t *testing.T, name string) *camera.Clip {
 	return c
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestSimulatedSite runs the hardware test against four simulated
 // cameras over loopback (a healthy one, one whose faces are too small, a
 // dead one and one refusing the configured password) and a local
@@ -63,7 +50,7 @@ func TestSimulatedSite(t *testing.T) {
 	tiny, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: readClip(t, "intel_classroom.mp4"), Path: "/cam", Loop: true})
 	locked, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: readClip(t, "hamilton_wh_short_640x360.mp4"), Path: "/cam", Loop: true,
 		User: "admin", Pass: "s3cret"})
-	dead := closedPort(t)
+	dead := simcamtest.FreeAddr(t)
 
 	dir := t.TempDir()
 	broker, err := mosquitto.Start(dir, mosquitto.Options{})
