@@ -15,9 +15,9 @@ export DOZOR_SHARED := $(SHARED)
 export DOZOR_MODELS := $(MODELS_DIR)
 
 # Packages without cgo: they must build and test with CGO_ENABLED=0.
-PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ ./internal/progress/ \
-        ./edge/config/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
-        ./camera/ ./camera/simcam/ ./hw/
+PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ \
+        ./edge/ ./edge/config/ ./edge/custody/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
+        ./camera/ ./camera/simcam/ ./hw/ ./internal/backoff/ ./internal/stats/
 
 .PHONY: all build deps models demo test vet test-pure test-matprofile fuzz eval bench clean
 
@@ -47,7 +47,7 @@ test-pure:
 # gocv counts live Mats under this tag; the test binary fails unless the
 # count is zero at the end.
 test-matprofile:
-	$(GO) test -count=1 -tags matprofile ./recognizer/opencv/
+	$(GO) test -count=1 -tags matprofile ./recognizer/opencv/ ./internal/engines/features/
 
 # The whole suite: the amd64 tests, then the same recognizer and store
 # tests as arm64 binaries under qemu (docs/arm64.md).
@@ -67,8 +67,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUpdate$$' -fuzztime $(FUZZTIME) ./recognizer/track/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./edge/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./edge/rules/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseWindow$$' -fuzztime $(FUZZTIME) ./edge/rules/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME) ./edge/rules/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseWindow$$' -fuzztime $(FUZZTIME) ./edge/custody/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME) ./edge/custody/
 	$(GO) test -run '^$$' -fuzz '^FuzzRuleParams$$' -fuzztime $(FUZZTIME) ./edge/store/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./sync/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzDepacketizeDecode$$' -fuzztime $(FUZZTIME) ./camera/avcodec/

@@ -21,6 +21,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 	"github.com/pion/rtp"
+
+	"github.com/dozor-edge/dozor/internal/backoff"
 )
 
 // Transports a camera session may use.
@@ -62,7 +64,7 @@ type Config struct {
 	// camera is first reported as stalled, before the restart.
 	PacketTimeout, PictureTimeout, StallAfter time.Duration
 	// Backoff paces reconnections (DefaultBackoff when zero).
-	Backoff Backoff
+	Backoff backoff.Policy
 	// ProbeInterval: while waiting after a refused connection, the camera's
 	// TCP port is probed this often and the wait ends as soon as it
 	// accepts, so a camera that comes back is streaming again within
@@ -84,7 +86,7 @@ func (c *Config) setDefaults() {
 	if c.StallAfter == 0 {
 		c.StallAfter = min(DefaultStallAfter, c.PacketTimeout)
 	}
-	if c.Backoff == (Backoff{}) {
+	if c.Backoff == (backoff.Policy{}) {
 		c.Backoff = DefaultBackoff
 	}
 	if c.ProbeInterval == 0 {

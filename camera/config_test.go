@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+
+	"github.com/dozor-edge/dozor/internal/backoff"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -31,7 +33,7 @@ func TestConfigValidate(t *testing.T) {
 		{"rate", func(c *Config) { c.SampleRate = 5000 }, "sample rate"},
 		{"max side", func(c *Config) { c.MaxSide = 100000 }, "max side"},
 		{"stall after packet timeout", func(c *Config) { c.StallAfter = time.Minute }, "timeouts"},
-		{"backoff", func(c *Config) { c.Backoff = Backoff{Min: time.Second, Max: time.Millisecond} }, "backoff"},
+		{"backoff", func(c *Config) { c.Backoff = backoff.Policy{Min: time.Second, Max: time.Millisecond} }, "backoff"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -36,75 +37,93 @@ func TestLatestKeepsNewestPerCamera(t *testing.T) {
 }
 
 func TestLatestNextWaitsAndCancels(t *testing.T) {
-	l := NewLatest()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := l.Next(ctx); err == nil {
-		t.Fatal("Next on an empty hand-off returned without a frame")
-	}
-	go func() {
-		time.Sleep(10 * time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLatest()
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		if _, err := l.Next(ctx); err == nil {
+			t.Fatal("Next on an empty hand-off returned without a frame")
+		}
+		got := make(chan *Frame)
+		go func() {
+			f, err := l.Next(t.Context())
+			if err != nil {
+				t.Errorf("Next: %v", err)
+			}
+			got <- f
+		}()
+		synctest.Wait() // Next is blocked: nothing to take yet
+		select {
+		case f := <-got:
+			t.Fatalf("Next returned %v from an empty hand-off", f)
+		default:
+		}
 		l.Put(&Frame{Camera: "x"})
-	}()
-	f, err := l.Next(context.Background())
-	if err != nil || f.Camera != "x" {
-		t.Fatalf("Next: %v, %v", f, err)
-	}
+		if f := <-got; f == nil || f.Camera != "x" {
+			t.Fatalf("Next: %v", f)
+		}
+	})
 }
 
 // Many cameras, many workers: every frame is either taken or reported as
 // replaced, exactly once.
 func TestLatestConcurrent(t *testing.T) {
-	l := NewLatest()
-	const cams, per, workers = 8, 2000, 4
-	var mu sync.Mutex
-	seen := map[*Frame]int{}
-	note := func(f *Frame) {
-		mu.Lock()
-		seen[f]++
-		mu.Unlock()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				f, err := l.Next(ctx)
-				if err != nil {
-					return
-				}
-				note(f)
-			}
-		}()
-	}
-	var pw sync.WaitGroup
-	for c := range cams {
-		pw.Add(1)
-		go func() {
-			defer pw.Done()
-			for i := range per {
-				if old := l.Put(&Frame{Camera: string(rune('a' + c)), Seq: uint64(i)}); old != nil {
-					note(old)
-				}
-			}
-		}()
-	}
-	pw.Wait()
-	for l.Waiting() > 0 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	wg.Wait()
-	if len(seen) != cams*per {
-		t.Fatalf("%d frames accounted for, want %d", len(seen), cams*per)
-	}
-	for f, n := range seen {
-		if n != 1 {
-			t.Fatalf("frame %s#%d accounted %d times", f.Camera, f.Seq, n)
+	// In a bubble, so that synctest.Wait can tell when every worker sleeps.
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLatest()
+		const cams, per, workers = 8, 2000, 4
+		var mu sync.Mutex
+		seen := map[*Frame]int{}
+		note := func(f *Frame) {
+			mu.Lock()
+			seen[f]++
+			mu.Unlock()
 		}
-	}
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					f, err := l.Next(ctx)
+					if err != nil {
+						return
+					}
+					note(f)
+				}
+			}()
+		}
+		var pw sync.WaitGroup
+		for c := range cams {
+			pw.Add(1)
+			go func() {
+				defer pw.Done()
+				for i := range per {
+					if old := l.Put(&Frame{Camera: string(rune('a' + c)), Seq: uint64(i)}); old != nil {
+						note(old)
+					}
+				}
+			}()
+		}
+		pw.Wait()
+		// Once everyone is blocked, the workers must have taken every frame
+		// left: a lost wake-up would leave one waiting with workers asleep.
+		synctest.Wait()
+		if n := l.Waiting(); n != 0 {
+			t.Fatalf("%d frames waiting while every worker sleeps", n)
+		}
+		cancel()
+		wg.Wait()
+		if len(seen) != cams*per {
+			t.Fatalf("%d frames accounted for, want %d", len(seen), cams*per)
+		}
+		for f, n := range seen {
+			if n != 1 {
+				t.Fatalf("frame %s#%d accounted %d times", f.Camera, f.Seq, n)
+			}
+		}
+	})
 }
 
 func TestFrameRelease(t *testing.T) {

@@ -18,9 +18,12 @@ const (
 	cropQuality = 85
 )
 
-// encodeCrop cuts the face in box out of a BGR frame and returns it as a
-// JPEG, or nil when the box lies outside the frame.
-func encodeCrop(img *recognizer.Image, box recognizer.Rect) []byte {
+// cutCrop cuts the face in box out of a BGR frame, padded and scaled down
+// to at most cropMaxSide, or returns nil when the box lies outside the
+// frame. It runs for every face of every frame, so it only copies a few
+// thousand pixels; the JPEG is made by encodeCrop for the one face a
+// sighting keeps.
+func cutCrop(img *recognizer.Image, box recognizer.Rect) *image.RGBA {
 	if img.Validate() != nil {
 		return nil
 	}
@@ -67,8 +70,16 @@ func encodeCrop(img *recognizer.Image, box recognizer.Rect) []byte {
 			out.Pix[o+3] = 0xff
 		}
 	}
+	return out
+}
+
+// encodeCrop encodes a face cut by cutCrop as a JPEG; nil for no image.
+func encodeCrop(im image.Image) []byte {
+	if im == nil || im.Bounds().Empty() {
+		return nil
+	}
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, out, &jpeg.Options{Quality: cropQuality}); err != nil {
+	if err := jpeg.Encode(&buf, im, &jpeg.Options{Quality: cropQuality}); err != nil {
 		return nil
 	}
 	return buf.Bytes()

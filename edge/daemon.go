@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,38 +15,39 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dozor-edge/dozor/camera"
-	"github.com/dozor-edge/dozor/camera/avcodec"
 	"github.com/dozor-edge/dozor/edge/config"
-	"github.com/dozor-edge/dozor/edge/store"
-	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/recognizer"
 	"github.com/dozor-edge/dozor/recognizer/gallery"
-	"github.com/dozor-edge/dozor/recognizer/opencv"
 	"github.com/dozor-edge/dozor/recognizer/track"
 	"github.com/dozor-edge/dozor/sync/uplink"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
-// Deps are the daemon's collaborators and the knobs tests turn. The zero
-// value runs the real thing.
+// Deps are the daemon's collaborators and the knobs tests turn. The
+// collaborators that link C libraries (SQLite, OpenCV and dlib,
+// libavcodec) are built by the caller and handed in, so that this package
+// builds and tests without cgo: OpenStore, NewEngine and Decoders are
+// required.
 type Deps struct {
+	// OpenStore opens the facility store (cmd/edged: edge/store over
+	// internal/sqlite, making the key on the very first start). Run calls
+	// it first, since nothing may be recognised that could not be
+	// recorded, and closes the store when it stops; its error is fatal.
+	OpenStore func() (Store, error)
+	// NewEngine builds the engine of one recognizer worker (cmd/edged:
+	// internal/engines, which verifies the model files, size and sha256,
+	// before any byte reaches OpenCV); its error is fatal.
+	NewEngine func() (recognizer.Engine, error)
+	// Decoders opens the cameras' video decoders (cmd/edged: libavcodec).
+	Decoders camera.DecoderFactory
 	// Logger receives everything the daemon logs; nil discards.
 	Logger *slog.Logger
-	// NewEngine builds the engine of one recognizer worker. Nil means
-	// internal/engines.New for cfg.Models, which verifies the model files
-	// (size and sha256) before any byte reaches OpenCV.
-	NewEngine func() (recognizer.Engine, error)
-	// Decoders opens the cameras' video decoders; nil means libavcodec.
-	Decoders camera.DecoderFactory
 	// Version is the software version reported to the region and on
 	// /healthz.
 	Version string
 	// RevisionEvery is how often the store is checked for enrolment and
 	// rules changes (default 10 s).
 	RevisionEvery time.Duration
-	// AuditEvery is how often new audit entries are shipped to the outbox
-	// (default 1 s).
-	AuditEvery time.Duration
 	// BacklogLimit bounds the events kept in memory while the store cannot
 	// take them (default DefaultBacklogLimit).
 	BacklogLimit int
@@ -61,6 +58,23 @@ type Deps struct {
 	Camera func(*camera.Config)
 	// Track adjusts the tracker configuration derived from cfg.Recognizer.
 	Track func(*track.Config)
+}
+
+func (d Deps) check() error {
+	var missing []string
+	if d.OpenStore == nil {
+		missing = append(missing, "OpenStore")
+	}
+	if d.NewEngine == nil {
+		missing = append(missing, "NewEngine")
+	}
+	if d.Decoders == nil {
+		missing = append(missing, "Decoders")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("edge: Deps.%s not set", strings.Join(missing, ", Deps."))
+	}
+	return nil
 }
 
 // Daemon is the facility daemon. Create it with New and call Run once;
@@ -81,7 +95,7 @@ type Daemon struct {
 
 	// Set by Run before ready closes and not changed after; read by the
 	// HTTP handlers and the workers.
-	st         *store.Store
+	st         Store
 	holder     *gallery.Holder
 	gInfo      atomic.Pointer[galleryInfo]
 	cams       []*camera.Camera
@@ -100,6 +114,9 @@ type Daemon struct {
 func New(cfg config.Config, deps Deps) (*Daemon, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := deps.check(); err != nil {
+		return nil, err
 	}
 	log := deps.Logger
 	if log == nil {
@@ -152,14 +169,6 @@ func (e *FatalError) Unwrap() error { return e.Err }
 
 func fatal(what string, err error) error { return &FatalError{What: what, Err: err} }
 
-// WorkerCount is the number of recognizer workers for the configuration.
-func WorkerCount(cfg config.Config) int {
-	if cfg.Recognizer.Workers > 0 {
-		return cfg.Recognizer.Workers
-	}
-	return runtime.NumCPU()
-}
-
 // Run starts everything, serves until ctx ends and then shuts down in
 // order: cameras stop, the frames in flight are recognised, every track
 // is ended and stored, the uplink says goodbye, the store closes. It
@@ -170,57 +179,80 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if !d.running.CompareAndSwap(false, true) {
 		return errors.New("edge: Run called twice")
 	}
-	cfg := d.cfg
 	d.startedAt = time.Now()
-	log := d.log
-
-	// The store first: nothing may be recognised that could not be
-	// recorded.
-	if err := firstKey(cfg.Store, log); err != nil {
-		return fatal("store", err)
+	p := &parts{}
+	defer func() {
+		if cerr := p.close(d.log); cerr != nil && err == nil {
+			err = fatal("store", cerr)
+		}
+	}()
+	if err := d.build(ctx, p); err != nil {
+		return err
 	}
-	st, err := store.Open(cfg.Store.Path, store.Options{KeyFile: cfg.Store.KeyFile, Logger: log.With("component", "store")})
+	if ctx.Err() != nil {
+		p.ln.Close()
+		return nil
+	}
+	st := d.start(ctx, p)
+	d.log.Info("dozor edge daemon running", "cameras", len(d.cams), "http", d.HTTPAddr(), "version", d.deps.Version)
+	close(d.ready)
+
+	<-ctx.Done()
+	d.stop(st, p)
+	return nil
+}
+
+// parts is what build makes and close releases: the store, the engines
+// and everything wired to them, before any goroutine runs.
+type parts struct {
+	engs      []recognizer.Engine
+	dim       int
+	latest    *camera.Latest
+	camStatus *cameraStatusWatcher
+	loop      *sightingsLoop
+	ln        net.Listener
+	srv       *http.Server
+	st        Store
+}
+
+// close releases the engines and closes the store; the error is the
+// store's.
+func (p *parts) close(log *slog.Logger) error {
+	for _, e := range p.engs {
+		e.Close()
+	}
+	if p.st == nil {
+		return nil
+	}
+	err := p.st.Close()
+	if err != nil {
+		log.Error("closing the store", "err", err)
+	}
+	return err
+}
+
+// build opens the store, builds one engine per worker, loads the gallery
+// and the rules and wires the stages together, in that order: nothing may
+// be recognised that could not be recorded. Its errors are fatal.
+func (d *Daemon) build(ctx context.Context, p *parts) error {
+	cfg, log := d.cfg, d.log
+	st, err := d.deps.OpenStore()
 	if err != nil {
 		return fatal("store", err)
 	}
-	d.st = st
-	defer func() {
-		if cerr := st.Close(); cerr != nil {
-			log.Error("closing the store", "err", cerr)
-			if err == nil {
-				err = fatal("store", cerr)
-			}
-		}
-	}()
+	p.st, d.st = st, st
 
-	// One engine per worker, each verifying the model files first.
-	d.workers = WorkerCount(cfg)
-	newEngine := d.deps.NewEngine
-	if newEngine == nil {
-		det := opencv.DefaultDetectorConfig
-		det.MaxSide = cfg.Models.DetectionSize
-		newEngine = func() (recognizer.Engine, error) { return engines.New(cfg.Models.Dir, cfg.Models.Engine, det) }
-		// Workers run side by side; OpenCV's own thread pool would
-		// oversubscribe the cores if each used all of them.
-		opencv.SetNumThreads(max(1, runtime.NumCPU()/d.workers))
-	}
-	engs := make([]recognizer.Engine, 0, d.workers)
-	defer func() {
-		for _, e := range engs {
-			e.Close()
-		}
-	}()
+	d.workers = cfg.Workers()
 	for range d.workers {
-		e, err := newEngine()
+		e, err := d.deps.NewEngine()
 		if err != nil {
 			return fatal("models", err)
 		}
-		engs = append(engs, e)
+		p.engs = append(p.engs, e)
 	}
-	d.model, d.engineName = engs[0].Model(), engs[0].Name()
-	dim := engs[0].Dim()
-	for _, e := range engs[1:] {
-		if e.Model() != d.model || e.Dim() != dim {
+	d.model, d.engineName, p.dim = p.engs[0].Model(), p.engs[0].Name(), p.engs[0].Dim()
+	for _, e := range p.engs[1:] {
+		if e.Model() != d.model || e.Dim() != p.dim {
 			return fatal("models", fmt.Errorf("workers built different engines: %s and %s", d.model, e.Model()))
 		}
 	}
@@ -229,7 +261,7 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if err := ensureCameras(ctx, st, cfg.Cameras); err != nil {
 		return fatal("store", fmt.Errorf("registering the configured cameras: %w", err))
 	}
-	snap, err := loadGallery(ctx, st, d.model, dim)
+	snap, err := loadGallery(ctx, st, d.model, p.dim)
 	if err != nil {
 		return fatal("gallery", err)
 	}
@@ -244,38 +276,26 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	}
 	d.rulesCount.Store(int64(sr.count))
 
-	// The uplink drains the store's outbox.
-	ob := &outbox{st: st, maxCrop: cfg.Uplink.MaxCropBytes, onCrop: func(error) { d.m.cropErrors.Inc() }}
-	ucfg := UplinkConfig(cfg)
+	// The uplink drains the store's outbox; it names the site in its own
+	// log lines.
+	ob := outbox{st: st}
+	ucfg := cfg.UplinkConfig()
 	if d.deps.Uplink != nil {
 		d.deps.Uplink(&ucfg)
 	}
-	// The uplink names the site in its own log lines.
-	up, err := uplink.New(ucfg, ob, d.baseLog, uplink.Options{Status: d.siteStatus})
-	if err != nil {
+	if d.up, err = uplink.New(ucfg, ob, d.baseLog, uplink.Options{Status: d.siteStatus}); err != nil {
 		return fatal("uplink", err)
 	}
-	d.up = up
 
-	// Cameras.
-	latest := camera.NewLatest()
-	decoders := d.deps.Decoders
-	if decoders == nil {
-		decoders = avcodec.Factory(avcodec.Options{})
-	}
+	p.latest = camera.NewLatest()
 	for _, cc := range cfg.Cameras {
-		ccfg, err := d.cameraConfig(cc)
-		if err != nil {
-			return fatal("config", err)
-		}
-		cam, err := camera.New(ccfg, camera.Options{Logger: log, Decoders: decoders, Out: latest})
+		cam, err := camera.New(d.cameraConfig(cc), camera.Options{Logger: log, Decoders: d.deps.Decoders, Out: p.latest})
 		if err != nil {
 			return fatal("config", err)
 		}
 		d.cams = append(d.cams, cam)
 	}
-	camStatus, err := newCameraStatusWatcher(cfg.Site.Region, cfg.Site.ID, d.cams, up, log)
-	if err != nil {
+	if p.camStatus, err = newCameraStatusWatcher(cfg.Site.Region, cfg.Site.ID, d.cams, d.up, log); err != nil {
 		return fatal("config", err)
 	}
 
@@ -287,91 +307,83 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 	if d.deps.Track != nil {
 		d.deps.Track(&trCfg)
 	}
-	loop, err := newSightingsLoop(st, up.Notify, log, d.m, cfg.Site.Region, cfg.Site.ID, d.model, trCfg, sr,
-		d.deps.BacklogLimit, d.unstored)
+	p.loop, err = newSightingsLoop(st, d.up.Notify, log, d.m, cfg.Site.Region, cfg.Site.ID, cfg.Uplink.MaxCropBytes,
+		d.model, trCfg, sr, d.deps.BacklogLimit, d.unstored)
 	if err != nil {
 		return fatal("config", err)
 	}
 
-	auditShip, err := newAuditShipper(st, up.Notify, log, cfg.Site.Region, cfg.Site.ID,
-		auditMarkerPath(cfg.Store.Path), d.deps.AuditEvery)
-	if err != nil {
-		return fatal("store", err)
-	}
-
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
+	if p.ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
 		return fatal("http", err)
 	}
-	srv := &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
-	d.httpAddr.Store(ln.Addr().String())
+	p.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
+	d.httpAddr.Store(p.ln.Addr().String())
+	return nil
+}
 
-	if ctx.Err() != nil {
-		ln.Close()
-		return nil
-	}
+// stages are the running goroutines, one group per stage, each with its
+// own context so that shutdown runs in order whatever the caller's context
+// does.
+type stages struct {
+	base                       context.Context
+	stopCams, stopWork, stopUp context.CancelFunc
+	stopAux                    context.CancelFunc
+	cams, work, loop, up, aux  errgroup.Group
+	results                    chan frameResult
+}
 
-	// Every stage has its own context, so that shutdown runs in order
-	// whatever the caller's context does.
-	base := context.WithoutCancel(ctx)
-	camCtx, stopCams := context.WithCancel(base)
-	workCtx, stopWork := context.WithCancel(base)
-	upCtx, stopUp := context.WithCancel(base)
-	auxCtx, stopAux := context.WithCancel(base)
-	shipCtx, stopShip := context.WithCancel(base)
-	defer stopShip()
-	defer stopCams()
-	defer stopWork()
-	defer stopUp()
-	defer stopAux()
+// start runs every stage.
+func (d *Daemon) start(ctx context.Context, p *parts) *stages {
+	s := &stages{base: context.WithoutCancel(ctx), results: make(chan frameResult, 2*d.workers)}
+	camCtx, workCtx, upCtx, auxCtx := s.base, s.base, s.base, s.base
+	camCtx, s.stopCams = context.WithCancel(s.base)
+	workCtx, s.stopWork = context.WithCancel(s.base)
+	upCtx, s.stopUp = context.WithCancel(s.base)
+	auxCtx, s.stopAux = context.WithCancel(s.base)
 
-	results := make(chan frameResult, 2*d.workers)
 	rulesCh := make(chan *siteRules, 1)
-	var camG, workG, loopG, upG, auxG, shipG errgroup.Group
-
-	loopG.Go(func() error { loop.run(base, results, rulesCh); return nil })
-	for _, e := range engs {
-		workG.Go(func() error { return d.worker(workCtx, e, latest, results) })
+	s.loop.Go(func() error { p.loop.run(s.base, s.results, rulesCh); return nil })
+	for _, e := range p.engs {
+		s.work.Go(func() error { return d.worker(workCtx, e, p.latest, s.results) })
 	}
 	for _, c := range d.cams {
-		camG.Go(func() error { return c.Run(camCtx) })
+		s.cams.Go(func() error { return c.Run(camCtx) })
 	}
-	camG.Go(func() error { camStatus.run(camCtx); return nil })
-	upG.Go(func() error { return up.Run(upCtx) })
-	shipG.Go(func() error { auditShip.run(shipCtx); return nil })
-	auxG.Go(func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("HTTP server stopped", "err", err)
+	s.cams.Go(func() error { p.camStatus.run(camCtx); return nil })
+	s.up.Go(func() error { return d.up.Run(upCtx) })
+	s.aux.Go(func() error {
+		if err := p.srv.Serve(p.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("HTTP server stopped", "err", err)
 		}
 		return nil
 	})
-	auxG.Go(func() error { d.watchStore(auxCtx, dim, rulesCh); return nil })
+	s.aux.Go(func() error { d.watchStore(auxCtx, p.dim, rulesCh); return nil })
+	return s
+}
 
-	log.Info("dozor edge daemon running", "cameras", len(d.cams), "http", d.HTTPAddr(), "version", d.deps.Version)
-	close(d.ready)
-
-	<-ctx.Done()
-	log.Info("stopping")
-	stopCams()
-	_ = camG.Wait()
-	camStatus.check(true) // the cameras are stopped: say so while the uplink is still up
-	stopWork()
-	_ = workG.Wait()
+// stop shuts the stages down in order: the cameras, then the workers with
+// the frames still waiting, the sightings loop (ending every track), the
+// uplink after a short grace to publish, and last the HTTP server and the
+// store watcher.
+func (d *Daemon) stop(s *stages, p *parts) {
+	d.log.Info("stopping")
+	s.stopCams()
+	_ = s.cams.Wait()
+	p.camStatus.check(true) // the cameras are stopped: say so while the uplink is still up
+	s.stopWork()
+	_ = s.work.Wait()
 	d.recErrs.Flush()
-	close(results)
-	_ = loopG.Wait()
-	stopShip() // its last pass ships what the stages before it audited
-	_ = shipG.Wait()
-	d.flushOutbox(base, up, uplinkGrace)
-	stopUp()
-	_ = upG.Wait()
-	stopAux()
-	sctx, cancel := context.WithTimeout(base, 5*time.Second)
-	_ = srv.Shutdown(sctx)
+	close(s.results)
+	_ = s.loop.Wait()
+	d.flushOutbox(s.base, d.up, uplinkGrace)
+	s.stopUp()
+	_ = s.up.Wait()
+	s.stopAux()
+	sctx, cancel := context.WithTimeout(s.base, 5*time.Second)
+	_ = p.srv.Shutdown(sctx)
 	cancel()
-	_ = auxG.Wait()
-	log.Info("stopped")
-	return nil
+	_ = s.aux.Wait()
+	d.log.Info("stopped")
 }
 
 // uplinkGrace bounds how long shutdown waits for the broker to take the
@@ -394,82 +406,19 @@ func (d *Daemon) flushOutbox(ctx context.Context, up *uplink.Uplink, grace time.
 	}
 }
 
-// firstKey makes the store's key on the very first start, when neither the
-// database nor the key exists: nothing can be lost then. A database whose
-// key is missing is never given a new one (store.Open refuses it).
-func firstKey(c config.Store, log *slog.Logger) error {
-	if _, err := os.Stat(c.KeyFile); !errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if _, err := os.Stat(c.Path); !errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if _, err := store.GenerateKeyFile(c.KeyFile); err != nil {
-		return fmt.Errorf("first start: creating the key file: %w", err)
-	}
-	log.Warn("first start: created a new store key; back it up away from the database, losing it makes the templates and crops unreadable",
-		"key_file", c.KeyFile)
-	return nil
-}
-
-// UplinkConfig is the uplink configuration the daemon derives from its
-// own; the hardware test connects with exactly this.
-func UplinkConfig(cfg config.Config) uplink.Config {
-	u := uplink.DefaultConfig()
-	u.Brokers = []string{cfg.Uplink.Broker}
-	u.ClientID = cfg.Uplink.ClientID
-	u.Username = cfg.Uplink.Username
-	u.PasswordFile = cfg.Uplink.PasswordFile
-	u.CAFile = cfg.Uplink.CAFile
-	u.CertFile = cfg.Uplink.CertFile
-	u.KeyFile = cfg.Uplink.KeyFile
-	u.Region = cfg.Site.Region
-	u.Site = cfg.Site.ID
-	u.KeepAlive = cfg.Uplink.KeepAlive
-	return u
-}
-
 // cameraConfig derives a camera's configuration. An unreadable
 // credentials file is logged and the camera is tried without credentials,
 // so the problem shows as a camera refusing access rather than as a
 // daemon that does not start.
-func (d *Daemon) cameraConfig(cc config.Camera) (camera.Config, error) {
-	c, err := CameraConfig(d.cfg, cc)
+func (d *Daemon) cameraConfig(cc config.Camera) camera.Config {
+	c, err := d.cfg.CameraConfig(cc)
 	if err != nil {
 		d.log.Error("camera credentials file unreadable; trying the camera without credentials", "camera", cc.ID, "err", err)
 	}
 	if d.deps.Camera != nil {
 		d.deps.Camera(&c)
 	}
-	return c, nil
-}
-
-// CameraConfig is the camera configuration the daemon derives for cc:
-// credentials from the camera's credentials file (one line,
-// user:password), the detection rate, and frames scaled to the detection
-// size. When the credentials file cannot be read it returns the
-// configuration without credentials together with the error.
-func CameraConfig(cfg config.Config, cc config.Camera) (camera.Config, error) {
-	fps := cc.DetectFPS
-	if fps == 0 {
-		fps = cfg.Recognizer.DetectFPS
-	}
-	c := camera.Config{ID: cc.ID, URL: cc.URL, Transport: cc.Transport, SampleRate: fps, MaxSide: cfg.Models.DetectionSize}
-	if cc.CredentialsFile == "" {
-		return c, nil
-	}
-	b, err := os.ReadFile(cc.CredentialsFile)
-	if err != nil {
-		return c, fmt.Errorf("camera %s: credentials_file: %w", cc.ID, err)
-	}
-	u, err := url.Parse(cc.URL)
-	if err != nil {
-		return c, fmt.Errorf("camera %s: url: %w", cc.ID, err)
-	}
-	user, pass, _ := strings.Cut(strings.TrimRight(string(b), "\r\n"), ":")
-	u.User = url.UserPassword(user, pass)
-	c.URL = u.String()
-	return c, nil
+	return c
 }
 
 // siteStatus is what the uplink publishes as the site's status.
@@ -520,9 +469,16 @@ func (d *Daemon) watchStore(ctx context.Context, dim int, rulesCh chan *siteRule
 		case <-t.C:
 			d.recErrs.Tick()
 		}
+		before := rev.after
 		galleryChanged, rulesChanged, err := rev.scan(ctx, d.st)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("could not read the store's audit log for changes", "err", err)
+		}
+		if rev.after != before {
+			// Another process (edgectl, the web UI) wrote to the store:
+			// its audit records are in the outbox, to be sent now rather
+			// than at the uplink's next poll.
+			d.up.Notify()
 		}
 		if forced || galleryChanged {
 			snap, err := loadGallery(ctx, d.st, d.model, dim)
@@ -563,7 +519,7 @@ type depthCache struct {
 	err   error
 }
 
-func (c *depthCache) get(ctx context.Context, st *store.Store) (int, error) {
+func (c *depthCache) get(ctx context.Context, st Store) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if time.Since(c.at) < time.Second {

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package edge_test
 
 import (
@@ -5,13 +7,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/dozor-edge/dozor/edge"
+	"github.com/dozor-edge/dozor/edge/cgodeps"
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/models"
 )
@@ -33,7 +36,8 @@ func TestFatalAtStart(t *testing.T) {
 		}, "store", store.ErrKeyFile},
 		{"database of another key", func(t *testing.T, cfg *config.Config) {
 			other := keyFile(t)
-			st, err := store.Open(cfg.Store.Path, store.Options{KeyFile: other})
+			st, err := store.Open(cfg.Store.Path, store.Options{SQLite: sqlite.Binding{}, KeyFile: other,
+				Region: cfg.Site.Region, Site: cfg.Site.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +78,7 @@ func TestFatalAtStart(t *testing.T) {
 			cfg.Store.KeyFile = keyFile(t)
 			cfg.HTTP.Listen = "127.0.0.1:0"
 			c.setup(t, &cfg)
-			d, err := edge.New(cfg, edge.Deps{})
+			d, err := edge.New(cfg, cgodeps.Deps(cfg, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,13 +90,5 @@ func TestFatalAtStart(t *testing.T) {
 				t.Fatalf("Run: %v; want a fatal %s error wrapping %v", err, c.what, c.want)
 			}
 		})
-	}
-}
-
-func TestInvalidConfigIsRefused(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.Site.ID = "bad/site"
-	if _, err := edge.New(cfg, edge.Deps{}); err == nil || !strings.Contains(err.Error(), "site.id") {
-		t.Fatalf("New: %v; want an error naming site.id", err)
 	}
 }

@@ -3,8 +3,16 @@
 // the uplink together and owns their lifecycles.
 //
 // Rules every component here keeps:
-//   - Every long-running component is Run(ctx) error; the caller owns the
-//     goroutine and Run waits for what it started. No ctx in structs.
+//   - The collaborators that link C libraries (the SQLite store, the
+//     recognizer engines, the video decoders) come in through Deps, built
+//     by the caller (cmd/edged, through edge/cgodeps): this package builds
+//     and tests with CGO_ENABLED=0, and its tests that run the real parts
+//     carry the cgo build tag.
+//   - Every long-running component runs in a method that takes ctx:
+//     Run(ctx) error for those that can fail (the daemon, the cameras, the
+//     uplink), run(ctx) for the daemon's own loops, which log and retry
+//     instead. The caller owns the goroutine, and the method returns only
+//     after what it started has stopped. No ctx in structs.
 //   - Frames may be dropped under load (latest frame wins, drops counted);
 //     events, alerts and audit records never are.
 //   - Camera trouble is logged and retried, never fatal. Fatal: invalid
@@ -13,7 +21,8 @@
 //     not shared between goroutines.
 //   - Gallery changes produce a new immutable snapshot swapped in
 //     atomically; matching never takes a lock.
-//   - Imports flow one way: cmd -> edge -> (camera, recognizer, sync, hw).
+//   - Imports flow one way: cmd -> edge -> (camera, recognizer, sync, hw);
+//     internal/layers' test fails on a wrong arrow.
 //   - Never log per frame: recurring problems are aggregated ("37 in the
 //     last minute, last: ...").
 //
@@ -22,14 +31,20 @@
 //	camera.Camera (one per camera, reconnecting forever)
 //	  -> camera.Latest (one frame per camera; a replaced frame is a counted drop;
 //	     workers are served the camera that waited longest)
-//	  -> N recognizer workers (detect, embed, gallery search, face crop)
-//	  -> one sightings goroutine: a track.Tracker per camera and the rules engine
+//	  -> N recognizer workers (Engine.Recognize: detect and embed with the
+//	     frame handed to the engine once; gallery search; the face's pixels
+//	     cut for the tracker)
+//	  -> one sightings goroutine: a track.Tracker per camera and the rules
+//	     engine; the best face of a track is JPEG-encoded once, when its
+//	     sighting is emitted
 //	  -> store (sighting or alert + its outbox message, one fsynced transaction)
 //	  -> uplink.Notify -> uplink drains the outbox to MQTT (QoS 1, marked sent on PUBACK)
 //
-// Run opens the store (fatal when it cannot; on the very first start, with
-// neither database nor key, it makes the key), builds one engine per
-// worker (each verifying the model files first; fatal when they fail),
+// Run is build, start and stop. build opens the store through
+// Deps.OpenStore (fatal when it cannot; edge/cgodeps makes the key on the
+// very first start, with neither database nor key), builds one engine per
+// worker through Deps.NewEngine (each verifying the model files first;
+// fatal when they fail),
 // registers the configured cameras in the store, loads the gallery of the
 // engine's model (a biometric read audited as "system"; fatal when a
 // template does not decrypt, since a gallery silently missing people is
@@ -47,6 +62,13 @@
 // the uplink notified and the rules engine asked; the alerts it raises
 // are stored the same way. Nothing is announced that is not on disk.
 //
+// Each message is composed once, in the transaction that stores its
+// event: the sightings loop checks the wire payload (a wire.Sighting or
+// wire.Alert, final but for its seq) and hands the store a store.Compose,
+// which the store calls with the seq it assigns; the payload encoded there
+// is the one published. A payload the wire would refuse is found before:
+// the event is then stored without a message, and logged.
+//
 // When the store refuses a write for lack of space (store.ErrStorageFull)
 // the event is NOT stored and nothing claims it is: it is logged
 // (aggregated), counted (dozor_storage_full_total), kept in a bounded
@@ -57,17 +79,21 @@
 //
 // # Crops and the outbox
 //
-// The store's outbox payloads are not encrypted, so they never hold a face
-// crop, and their seq is 0: the store numbers the row in the event's
-// transaction, after the payload was composed. The adapter between the
-// store and the uplink finishes each message as it is published: it writes
-// the row's sequence number into seq and attaches the crop of the sighting
-// the message is about (for an alert, the sighting that raised it), read
-// from the store with an audited "crop.read" by "system", at most
-// uplink.max_crop_bytes. With max_crop_bytes 0 no crop leaves the box;
-// sightings are then complete without one, but alerts, whose wire format
-// requires the crop, are published without it and the region files them
-// with that reason.
+// A sighting's message carries its best face crop, and an alert's the
+// crop of the sighting that raised it, when the crop is at most
+// uplink.max_crop_bytes and wire.MaxCropLen. With max_crop_bytes 0 no crop
+// leaves the box; sightings are then complete without one, but alerts,
+// whose wire format requires the crop, are published without it and the
+// region files them with that reason.
+//
+// A payload that carries a crop is biometric: the store keeps it sealed
+// like the crop itself, and records the crop's release to the region
+// ("crop.release" by "system", naming the sighting and the message's seq)
+// in the transaction that stores the message, once however often the
+// message is resent. Publishing only reads: the adapter between the store
+// and the uplink hands on the rows Pending returns (opened) as they are,
+// and writes nothing; the uplink's MarkSent after the broker's
+// acknowledgement is the one write of the path.
 //
 // Every alert kind of the rules engine has a wire kind (keep_apart names
 // the first person in person and the other in others). An alert of a
@@ -76,16 +102,14 @@
 //
 // # The audit log
 //
-// An audit shipper owned by the daemon copies new store audit entries into
-// the outbox as wire.AuditRecord messages (topic audit), in audit order
-// and in batches, checked every Deps.AuditEvery (default 1 s) and once
-// more at shutdown; the uplink publishes them with the rest, in outbox
-// order. The last shipped audit seq is kept in a file beside the database
-// (its path + ".audit-shipped"), replaced atomically after each batch: a
-// crash between the two ships a batch again, and the region drops repeats
-// by audit_seq. Shipping creates no audit entries, so it never feeds
-// itself; the crop reads the uplink makes to publish sightings and alerts
-// are entries shipped once like any other.
+// Every entry the store appends to its audit log gets an outbox message
+// in the same transaction: a wire.AuditRecord on the site's audit topic,
+// numbered by the outbox like every other message, so the region receives
+// the log in audit order, among the events it records. The store knows
+// the site from its options (the configuration's site.region and
+// site.id). An entry the wire would refuse (a detail too long, say) is
+// enqueued all the same and logged, for the region to quarantine with its
+// reason rather than find a hole in the chain.
 //
 // # Shutdown
 //
@@ -97,12 +121,12 @@
 //
 // # Camera status on the wire
 //
-// Camera state is in /healthz, /metrics and the site status's cameras
-// up/total, but no retained camera status message is published yet: such
-// messages carry no seq, so they cannot pass through the outbox (every row
-// there takes a sequence number, and a number the region never sees in a
-// payload would look like a lost message), and the uplink publishes
-// nothing else but its own site status.
+// Each camera's health (streaming, stalled, down with its reason, its
+// rates) goes to the region as a retained wire.CameraStatus when it
+// changes, and again every few minutes with fresh rates, outside the
+// outbox: it has no sequence number and only the latest matters, so the
+// uplink keeps the latest per camera and sends it again after every
+// reconnect. The site status carries cameras up/total.
 //
 // # Health and metrics
 //
@@ -110,5 +134,7 @@
 // state, the outbox depth, the uplink and the unstored backlog; 200 when
 // the box stores events, 503 when it does not. Cameras and the broker do
 // not make the box unhealthy: a box works offline, and a camera's trouble
-// is shown on the camera. /metrics is the Prometheus text format.
+// is shown on the camera. /metrics is served by the Prometheus client
+// library from the daemon's own registry: the dozor_* families and the Go
+// runtime and process collectors (go_*, process_*).
 package edge

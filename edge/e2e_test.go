@@ -1,3 +1,5 @@
+//go:build cgo
+
 package edge_test
 
 import (
@@ -13,8 +15,10 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/edge"
+	"github.com/dozor-edge/dozor/edge/cgodeps"
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/sync/uplink"
 	"github.com/dozor-edge/dozor/sync/wire"
@@ -70,7 +74,9 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	log, logs := newLog()
-	d, err := edge.New(cfg, edge.Deps{Logger: log, Version: "test", Uplink: fastUplink, RevisionEvery: time.Second})
+	deps := cgodeps.Deps(cfg, log)
+	deps.Version, deps.Uplink, deps.RevisionEvery = "test", fastUplink, time.Second
+	d, err := edge.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +161,8 @@ func TestEndToEnd(t *testing.T) {
 
 	// Everything stored and acknowledged must have reached the region: the
 	// seqs received are 1..(last assigned - still unsent).
-	st, err := store.Open(cfg.Store.Path, store.Options{KeyFile: key})
+	st, err := store.Open(cfg.Store.Path, store.Options{SQLite: sqlite.Binding{}, KeyFile: key, Region: cfg.Site.Region,
+		Site: cfg.Site.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,9 +257,9 @@ func dedupAudit(t *testing.T, all []wire.AuditRecord) map[uint64]wire.AuditRecor
 
 // checkAuditShipped checks the audit records the region received: their
 // audit seqs run from 1 without gaps or repeats in outbox order, the hash
-// chain links, they cover the enrolment and the crop reads of published
-// sightings, and crop reads were shipped among the sightings, not only
-// before them.
+// chain links, they cover the enrolment and the release of the published
+// sightings' crops, and those releases were shipped among the sightings,
+// not only before them.
 func checkAuditShipped(t *testing.T, sightings map[uint64]wire.Sighting, audits map[uint64]wire.AuditRecord) {
 	t.Helper()
 	seqs := make([]uint64, 0, len(audits))
@@ -278,7 +285,7 @@ func checkAuditShipped(t *testing.T, sightings map[uint64]wire.Sighting, audits 
 		prev = r.Hash
 		actions[r.Action]++
 	}
-	for _, a := range []string{"template.enrol", "crop.read"} {
+	for _, a := range []string{"template.enrol", "crop.release"} {
 		if actions[a] == 0 {
 			t.Errorf("no %s audit record arrived; got %v", a, actions)
 		}

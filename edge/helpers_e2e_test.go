@@ -1,3 +1,5 @@
+//go:build cgo
+
 package edge_test
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/internal/mosquitto"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/recognizer/opencv"
 	"github.com/dozor-edge/dozor/sync/wire"
@@ -230,11 +233,12 @@ func startCamera(t *testing.T, c *camera.Clip) *simcam.Server {
 }
 
 // enrol adds each photo's largest face as a template of the person named
-// by the file's stem, through the store and the daemon's own engine.
+// by the file's stem, through the store and the daemon's own engine, at
+// the site of the tests' daemons (north/ik5).
 func enrol(t *testing.T, storePath, keyFile, modelDir string, photos []string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(storePath, store.Options{KeyFile: keyFile})
+	st, err := store.Open(storePath, store.Options{SQLite: sqlite.Binding{}, KeyFile: keyFile, Region: "north", Site: "ik5"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,166 +1,52 @@
 package edge
 
 import (
-	"bufio"
-	"fmt"
-	"io"
-	"math"
-	"slices"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
+	"context"
+	"log/slog"
+	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/dozor-edge/dozor/camera"
 )
 
-// The metrics are written in the Prometheus text exposition format
-// (version 0.0.4) by this small registry rather than by client_golang:
-// go.mod names client_golang but its own dependencies are not in go.sum,
-// and adding them is the module owner's decision. The metric names, types
-// and labels are the ones client_golang would expose, so switching is a
-// change of this file only.
+// counter is a Prometheus counter of whole events: the call sites add
+// integer counts, and tests read the count back with Load.
+type counter struct{ prometheus.Counter }
 
-// counter is a monotonically increasing count.
-type counter struct{ v atomic.Uint64 }
+func (c counter) Add(n uint64) { c.Counter.Add(float64(n)) }
 
-func (c *counter) Inc()         { c.v.Add(1) }
-func (c *counter) Add(n uint64) { c.v.Add(n) }
-func (c *counter) Load() uint64 { return c.v.Load() }
-
-// histogram counts observations into fixed buckets (upper bounds, in
-// seconds for the latency histograms).
-type histogram struct {
-	mu     sync.Mutex
-	bounds []float64
-	counts []uint64 // per bucket, not cumulative; one extra for +Inf
-	sum    float64
-	n      uint64
+// Load returns the count so far.
+func (c counter) Load() uint64 {
+	var m dto.Metric
+	_ = c.Write(&m) // a counter's Write cannot fail
+	return uint64(m.GetCounter().GetValue())
 }
 
-func newHistogram(bounds []float64) *histogram {
-	return &histogram{bounds: bounds, counts: make([]uint64, len(bounds)+1)}
-}
+// histogram times one recognition stage, in seconds.
+type histogram struct{ prometheus.Observer }
 
-// Observe records one value.
-func (h *histogram) Observe(v float64) {
-	i := sort.SearchFloat64s(h.bounds, v) // first bound >= v
-	h.mu.Lock()
-	h.counts[i]++
-	h.sum += v
-	h.n++
-	h.mu.Unlock()
-}
-
-// ObserveSince records the time elapsed since t0, in seconds.
-func (h *histogram) ObserveSince(t0 time.Time) { h.Observe(time.Since(t0).Seconds()) }
-
-// snapshot returns cumulative bucket counts, the sum and the count.
-func (h *histogram) snapshot() (cum []uint64, sum float64, n uint64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	cum = make([]uint64, len(h.counts))
-	var acc uint64
-	for i, c := range h.counts {
-		acc += c
-		cum[i] = acc
-	}
-	return cum, h.sum, h.n
-}
+// ObserveSince records the time elapsed since t0.
+func (h histogram) ObserveSince(t0 time.Time) { h.Observe(time.Since(t0).Seconds()) }
 
 // latencyBuckets span a fast detector pass (a few ms) to a box that is far
 // behind (seconds).
 var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
 
-// sample is one labelled value of a metric family.
-type sample struct {
-	labels [][2]string
-	value  float64
-}
-
-// family is one metric as exposed: a name, help text, type and samples.
-// Histograms are written from hist instead of samples.
-type family struct {
-	name, help, typ string
-	samples         []sample
-	hists           []labelledHist
-}
-
-type labelledHist struct {
-	labels [][2]string
-	h      *histogram
-}
-
-// expose writes families in the text exposition format, sorted by name.
-func expose(w io.Writer, fams []family) error {
-	slices.SortFunc(fams, func(a, b family) int { return strings.Compare(a.name, b.name) })
-	bw := bufio.NewWriter(w)
-	for _, f := range fams {
-		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", f.name, escapeHelp(f.help), f.name, f.typ)
-		for _, s := range f.samples {
-			fmt.Fprintf(bw, "%s%s %s\n", f.name, formatLabels(s.labels), formatValue(s.value))
-		}
-		for _, lh := range f.hists {
-			cum, sum, n := lh.h.snapshot()
-			for i, b := range lh.h.bounds {
-				fmt.Fprintf(bw, "%s_bucket%s %d\n", f.name, formatLabels(append(slices.Clone(lh.labels), [2]string{"le", formatValue(b)})), cum[i])
-			}
-			fmt.Fprintf(bw, "%s_bucket%s %d\n", f.name, formatLabels(append(slices.Clone(lh.labels), [2]string{"le", "+Inf"})), cum[len(cum)-1])
-			fmt.Fprintf(bw, "%s_sum%s %s\n", f.name, formatLabels(lh.labels), formatValue(sum))
-			fmt.Fprintf(bw, "%s_count%s %d\n", f.name, formatLabels(lh.labels), n)
-		}
-	}
-	return bw.Flush()
-}
-
-func formatLabels(ls [][2]string) string {
-	if len(ls) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, l := range ls {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(l[0])
-		b.WriteString(`="`)
-		b.WriteString(escapeLabel(l[1]))
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-func formatValue(v float64) string {
-	switch {
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	case math.IsNaN(v):
-		return "NaN"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-var (
-	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
-	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
-)
-
-func escapeLabel(s string) string { return labelEscaper.Replace(s) }
-func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
-
-// metrics are the daemon's own counters and histograms; gauges and the
-// per-camera figures are read from their owners at scrape time.
+// metrics are the daemon's own counters and histograms. The figures other
+// components own (cameras, uplink, outbox, gallery, rules) are read from
+// them at scrape time by daemonCollector.
 type metrics struct {
 	framesProcessed counter
 	faces           counter
 	recognizeErrors counter
-	detect          *histogram
-	embed           *histogram
-	match           *histogram
+	detect          histogram
+	embed           histogram
+	match           histogram
 
 	sightingsKnown   counter
 	sightingsUnknown counter
@@ -173,13 +59,171 @@ type metrics struct {
 	lost             counter // events dropped from a full backlog
 	galleryReloads   counter
 	galleryErrors    counter
-	cropErrors       counter
+
+	collectors []prometheus.Collector // all of the above, for a registry
 }
 
 func newMetrics() *metrics {
-	return &metrics{
-		detect: newHistogram(latencyBuckets),
-		embed:  newHistogram(latencyBuckets),
-		match:  newHistogram(latencyBuckets),
+	m := &metrics{}
+	stages := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "dozor_recognizer_stage_seconds",
+		Help:    "Time per recognition stage: detect and embed per frame, match per face.",
+		Buckets: latencyBuckets,
+	}, []string{"stage"})
+	m.detect = histogram{stages.WithLabelValues("detect")}
+	m.embed = histogram{stages.WithLabelValues("embed")}
+	m.match = histogram{stages.WithLabelValues("match")}
+
+	sightings := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dozor_sightings_total",
+		Help: "Sightings produced (identity decisions and tracks that ended unknown).",
+	}, []string{"person"})
+	m.sightingsKnown = counter{sightings.WithLabelValues("known")}
+	m.sightingsUnknown = counter{sightings.WithLabelValues("unknown")}
+
+	m.collectors = []prometheus.Collector{stages, sightings}
+	for _, c := range []struct {
+		c          *counter
+		name, help string
+	}{
+		{&m.framesProcessed, "dozor_recognizer_frames_total", "Frames recognised."},
+		{&m.faces, "dozor_recognizer_faces_total", "Faces detected."},
+		{&m.recognizeErrors, "dozor_recognizer_errors_total", "Detect, embed or match failures."},
+		{&m.galleryReloads, "dozor_gallery_reloads_total", "Gallery snapshots swapped in after a change."},
+		{&m.galleryErrors, "dozor_gallery_reload_errors_total", "Gallery reloads that failed."},
+		{&m.unassessed, "dozor_tracks_unassessed_total", "Tracks that ended with too few usable frames to judge."},
+		{&m.alerts, "dozor_alerts_total", "Alerts raised by the rules."},
+		{&m.alertsLocalOnly, "dozor_alerts_local_only_total", "Alerts stored but not sent: the wire has no kind for them."},
+		{&m.storageFull, "dozor_storage_full_total", "Event writes refused because the storage is full."},
+		{&m.storeErrors, "dozor_store_errors_total", "Event writes that failed for another passing reason."},
+		{&m.rejected, "dozor_events_rejected_total", "Events the store refused as invalid."},
+		{&m.lost, "dozor_events_lost_total", "Unstored events dropped from a full in-memory backlog or at shutdown."},
+	} {
+		c.c.Counter = prometheus.NewCounter(prometheus.CounterOpts{Name: c.name, Help: c.help})
+		m.collectors = append(m.collectors, c.c.Counter)
 	}
+	return m
+}
+
+// metricsHandler serves /metrics from a registry of the daemon's own, so
+// that daemons in one process (the tests run several) never share or
+// collide: the daemon's metrics, and the Go runtime and process metrics
+// that every Prometheus user expects.
+func (d *Daemon) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		daemonCollector{d},
+	)
+	reg.MustRegister(d.m.collectors...)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(d.log.With("component", "metrics").Handler(), slog.LevelError),
+	})
+}
+
+// cameraMetric is one per-camera figure taken from the camera's health.
+type cameraMetric struct {
+	desc  *prometheus.Desc
+	typ   prometheus.ValueType
+	value func(camera.Health) float64
+}
+
+func cameraDesc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, []string{"camera"}, nil)
+}
+
+var cameraMetrics = []cameraMetric{
+	{cameraDesc("dozor_camera_up", "1 while the camera streams pictures."), prometheus.GaugeValue,
+		func(h camera.Health) float64 { return boolValue(h.State == camera.StateStreaming) }},
+	{cameraDesc("dozor_camera_fps_in", "Pictures decoded per second."), prometheus.GaugeValue,
+		func(h camera.Health) float64 { return h.FPSIn }},
+	{cameraDesc("dozor_camera_fps_out", "Frames handed to recognition per second."), prometheus.GaugeValue,
+		func(h camera.Health) float64 { return h.FPSOut }},
+	{cameraDesc("dozor_camera_frames_total", "Frames handed to recognition."), prometheus.CounterValue,
+		func(h camera.Health) float64 { return float64(h.Frames) }},
+	{cameraDesc("dozor_camera_frames_dropped_total", "Frames replaced by a newer one before a worker took them."), prometheus.CounterValue,
+		func(h camera.Health) float64 { return float64(h.Drops) }},
+	{cameraDesc("dozor_camera_reconnects_total", "Camera sessions started after the first."), prometheus.CounterValue,
+		func(h camera.Health) float64 { return float64(h.Reconnects) }},
+	{cameraDesc("dozor_camera_decode_errors_total", "Access units the decoder rejected."), prometheus.CounterValue,
+		func(h camera.Health) float64 { return float64(h.DecodeErrors) }},
+	{cameraDesc("dozor_camera_stalls_total", "Sessions restarted by the stall watchdog."), prometheus.CounterValue,
+		func(h camera.Health) float64 { return float64(h.Stalls) }},
+	{cameraDesc("dozor_camera_packets_lost_total", "RTP packets missing."), prometheus.CounterValue,
+		func(h camera.Health) float64 { return float64(h.PacketsLost) }},
+}
+
+func desc(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
+
+var (
+	workersDesc   = desc("dozor_recognizer_workers", "Recognizer workers.")
+	unstoredDesc  = desc("dozor_events_unstored", "Events held in memory because the store could not take them.")
+	rulesDesc     = desc("dozor_rules", "Rules in force.")
+	templatesDesc = desc("dozor_gallery_templates", "Templates in the gallery in use.")
+	personsDesc   = desc("dozor_gallery_persons", "Persons in the gallery in use.")
+	depthDesc     = desc("dozor_outbox_depth", "Messages waiting for the broker.")
+	connectedDesc = desc("dozor_uplink_connected", "1 while connected to the regional broker.")
+	publishedDesc = desc("dozor_uplink_published_total", "Messages published (including resends).")
+	sentDesc      = desc("dozor_uplink_sent_total", "Messages acknowledged by the broker and marked sent.")
+	resentDesc    = desc("dozor_uplink_resent_total", "Messages published again after a reconnect.")
+	connectsDesc  = desc("dozor_uplink_connects_total", "Connections to the broker.")
+)
+
+// daemonCollector reads, at each scrape, the figures that other components
+// own, as /healthz does: the cameras' health, the uplink's counters, the
+// outbox depth, the gallery in use, the rules and the unstored backlog.
+type daemonCollector struct{ d *Daemon }
+
+func (c daemonCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range cameraMetrics {
+		ch <- m.desc
+	}
+	for _, dc := range []*prometheus.Desc{workersDesc, unstoredDesc, rulesDesc, templatesDesc, personsDesc, depthDesc,
+		connectedDesc, publishedDesc, sentDesc, resentDesc, connectsDesc} {
+		ch <- dc
+	}
+}
+
+func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
+	d := c.d
+	emit := func(dc *prometheus.Desc, typ prometheus.ValueType, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(dc, typ, v, labels...)
+	}
+	for _, cam := range d.cams {
+		h := cam.Health()
+		for _, m := range cameraMetrics {
+			emit(m.desc, m.typ, m.value(h), h.Camera)
+		}
+	}
+
+	emit(workersDesc, prometheus.GaugeValue, float64(d.workers))
+	emit(unstoredDesc, prometheus.GaugeValue, float64(d.unstored.view().Backlog))
+	emit(rulesDesc, prometheus.GaugeValue, float64(d.rulesCount.Load()))
+	// No gallery, no gallery figures: zero would read as an empty gallery.
+	if gi := d.gInfo.Load(); gi != nil {
+		emit(templatesDesc, prometheus.GaugeValue, float64(gi.Templates))
+		emit(personsDesc, prometheus.GaugeValue, float64(gi.Persons))
+	}
+	// Collect gets no request context; the cache bounds the query with its
+	// own timeout. A depth the store cannot give is left out, not made up.
+	if depth, err := d.depth.get(context.Background(), d.st); err == nil {
+		emit(depthDesc, prometheus.GaugeValue, float64(depth))
+	}
+
+	us := d.up.Stats()
+	emit(connectedDesc, prometheus.GaugeValue, boolValue(us.Connected))
+	emit(publishedDesc, prometheus.CounterValue, float64(us.Published))
+	emit(sentDesc, prometheus.CounterValue, float64(us.Sent))
+	emit(resentDesc, prometheus.CounterValue, float64(us.Resent))
+	emit(connectsDesc, prometheus.CounterValue, float64(us.Connects))
+}
+
+// boolValue is 1 for true and 0 for false, the Prometheus way to expose a
+// state.
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

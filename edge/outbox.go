@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/dozor-edge/dozor/edge/store"
@@ -16,133 +15,86 @@ type outboxStore interface {
 	Pending(ctx context.Context, afterSeq uint64, limit int) ([]store.OutboxMessage, error)
 	MarkSent(ctx context.Context, seqs []uint64) error
 	OutboxDepth(ctx context.Context) (int, error)
-	Crop(ctx context.Context, actor, sightingID string) ([]byte, error)
 }
 
-// outbox adapts the store's outbox to uplink.Outbox and finishes each
-// message as it leaves:
-//
-//   - The outbox row's sequence number is written into the payload's seq.
-//     The store assigns it inside the event's transaction, after the
-//     payload was composed, so stored payloads carry seq 0; the row is the
-//     truth and the payload cannot disagree with it.
-//   - The face crop is attached. Outbox payloads are stored unencrypted,
-//     so they never hold a crop; the crop stays sealed in the sighting's
-//     row and is read (an audited biometric read, actor "system") only to
-//     be published, at most maxCrop bytes.
-type outbox struct {
-	st      outboxStore
-	maxCrop int
-	onCrop  func(err error) // told of crop read failures, for metrics and logs
-}
+// outbox adapts the store's outbox to uplink.Outbox. Every message is
+// stored final (composed by composer in its event's transaction, with its
+// seq and crop), so publishing only reads it: no decoding, no crop read,
+// no write.
+type outbox struct{ st outboxStore }
 
 var (
-	_ uplink.Outbox        = (*outbox)(nil)
-	_ uplink.DepthReporter = (*outbox)(nil)
+	_ uplink.Outbox        = outbox{}
+	_ uplink.DepthReporter = outbox{}
 )
 
-func (o *outbox) Pending(ctx context.Context, afterSeq uint64, limit int) ([]uplink.Message, error) {
+func (o outbox) Pending(ctx context.Context, afterSeq uint64, limit int) ([]uplink.Message, error) {
 	msgs, err := o.st.Pending(ctx, afterSeq, limit)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]uplink.Message, len(msgs))
 	for i, m := range msgs {
-		payload, err := o.finish(ctx, m)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = uplink.Message{Seq: m.Seq, Topic: m.Topic, Payload: payload, Retain: m.Retain, QoS: 1}
+		out[i] = uplink.Message{Seq: m.Seq, Topic: m.Topic, Payload: m.Payload, Retain: m.Retain, QoS: 1}
 	}
 	return out, nil
 }
 
-func (o *outbox) MarkSent(ctx context.Context, seqs []uint64) error { return o.st.MarkSent(ctx, seqs) }
+func (o outbox) MarkSent(ctx context.Context, seqs []uint64) error { return o.st.MarkSent(ctx, seqs) }
 
-func (o *outbox) OutboxDepth(ctx context.Context) (int, error) { return o.st.OutboxDepth(ctx) }
+func (o outbox) OutboxDepth(ctx context.Context) (int, error) { return o.st.OutboxDepth(ctx) }
 
-// finish returns the payload to publish for m. An error means "try again
-// later" (the store could not be read); a payload that cannot be finished
-// is published as stored, for the region to quarantine with its reason,
-// rather than stopping the queue.
-func (o *outbox) finish(ctx context.Context, m store.OutboxMessage) ([]byte, error) {
-	t, err := wire.ParseTopic(m.Topic)
-	if err != nil {
-		return m.Payload, nil
+// wireCrop is the crop a message carries to the region: none when crops
+// are not sent (maxCrop 0), the sighting kept none, or it is larger than
+// maxCrop or than the wire allows.
+func wireCrop(crop []byte, maxCrop int) []byte {
+	if maxCrop <= 0 || len(crop) == 0 || len(crop) > maxCrop || len(crop) > wire.MaxCropLen {
+		return nil
 	}
-	switch t.Kind {
-	case wire.KindSighting:
-		var s wire.Sighting
-		if err := json.Unmarshal(m.Payload, &s); err != nil {
-			return m.Payload, nil
-		}
-		s.Seq = m.Seq
-		crop, err := o.crop(ctx, s.ID)
-		if err != nil {
-			return nil, err
-		}
-		s.Crop = crop
-		return encodeOr(s, m.Payload), nil
-	case wire.KindAlert:
-		var a wire.Alert
-		if err := json.Unmarshal(m.Payload, &a); err != nil {
-			return m.Payload, nil
-		}
-		a.Seq = m.Seq
-		crop, err := o.crop(ctx, a.Sighting)
-		if err != nil {
-			return nil, err
-		}
-		a.Evidence.Crop = crop
-		return encodeOr(a, m.Payload), nil
-	case wire.KindAlertDecision:
-		var d wire.AlertDecision
-		if err := json.Unmarshal(m.Payload, &d); err != nil {
-			return m.Payload, nil
-		}
-		d.Seq = m.Seq
-		return encodeOr(d, m.Payload), nil
-	case wire.KindAudit:
-		var r wire.AuditRecord
-		if err := json.Unmarshal(m.Payload, &r); err != nil {
-			return m.Payload, nil
-		}
-		r.Seq = m.Seq
-		return encodeOr(r, m.Payload), nil
-	}
-	return m.Payload, nil
+	return crop
 }
 
-// crop reads the crop of a sighting for the wire: nil when crops are not
-// sent, the sighting has none or it is too large.
-func (o *outbox) crop(ctx context.Context, sighting wire.ID) ([]byte, error) {
-	if o.maxCrop <= 0 || sighting.IsZero() {
-		return nil, nil
+// composer returns what makes the outbox message of p on topic once the
+// store gives it its seq (p is final but for that): the payload is
+// encoded once, in the event's transaction. cropOf names the sighting
+// whose crop p carries ("" when it carries none), for the store to seal
+// the payload and audit the crop's release.
+//
+// p is checked here, as it will be stored, so a fault is found while the
+// event is fresh and the event is stored without a message rather than
+// not at all. An alert without its crop (crops not sent, or none kept)
+// passes: the wire requires the crop, and the alert goes out without it
+// for the region to file with that reason rather than never hear of it.
+func composer(topic string, p wire.Payload, cropOf string) (store.Compose, error) {
+	probe := withSeq(p, 1)
+	if a, ok := probe.(wire.Alert); ok && len(a.Evidence.Crop) == 0 {
+		a.Evidence.Crop = []byte{0xFF, 0xD8, 0xFF, 0xD9}
+		probe = a
 	}
-	b, err := o.st.Crop(ctx, store.SystemActor, sighting.String())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, nil
-	case err != nil:
-		if o.onCrop != nil {
-			o.onCrop(err)
+	if err := probe.Validate(); err != nil {
+		return nil, fmt.Errorf("outbox payload: %w", err)
+	}
+	return func(seq uint64) (store.OutboxMessage, error) {
+		b, err := json.Marshal(withSeq(p, seq))
+		if err != nil {
+			return store.OutboxMessage{}, fmt.Errorf("outbox payload: %w", err)
 		}
-		return nil, fmt.Errorf("crop of sighting %s: %w", sighting, err)
-	case len(b) > o.maxCrop || len(b) > wire.MaxCropLen:
-		return nil, nil
-	}
-	return b, nil
+		return store.OutboxMessage{Topic: topic, Payload: b, CropOf: cropOf}, nil
+	}, nil
 }
 
-// encodeOr encodes p, or, when p does not validate (an alert whose crop is
-// missing), returns it marshalled anyway with its sequence number, so the
-// region files the message with the reason instead of never hearing of it.
-func encodeOr(p wire.Payload, stored []byte) []byte {
-	if b, err := wire.Encode(p); err == nil {
-		return b
+// withSeq returns p numbered seq.
+func withSeq(p wire.Payload, seq uint64) wire.Payload {
+	switch v := p.(type) {
+	case wire.Sighting:
+		v.Seq = seq
+		return v
+	case wire.Alert:
+		v.Seq = seq
+		return v
+	case wire.AlertDecision:
+		v.Seq = seq
+		return v
 	}
-	if b, err := json.Marshal(p); err == nil {
-		return b
-	}
-	return stored
+	return p
 }

@@ -1,159 +1,157 @@
+//go:build cgo
+
 package edge
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"strings"
+	"database/sql"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/dozor-edge/dozor/edge/custody"
+	"github.com/dozor-edge/dozor/edge/rules"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
-// memStore is an outbox with crops, as the store keeps them.
-type memStore struct {
-	msgs    []store.OutboxMessage
-	crops   map[string][]byte
-	cropErr error
-	reads   int
-}
-
-func (m *memStore) Pending(_ context.Context, after uint64, limit int) ([]store.OutboxMessage, error) {
-	var out []store.OutboxMessage
-	for _, msg := range m.msgs {
-		if msg.Seq > after && len(out) < limit {
-			out = append(out, msg)
+// TestPublishingDoesNotWrite stores a sighting and the alert it raises
+// through the sightings loop into a real store, then reads the outbox
+// through the uplink's adapter again and again, as the uplink does on
+// every resend: what it publishes is each message as stored, final (seq,
+// crop), and nothing is written to the database, neither audit entries
+// nor outbox rows nor anything else a commit would show.
+func TestPublishingDoesNotWrite(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	key := filepath.Join(t.TempDir(), "store.key")
+	if _, err := store.GenerateKeyFile(key); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "dozor.db")
+	st, err := store.Open(path, store.Options{SQLite: sqlite.Binding{}, KeyFile: key, Region: "north", Site: "ik5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, err := range []error{
+		st.PutZone(ctx, "admin", store.Zone{ID: "yard", Name: "Yard", Kind: store.ZoneYard}),
+		st.PutCamera(ctx, "admin", store.Camera{ID: "gate-1", Name: "Gate", ZoneID: "yard"}),
+		st.PutPerson(ctx, "admin", store.Person{ID: "P-1", DisplayName: "P 1", Facility: "ik5", Status: store.StatusActive,
+			WatchLists: []string{"escape-risk"}}),
+		st.PutRule(ctx, "admin", store.Rule{ID: "wl", Kind: custody.KindWatchList, Name: "Escape risk",
+			Params: []byte(`{"watch_list":"escape-risk"}`), Severity: custody.Critical, Enabled: true}),
+	} {
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
-	return out, nil
-}
-
-func (m *memStore) MarkSent(context.Context, []uint64) error { return nil }
-func (m *memStore) OutboxDepth(context.Context) (int, error) { return len(m.msgs), nil }
-func (m *memStore) Crop(_ context.Context, actor, id string) ([]byte, error) {
-	m.reads++
-	if actor != store.SystemActor {
-		return nil, fmt.Errorf("crop read as %q", actor)
-	}
-	if m.cropErr != nil {
-		return nil, m.cropErr
-	}
-	c, ok := m.crops[id]
-	if !ok {
-		return nil, fmt.Errorf("store: %w: sighting %q has no crop", store.ErrNotFound, id)
-	}
-	return c, nil
-}
-
-func jpegOf(n int) []byte {
-	b := bytes.Repeat([]byte{0x42}, n)
-	copy(b, []byte{0xFF, 0xD8, 0xFF, 0xE0})
-	return b
-}
-
-// stored composes outbox rows the way the sightings loop does: a sighting
-// and an alert on it, as rows seq and seq+1.
-func stored(t *testing.T, seq uint64) (store.OutboxMessage, store.OutboxMessage, wire.ID) {
-	t.Helper()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	sid := wire.MustNewID()
-	s, err := outboxMessage("dozor/v1/north/ik5/sighting", wire.Sighting{ID: sid, Site: "ik5", Camera: "gate-1", Track: 3,
-		Person: "P-1", FirstSeen: now.Add(-time.Second), LastSeen: now, BestAt: now, Frames: 4, Score: 0.9, Margin: 0.3,
-		Model: "fused-test", Quality: 0.8})
+	r, err := rules.Compile(rules.Config{Facility: "ik5", TimeZone: "UTC",
+		Zones:   []rules.Zone{{ID: "yard"}},
+		Cameras: []rules.Camera{{ID: "gate-1", Zone: "yard"}},
+		Persons: []rules.Person{{ID: "P-1", WatchLists: []string{"escape-risk"}}},
+		Rules:   []rules.Rule{{ID: "wl", Kind: custody.KindWatchList, Severity: custody.Critical}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := outboxMessage("dozor/v1/north/ik5/alert", wire.Alert{ID: wire.MustNewID(), Site: "ik5", Rule: "wl",
-		Kind: wire.AlertWatchlist, Severity: wire.SeverityCritical, Sighting: sid, Person: "P-1", Camera: "gate-1", At: now,
-		Evidence: wire.Evidence{Score: 0.9, Margin: 0.3, Frames: 4}})
+	l, notified := testLoop(t, st, 0, &siteRules{rules: r, permitted: map[string]map[string]bool{}, count: 1})
+	l.sighting(ctx, facts("P-1", 1))
+	if *notified != 2 || l.m.rejected.Load() != 0 {
+		t.Fatalf("%d events stored, %d refused", *notified, l.m.rejected.Load())
+	}
+
+	// PRAGMA data_version on a connection of its own moves whenever any
+	// other connection commits.
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Seq, a.Seq = seq, seq+1
-	return s, a, sid
-}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	type state struct {
+		dataVersion int64
+		last        uint64
+		depth       int
+		audit       int
+	}
+	read := func() state {
+		t.Helper()
+		var s state
+		if err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&s.dataVersion); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if s.last, err = st.LastSeq(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s.depth, err = st.OutboxDepth(ctx); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := st.AuditEntries(ctx, 0, store.MaxBatch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.audit = len(entries)
+		return s
+	}
+	before := read()
 
-func TestOutboxStampsSeqAndAttachesCrop(t *testing.T) {
-	s, a, sid := stored(t, 41)
-	for _, m := range []store.OutboxMessage{s, a} {
-		if bytes.Contains(m.Payload, []byte(`"crop":"`)) {
-			t.Fatalf("a stored payload holds a crop: %s", m.Payload)
+	ob := outbox{st: st}
+	var sighting wire.Sighting
+	var alert wire.Alert
+	for range 3 {
+		msgs, err := ob.Pending(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uint64(len(msgs)) != before.last {
+			t.Fatalf("%d messages pending, %d assigned", len(msgs), before.last)
+		}
+		var releases []string
+		for i, m := range msgs {
+			got, err := wire.Decode(m.Topic, m.Payload, time.Now())
+			if err != nil || m.Seq != uint64(i+1) || got.Seq() != m.Seq || m.QoS != 1 {
+				t.Fatalf("message %d on %s: seq %d, %v\n%s", m.Seq, m.Topic, got.Seq(), err, m.Payload)
+			}
+			switch p := got.Payload.(type) {
+			case wire.Sighting:
+				sighting = p
+			case wire.Alert:
+				alert = p
+			case wire.AuditRecord:
+				if p.Action == "crop.release" {
+					releases = append(releases, p.Object)
+				}
+			}
+		}
+		// One release per message that carries the crop: the sighting's
+		// and the alert's.
+		if len(releases) != 2 || releases[0] != "sighting:"+sighting.ID.String() || releases[1] != releases[0] {
+			t.Errorf("crop releases %v", releases)
 		}
 	}
-	crop := jpegOf(3000)
-	ms := &memStore{msgs: []store.OutboxMessage{s, a}, crops: map[string][]byte{sid.String(): crop}}
-	ob := &outbox{st: ms, maxCrop: 64 << 10}
-	got, err := ob.Pending(context.Background(), 0, 10)
-	if err != nil || len(got) != 2 {
-		t.Fatalf("%d messages, %v", len(got), err)
+	if got := read(); got != before {
+		t.Errorf("publishing wrote to the database: %+v before, %+v after", before, got)
 	}
-	now := time.Now()
-	ws, err := wire.DecodeSighting(got[0].Payload, now)
+
+	// What was published is what the store holds; the guard's look at the
+	// crop is a write of its own (an audit entry), which the measure sees.
+	crop, err := st.Crop(ctx, "guard-7", sighting.ID.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	wa, err := wire.DecodeAlert(got[1].Payload, now)
-	if err != nil {
-		t.Fatal(err)
+	if len(sighting.Crop) == 0 || !bytes.Equal(sighting.Crop, crop) || !bytes.Equal(alert.Evidence.Crop, crop) ||
+		alert.Sighting != sighting.ID {
+		t.Errorf("published crops %d and %d bytes, stored %d", len(sighting.Crop), len(alert.Evidence.Crop), len(crop))
 	}
-	if ws.Seq != 41 || wa.Seq != 42 || got[0].Seq != 41 || got[1].QoS != 1 {
-		t.Errorf("seqs %d %d (rows %d %d)", ws.Seq, wa.Seq, got[0].Seq, got[1].Seq)
-	}
-	if !bytes.Equal(ws.Crop, crop) || !bytes.Equal(wa.Evidence.Crop, crop) {
-		t.Errorf("crops not attached: %d and %d bytes", len(ws.Crop), len(wa.Evidence.Crop))
-	}
-}
-
-func TestOutboxCropLimits(t *testing.T) {
-	s, a, sid := stored(t, 7)
-	cases := []struct {
-		name    string
-		maxCrop int
-		crop    []byte
-		reads   int
-	}{
-		{"crops off", 0, jpegOf(100), 0},
-		{"too large", 1000, jpegOf(2000), 2},
-		{"no crop stored", 64 << 10, nil, 2},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			ms := &memStore{msgs: []store.OutboxMessage{s, a}, crops: map[string][]byte{}}
-			if c.crop != nil {
-				ms.crops[sid.String()] = c.crop
-			}
-			got, err := (&outbox{st: ms, maxCrop: c.maxCrop}).Pending(context.Background(), 0, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ms.reads != c.reads {
-				t.Errorf("%d crop reads, want %d", ms.reads, c.reads)
-			}
-			// The sighting is complete without its crop; the alert, whose
-			// crop the wire requires, still goes out (numbered) for the
-			// region to file with the reason.
-			ws, err := wire.DecodeSighting(got[0].Payload, time.Now())
-			if err != nil || ws.Seq != 7 || len(ws.Crop) != 0 {
-				t.Errorf("sighting %+v, %v", ws, err)
-			}
-			_, err = wire.DecodeAlert(got[1].Payload, time.Now())
-			var raw map[string]any
-			if json.Unmarshal(got[1].Payload, &raw) != nil || raw["seq"] != float64(8) || err == nil || !strings.Contains(err.Error(), "crop") {
-				t.Errorf("alert without crop: %s (%v)", got[1].Payload, err)
-			}
-		})
-	}
-}
-
-func TestOutboxCropReadFailureIsRetried(t *testing.T) {
-	s, _, _ := stored(t, 1)
-	ms := &memStore{msgs: []store.OutboxMessage{s}, cropErr: fmt.Errorf("x: %w", store.ErrStorageFull)}
-	failures := 0
-	_, err := (&outbox{st: ms, maxCrop: 1 << 16, onCrop: func(error) { failures++ }}).Pending(context.Background(), 0, 10)
-	if err == nil || failures != 1 {
-		t.Errorf("err %v, %d failures reported: the uplink should try again later", err, failures)
+	if got := read(); got.dataVersion == before.dataVersion || got.audit != before.audit+1 {
+		t.Errorf("a crop view was not seen as a write: %+v before, %+v after", before, got)
 	}
 }

@@ -52,41 +52,37 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 		d.recErrs.Note(err.Error(), "camera", f.Camera)
 		return res
 	}
+	// One call, so the frame is handed to the engine's library once.
+	// Faces too small to identify are followed by their box alone: no
+	// embedding is spent on them. The first want call marks the end of
+	// detection, which splits the time between the two stages.
 	t0 := time.Now()
-	faces, err := eng.Detect(img)
-	d.m.detect.ObserveSince(t0)
+	var detected time.Time
+	faces, embs, err := eng.Recognize(img, func(fc recognizer.Face) bool {
+		if detected.IsZero() {
+			detected = time.Now()
+		}
+		return fc.InterOcular() >= minEmbedInterOcular
+	})
+	end := time.Now()
+	if detected.IsZero() {
+		detected = end
+	}
+	d.m.detect.Observe(detected.Sub(t0).Seconds())
 	if err != nil {
+		// Faces found before an embedding failed are still followed by
+		// their boxes, as unidentified.
 		d.m.recognizeErrors.Inc()
-		d.recErrs.Note(fmt.Sprintf("detect: %v", err), "camera", f.Camera)
-		return res
+		d.recErrs.Note(fmt.Sprintf("recognize: %v", err), "camera", f.Camera)
+		embs = nil
 	}
 	if len(faces) == 0 {
 		return res
 	}
+	d.m.embed.Observe(end.Sub(detected).Seconds())
 	d.m.faces.Add(uint64(len(faces)))
-
-	// Embed the faces large enough to identify, in one call.
-	var big []recognizer.Face
-	var bigIdx []int
-	for i, fc := range faces {
-		if fc.InterOcular() >= minEmbedInterOcular {
-			big = append(big, fc)
-			bigIdx = append(bigIdx, i)
-		}
-	}
-	embs := make([]recognizer.Embedding, len(faces))
-	if len(big) > 0 {
-		t1 := time.Now()
-		e, err := eng.Embed(img, big)
-		d.m.embed.ObserveSince(t1)
-		if err != nil {
-			d.m.recognizeErrors.Inc()
-			d.recErrs.Note(fmt.Sprintf("embed: %v", err), "camera", f.Camera)
-		} else {
-			for j, i := range bigIdx {
-				embs[i] = e[j]
-			}
-		}
+	if len(embs) != len(faces) {
+		embs = make([]recognizer.Embedding, len(faces))
 	}
 
 	snap := d.holder.Load()
@@ -105,8 +101,18 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 		}
 		res.obs[i] = track.Observation{
 			Frame: f.Seq, Face: fc, Embedding: embs[i], Matches: ms,
-			Crop: track.Crop{Data: encodeCrop(img, fc.Box)},
+			Crop: faceCrop(img, fc.Box),
 		}
 	}
 	return res
+}
+
+// faceCrop is the tracker's handle on a face's pixels: no image at all
+// when the box lies outside the frame (a nil *image.RGBA in an
+// image.Image would not compare equal to nil).
+func faceCrop(img *recognizer.Image, box recognizer.Rect) track.Crop {
+	if c := cutCrop(img, box); c != nil {
+		return track.Crop{Image: c}
+	}
+	return track.Crop{}
 }

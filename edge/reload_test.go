@@ -1,3 +1,5 @@
+//go:build cgo
+
 package edge_test
 
 import (
@@ -9,8 +11,10 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/edge"
+	"github.com/dozor-edge/dozor/edge/cgodeps"
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
@@ -25,6 +29,9 @@ func (fakeEngine) Close() error                                        { return 
 func (fakeEngine) Embed(*recognizer.Image, []recognizer.Face) ([]recognizer.Embedding, error) {
 	return nil, nil
 }
+func (fakeEngine) Recognize(*recognizer.Image, func(recognizer.Face) bool) ([]recognizer.Face, []recognizer.Embedding, error) {
+	return nil, nil, nil
+}
 
 // An enrolment made while the daemon runs (by the web UI, another process)
 // reaches the gallery without a restart; Reload forces a rebuild. The box
@@ -38,8 +45,10 @@ func TestGalleryFollowsTheStore(t *testing.T) {
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Recognizer.Workers = 1
 	log, logs := newLog()
-	d, err := edge.New(cfg, edge.Deps{Logger: log, RevisionEvery: 100 * time.Millisecond,
-		NewEngine: func() (recognizer.Engine, error) { return fakeEngine{}, nil }})
+	deps := cgodeps.Deps(cfg, log)
+	deps.RevisionEvery = 100 * time.Millisecond
+	deps.NewEngine = func() (recognizer.Engine, error) { return fakeEngine{}, nil }
+	d, err := edge.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +71,8 @@ func TestGalleryFollowsTheStore(t *testing.T) {
 		t.Fatalf("/healthz %d: gallery %+v, uplink %+v", code, h.Gallery, h.Uplink)
 	}
 
-	st, err := store.Open(cfg.Store.Path, store.Options{KeyFile: key})
+	st, err := store.Open(cfg.Store.Path, store.Options{SQLite: sqlite.Binding{}, KeyFile: key, Region: cfg.Site.Region,
+		Site: cfg.Site.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"sync"
 	"time"
 
+	"github.com/dozor-edge/dozor/edge/custody"
 	"github.com/dozor-edge/dozor/edge/rules"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
@@ -17,10 +17,12 @@ import (
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
-// eventStore is where the sightings loop writes; *store.Store is one.
+// eventStore is where the sightings loop writes; *store.Store is one. It
+// calls compose with the seq of the event's message, inside the event's
+// transaction.
 type eventStore interface {
-	RecordSighting(ctx context.Context, sg store.Sighting, outbox []store.OutboxMessage) ([]uint64, error)
-	RecordAlert(ctx context.Context, a store.Alert, outbox []store.OutboxMessage) ([]uint64, error)
+	RecordSighting(ctx context.Context, sg store.Sighting, compose store.Compose) (uint64, error)
+	RecordAlert(ctx context.Context, a store.Alert, compose store.Compose) (uint64, error)
 }
 
 // frameResult is what a recognizer worker made of one frame: every face
@@ -34,12 +36,12 @@ type frameResult struct {
 }
 
 // pendingEvent is one event on its way to the store: a sighting or an
-// alert, with the outbox messages that announce it.
+// alert, with the composer of the message that announces it (nil: none).
 type pendingEvent struct {
 	what     string // "sighting 0197..." for logs
 	sighting *store.Sighting
 	alert    *store.Alert
-	outbox   []store.OutboxMessage
+	compose  store.Compose
 }
 
 // unstored is the state of events the store refused for lack of space,
@@ -88,6 +90,7 @@ type sightingsLoop struct {
 	trCfg   track.Config
 	sigT    string // sighting topic
 	alertT  string // alert topic
+	maxCrop int    // uplink.max_crop_bytes: the largest crop sent, 0 for none
 	limit   int
 	now     func() time.Time
 	retryIn time.Duration
@@ -107,7 +110,7 @@ type sightingsLoop struct {
 	rejected *every
 }
 
-func newSightingsLoop(st eventStore, notify func(), log *slog.Logger, m *metrics, region, site string,
+func newSightingsLoop(st eventStore, notify func(), log *slog.Logger, m *metrics, region, site string, maxCrop int,
 	model recognizer.ModelID, trCfg track.Config, sr *siteRules, limit int, state *unstored) (*sightingsLoop, error) {
 	sigT, err := wire.SightingTopic(region, site)
 	if err != nil {
@@ -129,7 +132,7 @@ func newSightingsLoop(st eventStore, notify func(), log *slog.Logger, m *metrics
 	log = log.With("component", "sightings")
 	return &sightingsLoop{
 		st: st, notify: notify, log: log, m: m, site: site, model: model, trCfg: trCfg,
-		sigT: sigT, alertT: alertT, limit: limit, now: time.Now, retryIn: 2 * time.Second,
+		sigT: sigT, alertT: alertT, maxCrop: maxCrop, limit: limit, now: time.Now, retryIn: 2 * time.Second,
 		rules: sr, eng: rules.New(sr.rules, rules.Options{}), cams: map[string]*camTracks{}, state: state,
 		full:   newEvery(log, slog.LevelError, "events NOT stored: storage full; kept in memory and retried", time.Minute),
 		failed: newEvery(log, slog.LevelError, "events NOT stored: store error; kept in memory and retried", time.Minute),
@@ -297,8 +300,8 @@ func clampScore(s float32) float64 {
 // wire: six decimals are far finer than any threshold.
 func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
-// sighting stores one sighting with its outbox message, then runs the
-// rules on it.
+// sighting stores one sighting with its outbox message (with the crop
+// when crops are sent), then runs the rules on it.
 func (l *sightingsLoop) sighting(ctx context.Context, f sightingFacts) {
 	id, err := wire.NewID()
 	if err != nil {
@@ -326,16 +329,18 @@ func (l *sightingsLoop) sighting(ctx context.Context, f sightingFacts) {
 	sg := store.Sighting{
 		ID: id.String(), CameraID: f.camera, TrackID: f.track, PersonID: f.person, Model: l.model,
 		Score: float32(score), Margin: float32(margin), Quality: quality, Frames: frames,
-		FirstSeen: first, LastSeen: last, Crop: f.best.Crop.Data,
+		FirstSeen: first, LastSeen: last, Crop: encodeCrop(f.best.Crop.Image),
 	}
 	if len(sg.Crop) == 0 || len(sg.Crop) > store.MaxCropBytes {
 		sg.Crop = nil
 	}
 	ev := pendingEvent{what: "sighting " + sg.ID, sighting: &sg}
-	if msg, err := outboxMessage(l.sigT, ws); err != nil {
+	cropOf := ""
+	if ws.Crop = wireCrop(sg.Crop, l.maxCrop); ws.Crop != nil {
+		cropOf = sg.ID
+	}
+	if ev.compose, err = composer(l.sigT, ws, cropOf); err != nil {
 		l.rejected.Note(err.Error(), "event", ev.what)
-	} else {
-		ev.outbox = []store.OutboxMessage{msg}
 	}
 	if f.person == "" {
 		l.m.sightingsUnknown.Inc()
@@ -353,7 +358,7 @@ func (l *sightingsLoop) sighting(ctx context.Context, f sightingFacts) {
 		return
 	}
 	for _, a := range alerts {
-		l.alert(ctx, a, sg.ID, frames)
+		l.alert(ctx, a, sg.ID, frames, sg.Crop)
 	}
 }
 
@@ -362,13 +367,13 @@ func (l *sightingsLoop) sighting(ctx context.Context, f sightingFacts) {
 // only).
 func (l *sightingsLoop) alertKind(a rules.Alert) string {
 	switch a.Kind {
-	case rules.KindWatchList:
+	case custody.KindWatchList:
 		return wire.AlertWatchlist
-	case rules.KindUnknownInStaffZone:
+	case custody.KindUnknownInStaffZone:
 		return wire.AlertUnknownFace
-	case rules.KindKeepApart:
+	case custody.KindKeepApart:
 		return wire.AlertKeepApart
-	case rules.KindOutsidePermit:
+	case custody.KindOutsidePermit:
 		for _, p := range a.Persons {
 			if l.rules.permitted[p][a.Zone] {
 				return wire.AlertSchedule
@@ -382,7 +387,7 @@ func (l *sightingsLoop) alertKind(a rules.Alert) string {
 // alertEvidence is the alert's explanation as stored (the store's
 // evidence column): what the guard sees beside the crops.
 type alertEvidence struct {
-	Kind      rules.Kind       `json:"kind"`
+	Kind      custody.Kind     `json:"kind"`
 	Reason    string           `json:"reason"`
 	Camera    string           `json:"camera"`
 	Zone      string           `json:"zone,omitempty"`
@@ -390,7 +395,9 @@ type alertEvidence struct {
 	Sightings []rules.Evidence `json:"sightings"`
 }
 
-func (l *sightingsLoop) alert(ctx context.Context, a rules.Alert, sightingID string, frames int) {
+// alert stores an alert raised on the sighting sightingID, whose crop is
+// crop, with its outbox message.
+func (l *sightingsLoop) alert(ctx context.Context, a rules.Alert, sightingID string, frames int, crop []byte) {
 	l.m.alerts.Inc()
 	evidence, err := json.Marshal(alertEvidence{Kind: a.Kind, Reason: a.Reason, Camera: a.Camera, Zone: a.Zone,
 		Persons: a.Persons, Sightings: a.Evidence})
@@ -431,37 +438,14 @@ func (l *sightingsLoop) alert(ctx context.Context, a rules.Alert, sightingID str
 	if kind == wire.AlertKeepApart && len(a.Persons) > 1 {
 		wa.Others = a.Persons[1:]
 	}
-	if msg, err := outboxMessage(l.alertT, wa); err != nil {
+	cropOf := ""
+	if wa.Evidence.Crop = wireCrop(crop, l.maxCrop); wa.Evidence.Crop != nil {
+		cropOf = sightingID
+	}
+	if ev.compose, err = composer(l.alertT, wa, cropOf); err != nil {
 		l.rejected.Note(err.Error(), "event", ev.what)
-	} else {
-		ev.outbox = []store.OutboxMessage{msg}
 	}
 	l.submit(ctx, ev)
-}
-
-// outboxMessage composes the outbox row of p. The sequence number and the
-// crop are filled in when the message is published (see outbox); the
-// payload is checked here as it will be then, so a fault is found while
-// the event is fresh.
-func outboxMessage(topic string, p wire.Payload) (store.OutboxMessage, error) {
-	probe := p
-	jpegStub := []byte{0xFF, 0xD8, 0xFF, 0xD9}
-	switch v := p.(type) {
-	case wire.Sighting:
-		v.Seq = 1
-		probe = v
-	case wire.Alert:
-		v.Seq, v.Evidence.Crop = 1, jpegStub
-		probe = v
-	}
-	if err := probe.Validate(); err != nil {
-		return store.OutboxMessage{}, fmt.Errorf("outbox payload: %w", err)
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return store.OutboxMessage{}, fmt.Errorf("outbox payload: %w", err)
-	}
-	return store.OutboxMessage{Topic: topic, Payload: b}, nil
 }
 
 // submit stores ev, durably and before anything announces it, or keeps it
@@ -490,9 +474,9 @@ func (l *sightingsLoop) drain(ctx context.Context) {
 		ev := l.backlog[0]
 		var err error
 		if ev.sighting != nil {
-			_, err = l.st.RecordSighting(ctx, *ev.sighting, ev.outbox)
+			_, err = l.st.RecordSighting(ctx, *ev.sighting, ev.compose)
 		} else {
-			_, err = l.st.RecordAlert(ctx, *ev.alert, ev.outbox)
+			_, err = l.st.RecordAlert(ctx, *ev.alert, ev.compose)
 		}
 		if err != nil && !permanent(err) {
 			l.failing = true

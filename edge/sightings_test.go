@@ -1,10 +1,12 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"math"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/edge/config"
+	"github.com/dozor-edge/dozor/edge/custody"
 	"github.com/dozor-edge/dozor/edge/rules"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
@@ -19,7 +22,8 @@ import (
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
-// fakeEvents is a store whose writes can be made to fail.
+// fakeEvents is a store whose writes can be made to fail. It numbers the
+// messages it is given to compose from 1.
 type fakeEvents struct {
 	fail      error // returned by every write while set
 	sightings []store.Sighting
@@ -28,27 +32,45 @@ type fakeEvents struct {
 	calls     int
 }
 
-func (f *fakeEvents) RecordSighting(_ context.Context, sg store.Sighting, ob []store.OutboxMessage) ([]uint64, error) {
+func (f *fakeEvents) RecordSighting(_ context.Context, sg store.Sighting, compose store.Compose) (uint64, error) {
 	f.calls++
 	if f.fail != nil {
-		return nil, f.fail
+		return 0, f.fail
 	}
 	if sg.PersonID == "ghost" {
-		return nil, fmt.Errorf("store: %w: person %q", store.ErrNotFound, sg.PersonID)
+		return 0, fmt.Errorf("store: %w: person %q", store.ErrNotFound, sg.PersonID)
 	}
-	f.sightings = append(f.sightings, sg)
-	f.outbox = append(f.outbox, ob...)
-	return make([]uint64, len(ob)), nil
+	seq, err := f.compose(compose)
+	if err == nil {
+		f.sightings = append(f.sightings, sg)
+	}
+	return seq, err
 }
 
-func (f *fakeEvents) RecordAlert(_ context.Context, a store.Alert, ob []store.OutboxMessage) ([]uint64, error) {
+func (f *fakeEvents) RecordAlert(_ context.Context, a store.Alert, compose store.Compose) (uint64, error) {
 	f.calls++
 	if f.fail != nil {
-		return nil, f.fail
+		return 0, f.fail
 	}
-	f.alerts = append(f.alerts, a)
-	f.outbox = append(f.outbox, ob...)
-	return make([]uint64, len(ob)), nil
+	seq, err := f.compose(compose)
+	if err == nil {
+		f.alerts = append(f.alerts, a)
+	}
+	return seq, err
+}
+
+func (f *fakeEvents) compose(compose store.Compose) (uint64, error) {
+	if compose == nil {
+		return 0, nil
+	}
+	seq := uint64(len(f.outbox) + 1)
+	m, err := compose(seq)
+	if err != nil {
+		return 0, err
+	}
+	m.Seq = seq
+	f.outbox = append(f.outbox, m)
+	return seq, nil
 }
 
 var storageFull = fmt.Errorf("store: record sighting: %w", store.ErrStorageFull)
@@ -62,7 +84,7 @@ func testLoop(t *testing.T, st eventStore, limit int, sr *siteRules) (*sightings
 	}
 	notified := new(int)
 	l, err := newSightingsLoop(st, func() { *notified++ }, slog.New(slog.DiscardHandler), newMetrics(), "north", "ik5",
-		"fused-test", track.Config{Threshold: 0.5}, sr, limit, &unstored{})
+		64<<10, "fused-test", track.Config{Threshold: 0.5}, sr, limit, &unstored{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +98,7 @@ func facts(person string, n int) sightingFacts {
 	at := t0.Add(time.Duration(n) * time.Second)
 	return sightingFacts{
 		camera: "gate-1", track: uint64(n), person: person, first: at, last: at.Add(2 * time.Second),
-		best:   track.Best{Time: at.Add(time.Second), Face: recognizer.Face{Quality: recognizer.Quality{Score: 0.8}}, Crop: track.Crop{Data: []byte{0xFF, 0xD8, 0xFF, 0xD9}}},
+		best:   track.Best{Time: at.Add(time.Second), Face: recognizer.Face{Quality: recognizer.Quality{Score: 0.8}}, Crop: track.Crop{Image: image.NewRGBA(image.Rect(0, 0, 8, 8))}},
 		frames: 5, score: 0.9, margin: float32(math.Inf(1)),
 	}
 }
@@ -92,15 +114,76 @@ func TestSightingIsStoredWithItsOutboxMessage(t *testing.T) {
 	if sg.PersonID != "P-1" || sg.Crop == nil || sg.Frames != 5 || sg.Margin != 1.9 {
 		t.Errorf("stored sighting %+v", sg)
 	}
-	if m.Topic != "dozor/v1/north/ik5/sighting" || strings.Contains(string(m.Payload), "crop") {
-		t.Errorf("outbox message %s %s: want the sighting topic and no crop", m.Topic, m.Payload)
+	// The payload is final: numbered by the store, with the crop.
+	ws, err := wire.DecodeSighting(m.Payload, time.Now())
+	if err != nil || m.Topic != "dozor/v1/north/ik5/sighting" {
+		t.Fatalf("outbox message %s %s: %v", m.Topic, m.Payload, err)
 	}
-	var ws wire.Sighting
-	if err := json.Unmarshal(m.Payload, &ws); err != nil {
+	if ws.ID.String() != sg.ID || ws.Seq != m.Seq || ws.Person != "P-1" || ws.Margin != 1.9 || ws.Model != "fused-test" ||
+		!bytes.Equal(ws.Crop, sg.Crop) || m.CropOf != sg.ID {
+		t.Errorf("payload %+v (crop of %q) does not match the stored sighting %+v", ws, m.CropOf, sg)
+	}
+}
+
+// TestCropOnTheWire checks when a message carries the crop (and names the
+// sighting whose crop it is, for the store to seal and audit): only when
+// crops are sent and the crop fits. The alert, whose crop the wire
+// requires, goes out numbered without it for the region to file.
+func TestCropOnTheWire(t *testing.T) {
+	r, err := rules.Compile(rules.Config{Facility: "ik5", TimeZone: "UTC",
+		Zones:   []rules.Zone{{ID: "yard"}},
+		Cameras: []rules.Camera{{ID: "gate-1", Zone: "yard"}},
+		Persons: []rules.Person{{ID: "P-1", WatchLists: []string{"escape-risk"}}},
+		Rules:   []rules.Rule{{ID: "wl", Kind: custody.KindWatchList, Severity: custody.Critical}},
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if ws.ID.String() != sg.ID || ws.Seq != 0 || ws.Person != "P-1" || ws.Margin != 1.9 || ws.Model != "fused-test" {
-		t.Errorf("payload %+v does not match the stored sighting %+v", ws, sg)
+	for _, c := range []struct {
+		name    string
+		maxCrop int
+		noCrop  bool // the track kept no crop
+		sent    bool
+	}{
+		{"crops sent", 64 << 10, false, true},
+		{"crops off", 0, false, false},
+		{"crop larger than max_crop_bytes", 100, false, false},
+		{"no crop kept", 64 << 10, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := &fakeEvents{}
+			l, _ := testLoop(t, st, 0, &siteRules{rules: r, permitted: map[string]map[string]bool{}, count: 1})
+			l.maxCrop = c.maxCrop
+			f := facts("P-1", 1)
+			if c.noCrop {
+				f.best.Crop = track.Crop{}
+			}
+			l.sighting(context.Background(), f)
+			if len(st.sightings) != 1 || len(st.alerts) != 1 || len(st.outbox) != 2 {
+				t.Fatalf("%d sightings, %d alerts, %d messages", len(st.sightings), len(st.alerts), len(st.outbox))
+			}
+			sg, sm, am := st.sightings[0], st.outbox[0], st.outbox[1]
+			want, cropOf := []byte(nil), ""
+			if c.sent {
+				want, cropOf = sg.Crop, sg.ID
+			}
+			ws, err := wire.DecodeSighting(sm.Payload, time.Now())
+			if err != nil || ws.Seq != 1 || !bytes.Equal(ws.Crop, want) || sm.CropOf != cropOf {
+				t.Errorf("sighting %+v (crop of %q): %v", ws, sm.CropOf, err)
+			}
+			wa, err := wire.DecodeAlert(am.Payload, time.Now())
+			if c.sent {
+				if err != nil || wa.Seq != 2 || !bytes.Equal(wa.Evidence.Crop, want) || am.CropOf != cropOf {
+					t.Errorf("alert %+v (crop of %q): %v", wa, am.CropOf, err)
+				}
+				return
+			}
+			var raw map[string]any
+			if json.Unmarshal(am.Payload, &raw) != nil || raw["seq"] != float64(2) || err == nil ||
+				!strings.Contains(err.Error(), "crop") || am.CropOf != "" {
+				t.Errorf("alert without crop: %s (%v)", am.Payload, err)
+			}
+		})
 	}
 }
 
@@ -222,7 +305,7 @@ func TestWatchListAlert(t *testing.T) {
 		Zones:   []rules.Zone{{ID: "yard"}},
 		Cameras: []rules.Camera{{ID: "gate-1", Zone: "yard"}},
 		Persons: []rules.Person{{ID: "P-1", WatchLists: []string{"escape-risk"}}},
-		Rules:   []rules.Rule{{ID: "wl", Kind: rules.KindWatchList, Severity: rules.Critical}},
+		Rules:   []rules.Rule{{ID: "wl", Kind: custody.KindWatchList, Severity: custody.Critical}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -234,15 +317,12 @@ func TestWatchListAlert(t *testing.T) {
 		t.Fatalf("%d sightings, %d alerts, %d messages", len(st.sightings), len(st.alerts), len(st.outbox))
 	}
 	a := st.alerts[0]
-	if a.SightingID != st.sightings[0].ID || a.RuleID != "wl" || a.Severity != rules.Critical {
+	if a.SightingID != st.sightings[0].ID || a.RuleID != "wl" || a.Severity != custody.Critical {
 		t.Errorf("alert %+v", a)
 	}
-	var wa wire.Alert
-	if err := json.Unmarshal(st.outbox[1].Payload, &wa); err != nil {
-		t.Fatal(err)
-	}
-	wa.Seq, wa.Evidence.Crop = 1, []byte{0xFF, 0xD8, 0xFF, 0xD9}
-	if err := wa.Validate(); err != nil || wa.Kind != wire.AlertWatchlist || wa.Person != "P-1" || wa.Zone != "yard" {
+	wa, err := wire.DecodeAlert(st.outbox[1].Payload, time.Now())
+	if err != nil || wa.Seq != 2 || wa.Kind != wire.AlertWatchlist || wa.Person != "P-1" || wa.Zone != "yard" ||
+		wa.Sighting.String() != a.SightingID || len(wa.Evidence.Crop) == 0 {
 		t.Errorf("wire alert %+v: %v", wa, err)
 	}
 	if l.m.alerts.Load() != 1 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/edge/config"
+	"github.com/dozor-edge/dozor/edge/custody"
 	"github.com/dozor-edge/dozor/edge/rules"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
@@ -22,7 +23,7 @@ const unzoned = "unzoned"
 // the configuration gives it: a sighting can only be stored for a camera
 // the store knows. Rows that already match are left alone, so a restart
 // writes nothing.
-func ensureCameras(ctx context.Context, st *store.Store, cams []config.Camera) error {
+func ensureCameras(ctx context.Context, st Store, cams []config.Camera) error {
 	have, err := st.Cameras(ctx)
 	if err != nil {
 		return err
@@ -79,7 +80,7 @@ type galleryInfo struct {
 
 // loadGallery reads every template of model from the store (a biometric
 // read, audited as the system) and builds an immutable snapshot.
-func loadGallery(ctx context.Context, st *store.Store, model recognizer.ModelID, dim int) (*gallery.Snapshot, error) {
+func loadGallery(ctx context.Context, st Store, model recognizer.ModelID, dim int) (*gallery.Snapshot, error) {
 	ts, err := st.Templates(ctx, model, store.SystemActor)
 	if err != nil {
 		return nil, fmt.Errorf("gallery: %w", err)
@@ -109,7 +110,7 @@ type siteRules struct {
 // loadRules builds the facility's rules snapshot from the store: zones,
 // cameras, the persons with watch lists or permits, keep-apart orders and
 // the enabled rules.
-func loadRules(ctx context.Context, st *store.Store, site config.Site) (*siteRules, error) {
+func loadRules(ctx context.Context, st Store, site config.Site) (*siteRules, error) {
 	zones, err := st.Zones(ctx)
 	if err != nil {
 		return nil, err
@@ -179,12 +180,12 @@ func loadRules(ctx context.Context, st *store.Store, site config.Site) (*siteRul
 		if !r.Enabled {
 			continue
 		}
-		p, err := rules.ParseParams(r.Kind, r.Params)
+		p, err := custody.ParseParams(r.Kind, r.Params)
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 		}
 		c.Rules = append(c.Rules, rules.Rule{ID: r.ID, Kind: r.Kind, Severity: r.Severity,
-			Cooldown: rules.Duration(r.Cooldown), WatchList: p.WatchList, Within: p.Within})
+			Cooldown: custody.Duration(r.Cooldown), WatchList: p.WatchList, Within: p.Within})
 	}
 	compiled, err := rules.Compile(c)
 	if err != nil {
@@ -225,7 +226,7 @@ type revision struct {
 // gallery and the rules changed since they were loaded. A gallery load by
 // the daemon itself (template.read of its model, as the system) covers
 // every change before it.
-func (r *revision) scan(ctx context.Context, st *store.Store) (galleryChanged, rulesChanged bool, err error) {
+func (r *revision) scan(ctx context.Context, st Store) (galleryChanged, rulesChanged bool, err error) {
 	for range 1000 { // bounded: 10 million entries per scan at most
 		es, err := st.AuditEntries(ctx, r.after, 10000)
 		if err != nil {

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package edge_test
 
 import (
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
@@ -126,7 +129,7 @@ http: {listen: "127.0.0.1:0"}
 		t.Fatalf("edged did not stop cleanly: exited %v, %v", ok, err)
 	}
 
-	st, err := store.Open(dbPath, store.Options{KeyFile: key})
+	st, err := store.Open(dbPath, store.Options{SQLite: sqlite.Binding{}, KeyFile: key, Region: "north", Site: "ik5"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +189,7 @@ http: {listen: "127.0.0.1:0"}
 // store another process is writing (read-only, without the key).
 func outboxState(t *testing.T, path string) (last uint64, depth int) {
 	t.Helper()
-	st, err := store.Open(path, store.Options{NoKey: true})
+	st, err := store.Open(path, store.Options{SQLite: sqlite.Binding{}, NoKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,8 @@ package hw
 import (
 	"testing"
 
-	"github.com/dozor-edge/dozor/internal/leakcheck"
+	"go.uber.org/goleak"
 )
 
 // The fake SNTP servers run goroutines; none may outlive the tests.
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

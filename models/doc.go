@@ -14,5 +14,6 @@
 // [Download] fetches one over HTTP; both write through a temporary file and
 // a rename, so an interrupted run never leaves a partial file under a final
 // name. The licence texts each file must ship with are installed alongside,
-// under licenses/.
+// under licenses/. Download reports each file's progress to a callback and
+// draws nothing itself: a terminal is the command line's business.
 package models

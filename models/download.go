@@ -11,26 +11,39 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/dozor-edge/dozor/internal/progress"
 )
 
+// DownloadOptions tunes Download.
+type DownloadOptions struct {
+	// BaseURL is a mirror laid out like a models directory: file NAME
+	// comes from BaseURL/NAME and its licence texts from
+	// BaseURL/licenses/. Empty means each file's official URL.
+	BaseURL string
+	// Log receives a line per file already present and the note about
+	// licence texts; nil discards.
+	Log io.Writer
+	// Progress, when set, is called as each file's body arrives with the
+	// file's name, the bytes received so far and the file's size, on the goroutine that called Download. Drawing it
+	// is the caller's business.
+	Progress func(name string, done, total int64)
+}
+
 // Download fetches the named files (none: every non-optional file) into the
-// models directory to, drawing a progress bar per file on w (nil: none).
+// models directory to.
 //
-// With a baseURL, a mirror laid out like a models directory, file NAME comes
-// from baseURL/NAME and its licence texts from baseURL/licenses/. Without
-// one, each file's official URL is used; files converted or repackaged for
-// dozor have none, and asking for them then fails before anything is
-// fetched. Licence texts have no official source, so without a mirror they
-// are not downloaded and w gets a note saying which to copy.
+// Without opt.BaseURL, each file's official URL is used; files converted or
+// repackaged for dozor have none, and asking for them then fails before
+// anything is fetched. Licence texts have no official source, so without a
+// mirror they are not downloaded and opt.Log gets a note saying which to
+// copy.
 //
 // Each body is hashed while it streams into a temporary file, which is
 // renamed into place only when size and sha256 match; a failed, short or
 // tampered download never appears under the final name, and a good file
 // already there is kept. Files already present and valid are not fetched
 // again. Every failure is reported, joined into one error.
-func Download(ctx context.Context, baseURL, to string, w io.Writer, names ...string) error {
+func Download(ctx context.Context, to string, opt DownloadOptions, names ...string) error {
+	w, baseURL := opt.Log, opt.BaseURL
 	if w == nil {
 		w = io.Discard
 	}
@@ -92,7 +105,7 @@ func Download(ctx context.Context, baseURL, to string, w io.Writer, names ...str
 			fmt.Fprintf(w, "%s: already present and verified\n", j.e.name)
 			continue
 		}
-		if err := fetch(ctx, j.e, j.src, dst, w); err != nil {
+		if err := fetch(ctx, j.e, j.src, dst, opt.Progress); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -120,7 +133,7 @@ func sourceURL(baseURL, name, official string) (string, error) {
 	return url.JoinPath(baseURL, name)
 }
 
-func fetch(ctx context.Context, e entry, src, dst string, w io.Writer) error {
+func fetch(ctx context.Context, e entry, src, dst string, progress func(name string, done, total int64)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", e.label, e.name, err)
@@ -138,13 +151,28 @@ func fetch(ctx context.Context, e entry, src, dst string, w io.Writer) error {
 		return e.fail(dst, ErrSize, nil, "GET %s: the server sends %d bytes, want %d bytes%s",
 			src, resp.ContentLength, e.size, lfsHint(head))
 	}
-	bar := progress.New(w, e.name, e.size, "B")
-	err = writeVerified(dst, e, io.TeeReader(resp.Body, bar), "the downloaded data")
-	bar.Finish()
-	if err != nil {
+	var body io.Reader = resp.Body
+	if progress != nil {
+		body = io.TeeReader(resp.Body, &progressWriter{name: e.name, total: e.size, report: progress})
+	}
+	if err := writeVerified(dst, e, body, "the downloaded data"); err != nil {
 		return fmt.Errorf("%w (from %s)", err, src)
 	}
 	return nil
+}
+
+// progressWriter counts the bytes of one file as they stream through and
+// reports the running total.
+type progressWriter struct {
+	name        string
+	done, total int64
+	report      func(name string, done, total int64)
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	p.done += int64(len(b))
+	p.report(p.name, p.done, p.total)
+	return len(b), nil
 }
 
 // lfsHint explains the commonest wrong body: a Git LFS pointer served by a

@@ -18,6 +18,14 @@ type Embedder interface {
 type Engine interface {
 	Detector
 	Embedder
+	// Recognize detects the faces in img and embeds those that want
+	// accepts (every face when want is nil), handing the image to the
+	// engine's library once: it is what the daemon runs per frame, where
+	// Detect then Embed would convert the frame twice. want is called once
+	// per face, in order, after detection and before that face is
+	// embedded. A face that was not embedded has an Embedding with a nil
+	// Vec.
+	Recognize(img *Image, want func(Face) bool) ([]Face, []Embedding, error)
 	Name() string
 	Close() error
 }

@@ -16,6 +16,7 @@ packages=(
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev # camera decode (FFmpeg 5.1)
   mosquitto                # the MQTT broker the uplink tests and the demo start themselves
   chromium                 # headless, renders the hardware test's HTML report in its test
+  prometheus               # promtool, which lints the daemon's /metrics in its test
 )
 
 if [ $# -gt 0 ]; then

@@ -10,14 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
-	"github.com/dozor-edge/dozor/internal/leakcheck"
 	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
-	leakcheck.Main(m)
+	goleak.VerifyTestMain(m)
 }
 
 func clipPath(t testing.TB, name string) string {

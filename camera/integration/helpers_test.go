@@ -8,14 +8,16 @@ package integration_test
 import (
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
 	"github.com/dozor-edge/dozor/camera/simcam/simcamtest"
-	"github.com/dozor-edge/dozor/internal/leakcheck"
 	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
@@ -30,12 +32,13 @@ func TestMain(m *testing.M) {
 	if !set {
 		flag.Set("test.parallel", "12")
 	}
-	leakcheck.MainWith(m, func() error {
-		if n := avcodec.Live(); n != 0 {
-			return fmt.Errorf("%d decoders left open", n)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if n := avcodec.Live(); n != 0 && code == 0 {
+			fmt.Fprintf(os.Stderr, "%d decoders left open\n", n)
+			code = 1
 		}
-		return nil
-	})
+		os.Exit(code)
+	}))
 }
 
 var (

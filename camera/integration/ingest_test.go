@@ -8,6 +8,7 @@ import (
 	"github.com/dozor-edge/dozor/camera/avcodec"
 	"github.com/dozor-edge/dozor/camera/simcam"
 	"github.com/dozor-edge/dozor/camera/simcam/simcamtest"
+	"github.com/dozor-edge/dozor/internal/backoff"
 	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/recognizer"
@@ -67,7 +68,7 @@ func TestFramesDecodeWithRightSizeAndCount(t *testing.T) {
 			// The session ends with the clip (no loop); a long backoff keeps
 			// the next session out of the count.
 			r := startCamera(t, camera.Config{ID: "cam", URL: srv.URL(), Transport: tc.transport, SampleRate: tc.rate, MaxSide: tc.maxSide,
-				Backoff: camera.Backoff{Min: time.Minute, Max: time.Minute}}, true)
+				Backoff: backoff.Policy{Min: time.Minute, Max: time.Minute}}, true)
 			limit := c.Period + 10*time.Second
 			defer func() {
 				if t.Failed() {

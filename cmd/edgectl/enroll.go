@@ -20,28 +20,30 @@ import (
 	"github.com/dozor-edge/dozor/edge/enroll"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
-	"github.com/dozor-edge/dozor/internal/progress"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/recognizer"
 	"github.com/dozor-edge/dozor/recognizer/opencv"
 )
-
-func init() {
-	register("enroll", "enrol persons from booking photos: one person, a folder or a CSV file", runEnroll)
-	register("gallery", "list the enrolled gallery, or re-embed it for another engine (list, reembed)", runGallery)
-}
 
 // storeFlags are the flags of the commands that open the facility store.
 // The defaults are the daemon's, so on a box set up with the defaults the
 // commands need none of them.
 type storeFlags struct {
+	config           string
 	path, key, actor string
+	region, site     string
 	initKey, noKey   bool
+	fs               *flag.FlagSet
 }
 
 func (f *storeFlags) add(fs *flag.FlagSet, audited bool) {
-	d := config.Defaults().Store
-	fs.StringVar(&f.path, "store", d.Path, "facility database (the daemon's store.path)")
-	fs.StringVar(&f.key, "key", d.KeyFile, "key file of the database (the daemon's store.key_file)")
+	d := config.Defaults()
+	f.fs = fs
+	fs.StringVar(&f.config, "config", "", "the daemon's configuration file: --store, --key, --region and --site default to its values")
+	fs.StringVar(&f.path, "store", d.Store.Path, "facility database (the daemon's store.path)")
+	fs.StringVar(&f.key, "key", d.Store.KeyFile, "key file of the database (the daemon's store.key_file)")
+	fs.StringVar(&f.region, "region", d.Site.Region, "the daemon's site.region: the store sends its audit records to the region under it")
+	fs.StringVar(&f.site, "site", d.Site.ID, "the daemon's site.id: the site the store's audit records come from")
 	if audited {
 		fs.StringVar(&f.actor, "actor", osUser(), "name recorded in the audit log for what this command does (default: the OS user)")
 	}
@@ -69,8 +71,11 @@ func (f *storeFlags) checkActor() error {
 // sealed under the real one, and a database made silently at a mistyped
 // path would collect enrolments nobody finds.
 func (f *storeFlags) open(stderr io.Writer) (*store.Store, error) {
+	if err := f.fromConfig(); err != nil {
+		return nil, err
+	}
 	if f.noKey {
-		return store.Open(f.path, store.Options{NoKey: true})
+		return store.Open(f.path, store.Options{SQLite: sqlite.Binding{}, NoKey: true})
 	}
 	_, dbErr := os.Stat(f.path)
 	dbExists := dbErr == nil
@@ -109,7 +114,7 @@ func (f *storeFlags) open(stderr io.Writer) (*store.Store, error) {
 			return nil, err
 		}
 	}
-	st, err := store.Open(f.path, store.Options{KeyFile: f.key})
+	st, err := store.Open(f.path, store.Options{SQLite: sqlite.Binding{}, KeyFile: f.key, Region: f.region, Site: f.site})
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +122,33 @@ func (f *storeFlags) open(stderr io.Writer) (*store.Store, error) {
 		fmt.Fprintf(stderr, "created store %s\n", st.Path())
 	}
 	return st, nil
+}
+
+// fromConfig takes the store, key, region and site from the daemon's
+// configuration file, when --config names one, for the flags not given:
+// audit records must leave under the site the daemon runs as.
+func (f *storeFlags) fromConfig() error {
+	if f.config == "" {
+		return nil
+	}
+	cfg, err := config.Load(f.config, os.LookupEnv)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	given := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	for name, v := range map[string]struct {
+		dst *string
+		val string
+	}{
+		"store": {&f.path, cfg.Store.Path}, "key": {&f.key, cfg.Store.KeyFile},
+		"region": {&f.region, cfg.Site.Region}, "site": {&f.site, cfg.Site.ID},
+	} {
+		if !given[name] {
+			*v.dst = v.val
+		}
+	}
+	return nil
 }
 
 // stillEngine builds an engine with the detector set for still photos:
@@ -132,7 +164,9 @@ func stillEngine(modelFlag, name string) (recognizer.Engine, error) {
 	return engines.New(dir, name, det)
 }
 
-func decodeStill(b []byte) (*recognizer.Image, error) { return opencv.DecodeImage(b, stillMaxSide) }
+func decodeStill(b []byte) (*recognizer.Image, error) {
+	return opencv.DecodeImage(b, engines.StillMaxSide)
+}
 
 type enrollReport struct {
 	Model     recognizer.ModelID    `json:"model"`
@@ -229,16 +263,12 @@ func runEnroll(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "warning: %d profile(s) have no template of %s, so photos are not compared with them; "+
 			"run `edgectl gallery reembed --engine %s` first for a full look-alike check\n", n, e.Model(), *engineName)
 	}
-	var bar *progress.Bar
-	var onProgress enroll.Progress
+	var bar *progressBar
 	if *person == "" {
-		bar = progress.New(os.Stderr, "enrol", int64(len(items)), "")
-		onProgress = func(int, int, enroll.Result) { bar.Add(1) }
+		bar = newProgressBar("enrol", int64(len(items)), false)
 	}
-	results, runErr := e.Run(ctx, items, onProgress)
-	if bar != nil {
-		bar.Finish()
-	}
+	results, runErr := e.Run(ctx, items, func(int, int, enroll.Result) { bar.Add(1) })
+	bar.Done()
 	rep := enrollReport{Model: e.Model(), Threshold: e.Threshold(), Counts: enroll.Count(results),
 		Unchecked: e.Unchecked(), Results: results}
 	if *asJSON {
@@ -312,6 +342,9 @@ func runGallery(ctx context.Context, args []string) error {
 		return runGalleryList(ctx, args[1:])
 	case "reembed":
 		return runGalleryReembed(ctx, args[1:])
+	case "help", "-h", "--help":
+		fmt.Println(usage)
+		return nil
 	}
 	return fmt.Errorf("unknown sub-command %q\n%s", args[0], usage)
 }
@@ -401,16 +434,14 @@ func runGalleryReembed(ctx context.Context, args []string) error {
 	defer eng.Close()
 	// The total is known only once the store has been read, so the bar
 	// starts with the first photo.
-	var bar *progress.Bar
+	var bar *progressBar
 	rep, runErr := enroll.Reembed(ctx, st, eng, decodeStill, sf.actor, func(done, total int, r enroll.Result) {
-		if bar == nil {
-			bar = progress.New(os.Stderr, "reembed", int64(total), "")
+		if done == 1 {
+			bar = newProgressBar("reembed", int64(total), false)
 		}
 		bar.Add(1)
 	})
-	if bar != nil {
-		bar.Finish()
-	}
+	bar.Done()
 	if *asJSON {
 		if err := writeJSON(os.Stdout, rep); err != nil {
 			return err

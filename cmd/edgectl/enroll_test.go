@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/enroll"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
@@ -97,7 +99,8 @@ type cliEnrollReport struct {
 // commands, all through the binary on one store.
 func TestEnrollAndGalleryCommands(t *testing.T) {
 	dir := t.TempDir()
-	storeArgs := []string{"--store", filepath.Join(dir, "db", "facility.db"), "--key", filepath.Join(dir, "keys", "facility.key")}
+	storeArgs := []string{"--store", filepath.Join(dir, "db", "facility.db"), "--key", filepath.Join(dir, "keys", "facility.key"),
+		"--region", "north", "--site", "ik5"}
 	imp := filepath.Join(dir, "import")
 	link := func(src, rel string) {
 		dst := filepath.Join(imp, rel)
@@ -191,7 +194,7 @@ func TestEnrollAndGalleryCommands(t *testing.T) {
 	}
 
 	// Who did what is in the audit log under the names given.
-	st, err := store.Open(storeArgs[1], store.Options{NoKey: true})
+	st, err := store.Open(storeArgs[1], store.Options{SQLite: sqlite.Binding{}, NoKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +214,19 @@ func TestEnrollAndGalleryCommands(t *testing.T) {
 	}
 	if by["enrol"] != "alice" || by["reembed"] != "bob" {
 		t.Fatalf("actors in the audit log: %v", by)
+	}
+	// Each entry waits in the outbox as an audit record of the site given.
+	msgs, err := st.Pending(context.Background(), 0, store.MaxBatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Topic != "dozor/v1/north/ik5/audit" {
+			t.Errorf("message %d on %s", m.Seq, m.Topic)
+		}
+	}
+	if len(msgs) != len(entries) {
+		t.Errorf("%d messages for %d audit entries", len(msgs), len(entries))
 	}
 }
 
@@ -243,5 +259,40 @@ func TestEnrollBadArguments(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "var")); !os.IsNotExist(err) {
 		t.Fatal("a refused command created var/")
+	}
+}
+
+// With --config, the store, its key and the site come from the daemon's
+// configuration: the audit records of an enrolment leave under the site
+// the daemon runs as, not under the defaults.
+func TestStoreFlagsFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "db", "f.db"), filepath.Join(dir, "keys", "f.key")
+	cfgPath := filepath.Join(dir, "edged.yaml")
+	yaml := fmt.Sprintf("site:\n  id: ik7\n  region: south\nstore:\n  path: %s\n  key_file: %s\n", db, key)
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := edgectlIn(t, dir, "enroll", "--config", cfgPath, "--init-key", "--actor", "alice",
+		"--engine", "faceplugin", "--person", "P-LMM", enrolPhoto(t, "lin-manuel-miranda.png"))
+	if err != nil {
+		t.Fatalf("enroll --config: %v\n%s", err, stderr)
+	}
+	st, err := store.Open(db, store.Options{SQLite: sqlite.Binding{}, KeyFile: key, Region: "south", Site: "ik7"})
+	if err != nil {
+		t.Fatalf("the store named in the configuration: %v", err)
+	}
+	defer st.Close()
+	msgs, err := st.Pending(context.Background(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) == 0 {
+		t.Fatal("an enrolment left no audit record for the region")
+	}
+	for _, m := range msgs {
+		if !strings.HasPrefix(m.Topic, "dozor/v1/south/ik7/") {
+			t.Errorf("message on %s, want the configured site's dozor/v1/south/ik7/", m.Topic)
+		}
 	}
 }

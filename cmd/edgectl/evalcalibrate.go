@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"math"
+	"os"
 
 	"github.com/dozor-edge/dozor/internal/engines"
-	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/internal/engines/features"
 	"github.com/dozor-edge/dozor/recognizer/eval"
 )
 
@@ -27,16 +26,10 @@ func runEvalCalibrate(ctx context.Context, args []string) error {
 	if len(datasets) == 0 {
 		return errors.New("at least one --dataset is required")
 	}
-	type acc struct{ n, s, s2 float64 }
-	add := func(a *acc, x float64) { a.n++; a.s += x; a.s2 += x * x }
-	stats := func(a acc) (float64, float64) {
-		m := a.s / a.n
-		return m, math.Sqrt(math.Max(0, a.s2/a.n-m*m))
-	}
 	names := []string{engines.FacePlugin, engines.DlibONNX}
-	same, diff := map[string]*acc{}, map[string]*acc{}
+	seps := map[string]*eval.Separation{}
 	for _, n := range names {
-		same[n], diff[n] = &acc{}, &acc{}
+		seps[n] = &eval.Separation{}
 	}
 	for _, dir := range datasets {
 		ds, err := eval.LoadDataset(dir)
@@ -48,27 +41,8 @@ func runEvalCalibrate(ctx context.Context, args []string) error {
 			return err
 		}
 		for _, n := range names {
-			embs := embedAll(feats, variant{engine: n, flip: true})
-			for _, p := range ds.Pairs {
-				a, b := embs[p.A], embs[p.B]
-				if a == nil || b == nil {
-					continue
-				}
-				s := float64(recognizer.Dot(a, b))
-				if p.Same {
-					add(same[n], s)
-				} else {
-					add(diff[n], s)
-				}
-			}
+			seps[n].AddPairs(ds.Pairs, eval.Embeddings(feats, features.Variant{Engine: n, Flip: true}))
 		}
 	}
-	fmt.Println("| embedder | same mean | same std | different mean | different std | d' |")
-	fmt.Println("|---|---|---|---|---|---|")
-	for _, n := range names {
-		sm, ss := stats(*same[n])
-		dm, dsd := stats(*diff[n])
-		fmt.Printf("| %s | %.4f | %.4f | %.4f | %.4f | %.2f |\n", n, sm, ss, dm, dsd, (sm-dm)/math.Sqrt((ss*ss+dsd*dsd)/2))
-	}
-	return nil
+	return eval.WriteCalibration(os.Stdout, names, seps)
 }

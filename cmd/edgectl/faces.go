@@ -14,10 +14,6 @@ import (
 	"github.com/dozor-edge/dozor/recognizer/opencv"
 )
 
-func init() {
-	register("faces", "print the faces found in images and write annotated copies", runFaces)
-}
-
 func runFaces(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("faces", flag.ContinueOnError)
 	modelFlag := fs.String("models", "", "models directory (default: $DOZOR_MODELS, ./var/models, ../shared/models)")
@@ -66,7 +62,7 @@ func runFaces(ctx context.Context, args []string) error {
 			return ctx.Err()
 		}
 		r := result{Image: path}
-		img, faces, err := detectFile(e, path)
+		img, faces, err := engines.DetectFile(e, path)
 		if err != nil {
 			r.Error = err.Error()
 			failed++

@@ -14,10 +14,6 @@ import (
 	"github.com/dozor-edge/dozor/hw"
 )
 
-func init() {
-	register("hwtest", "test this box and its cameras and broker against the configuration: PASS / WARN / FAIL with fixes", runHWTest)
-}
-
 // errChecksFailed makes the exit status non-zero when a check failed;
 // the table or JSON has already said which.
 var errChecksFailed = errors.New("checks failed")

@@ -7,36 +7,47 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 )
 
 // version is set at build time: -ldflags "-X main.version=1.2.3".
 var version = "dev"
 
-// command is one edgectl sub-command. Each lives in its own file and
-// registers itself in commands from an init function.
+// command is one edgectl sub-command: the name typed, the line usage
+// prints for it, and the function that parses its flags and runs it.
 type command struct {
-	summary string
-	run     func(ctx context.Context, args []string) error
+	name, summary string
+	run           func(ctx context.Context, args []string) error
 }
 
-var commands = map[string]command{}
-
-func register(name, summary string, run func(ctx context.Context, args []string) error) {
-	commands[name] = command{summary: summary, run: run}
+// commands lists every sub-command in the order usage prints them.
+var commands = []command{
+	{"bench", "time each recognition stage on this box (1 thread and all cores)", runBench},
+	{"bench-latency", "measure the daemon's frame-to-MQTT sighting latency on this machine (local broker and simulated camera)", runBenchLatency},
+	{"enroll", "enrol persons from booking photos: one person, a folder or a CSV file", runEnroll},
+	{"eval", "measure accuracy on a face data set (verify, identify, table)", runEval},
+	{"faces", "print the faces found in images and write annotated copies", runFaces},
+	{"gallery", "list the enrolled gallery, or re-embed it for another engine (list, reembed)", runGallery},
+	{"hwtest", "test this box and its cameras and broker against the configuration: PASS / WARN / FAIL with fixes", runHWTest},
+	{"models", "verify, install and list the ML weight files", runModels},
+	{"simcam", "serve a video clip as a simulated RTSP camera (with faults on demand)", runSimcam},
+	{"watch", "print a site's sightings, alerts and status from the MQTT broker as they arrive", runWatch},
 }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: edgectl <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for _, c := range commands {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", c.name, c.summary)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].summary)
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
 	}
+	return command{}, false
 }
 
 func main() {
@@ -44,7 +55,7 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	c, ok := commands[os.Args[1]]
+	c, ok := lookup(os.Args[1])
 	if !ok {
 		fmt.Fprintf(os.Stderr, "edgectl: unknown command %q\n", os.Args[1])
 		usage()
@@ -57,7 +68,7 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
-		fmt.Fprintf(os.Stderr, "edgectl %s: %v\n", os.Args[1], err)
+		fmt.Fprintf(os.Stderr, "edgectl %s: %v\n", c.name, err)
 		os.Exit(1)
 	}
 }

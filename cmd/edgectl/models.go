@@ -14,10 +14,6 @@ import (
 	"github.com/dozor-edge/dozor/models"
 )
 
-func init() {
-	register("models", "verify, install and list the ML weight files", runModels)
-}
-
 const modelsUsage = `usage:
   edgectl models list [-v]
   edgectl models verify [--dir DIR] [FILE...]
@@ -230,7 +226,10 @@ func modelsInstall(ctx context.Context, out io.Writer, args []string) error {
 			}
 		}
 	}
-	if err := models.Download(ctx, *baseURL, *to, os.Stderr, names...); err != nil {
+	progress, done := downloadProgress()
+	err := models.Download(ctx, *to, models.DownloadOptions{BaseURL: *baseURL, Log: os.Stderr, Progress: progress}, names...)
+	done()
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(out)

@@ -15,10 +15,6 @@ import (
 	"github.com/dozor-edge/dozor/camera/simcam"
 )
 
-func init() {
-	register("simcam", "serve a video clip as a simulated RTSP camera (with faults on demand)", runSimcam)
-}
-
 func runSimcam(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("simcam", flag.ContinueOnError)
 	file := fs.String("file", "", "video clip to stream (MP4 or any file libavformat reads) (required)")

@@ -14,10 +14,6 @@ import (
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
-func init() {
-	register("watch", "print a site's sightings, alerts and status from the MQTT broker as they arrive", runWatch)
-}
-
 // runWatch subscribes to what sites publish and prints each message in one
 // readable line: the quickest way for an installer to see that a box is
 // reporting, and the demo's live view. Every message is decoded and

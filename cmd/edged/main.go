@@ -17,6 +17,7 @@ import (
 	_ "time/tzdata" // rules read time windows in the facility's zone, whatever the host has installed
 
 	"github.com/dozor-edge/dozor/edge"
+	"github.com/dozor-edge/dozor/edge/cgodeps"
 	"github.com/dozor-edge/dozor/edge/config"
 )
 
@@ -70,7 +71,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 
-	d, err := edge.New(cfg, edge.Deps{Logger: log, Version: version})
+	// The parts that link C libraries (SQLite, OpenCV and dlib,
+	// libavcodec) are built here and handed in.
+	deps := cgodeps.Deps(cfg, log)
+	deps.Version = version
+	d, err := edge.New(cfg, deps)
 	if err != nil {
 		fmt.Fprintf(stderr, "edged: %v\n", err)
 		return 1

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/recognizer"
 	"github.com/dozor-edge/dozor/recognizer/opencv"
@@ -32,7 +33,8 @@ func newStore(t *testing.T) *store.Store {
 	if _, err := store.GenerateKeyFile(key); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "facility.db"), store.Options{KeyFile: key})
+	st, err := store.Open(filepath.Join(t.TempDir(), "facility.db"), store.Options{SQLite: sqlite.Binding{}, KeyFile: key,
+		Region: "north", Site: "ik5"})
 	if err != nil {
 		t.Fatal(err)
 	}

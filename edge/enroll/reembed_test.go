@@ -8,6 +8,7 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/recognizer"
 	"github.com/dozor-edge/dozor/recognizer/gallery"
 )
@@ -195,7 +196,7 @@ func TestCatalogueAndList(t *testing.T) {
 		t.Fatalf("models %v, want %v", got, want)
 	}
 	// An auditor without the key can list the gallery.
-	ro, err := store.Open(st.Path(), store.Options{NoKey: true})
+	ro, err := store.Open(st.Path(), store.Options{SQLite: sqlite.Binding{}, NoKey: true})
 	if err != nil {
 		t.Fatal(err)
 	}

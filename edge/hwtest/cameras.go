@@ -13,7 +13,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dozor-edge/dozor/camera"
-	"github.com/dozor-edge/dozor/edge"
+	"github.com/dozor-edge/dozor/internal/backoff"
+	"github.com/dozor-edge/dozor/internal/stats"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
@@ -159,14 +160,14 @@ func (t *tester) cameras(ctx context.Context, r *Report, engs []recognizer.Engin
 		r.Cameras[i] = CameraReport{ID: cc.ID, Zone: cc.Zone, URL: camera.Redact(cc.URL)}
 		run := &camRun{rep: &r.Cameras[i]}
 		runs[i] = run
-		ccfg, err := edge.CameraConfig(t.cfg, cc)
+		ccfg, err := t.cfg.CameraConfig(cc)
 		if err != nil {
 			r.add(Check{Section: "camera " + cc.ID, Name: "credentials", Verdict: Fail, Value: err.Error(),
 				Fix: fmt.Sprintf("make %s readable by this user, holding one line user:password", cc.CredentialsFile)})
 		}
 		// An installer waits for the verdict: retry soon after a failure
 		// instead of the daemon's patient backoff.
-		ccfg.Backoff = camera.Backoff{Min: 500 * time.Millisecond, Max: 2 * time.Second}
+		ccfg.Backoff = backoff.Policy{Min: 500 * time.Millisecond, Max: 2 * time.Second}
 		if t.opt.Camera != nil {
 			t.opt.Camera(&ccfg)
 		}
@@ -388,8 +389,8 @@ func (run *camRun) finish(t *tester) {
 	}
 	if len(run.iods) > 0 {
 		slices.Sort(run.iods)
-		rep.IODMedian = percentile(run.iods, 0.5)
-		rep.IODP90 = percentile(run.iods, 0.9)
+		rep.IODMedian = stats.Percentile(run.iods, 0.5)
+		rep.IODP90 = stats.Percentile(run.iods, 0.9)
 		rep.IODMax = run.iods[len(run.iods)-1]
 	}
 	frame := run.snapFrame
@@ -401,20 +402,6 @@ func (run *camRun) finish(t *tester) {
 			rep.Snapshot = b
 		}
 	}
-}
-
-// percentile of sorted xs, by linear interpolation.
-func percentile(xs []float64, p float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	pos := p * float64(len(xs)-1)
-	i := int(pos)
-	if i >= len(xs)-1 {
-		return xs[len(xs)-1]
-	}
-	f := pos - float64(i)
-	return xs[i]*(1-f) + xs[i+1]*f
 }
 
 // cameraChecks turns one camera's report into checks.

@@ -171,19 +171,6 @@ func TestUplinkFixes(t *testing.T) {
 	}
 }
 
-func TestPercentile(t *testing.T) {
-	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	if p := percentile(xs, 0.5); p != 5.5 {
-		t.Errorf("median %v", p)
-	}
-	if p := percentile(xs, 0.9); p < 9.09 || p > 9.11 {
-		t.Errorf("p90 %v", p)
-	}
-	if p := percentile(nil, 0.9); p != 0 {
-		t.Errorf("empty %v", p)
-	}
-}
-
 func TestWriteHTMLFileNames(t *testing.T) {
 	dir := t.TempDir()
 	r := &Report{Verdict: Warn, Cameras: []CameraReport{{ID: "../../etc/x", Snapshot: []byte{0xff, 0xd8, 0xff}}}}

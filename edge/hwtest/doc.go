@@ -3,7 +3,7 @@
 // what to fix when it will not.
 //
 // It reuses the daemon's own code rather than imitating it: the camera
-// configuration is derived by edge.CameraConfig and streamed by
+// configuration is derived by config.Config.CameraConfig and streamed by
 // camera.Camera through the daemon's decoder, faces are found by the
 // configured recognition engine at the daemon's detection size, and the
 // broker is reached by uplink.Probe, which shares the uplink's TLS,

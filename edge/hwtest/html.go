@@ -40,9 +40,9 @@ type htmlCamera struct {
 	Check   []Check
 	Verdict Verdict
 	Boxes   []htmlBox
-	Bars    []htmlBar
-	// Good and Min are the two thresholds on the histogram's x axis.
-	GoodX, MinX float64
+	// HistogramFile is the face-size histogram's PNG in the report
+	// folder; empty when the camera saw no faces.
+	HistogramFile string
 }
 
 type htmlBox struct {
@@ -55,22 +55,10 @@ type htmlBox struct {
 	Now bool
 }
 
-// htmlBar is one bin of the face-size histogram (in a 300 x 100 box).
-type htmlBar struct {
-	X, Y, W, H float64
-	Label      string
-	Class      string
-}
-
-const (
-	histWidth = 300.0
-	histMax   = 80.0 // px: larger faces land in the last bin
-	histBins  = 20
-)
-
 // WriteHTML writes the report folder: index.html for people, report.json
-// for machines and one JPEG snapshot per camera that delivered a picture.
-// The page is self-contained apart from the snapshots beside it, so the
+// for machines, one JPEG snapshot per camera that delivered a picture and
+// one PNG histogram of face sizes per camera that saw faces. The page is
+// self-contained apart from the pictures beside it, so the
 // folder can be copied off the box and opened anywhere. Snapshots show the
 // people who passed the cameras, so the folder and its files are readable
 // by their owner only.
@@ -87,7 +75,7 @@ func (r *Report) WriteHTML(dir string) error {
 				return err
 			}
 		}
-		hc := htmlCamera{CameraReport: c, Verdict: Pass, GoodX: GoodInterOcular / histMax * histWidth, MinX: MinInterOcular / histMax * histWidth}
+		hc := htmlCamera{CameraReport: c, Verdict: Pass}
 		for _, ch := range r.Checks {
 			if ch.Section == "camera "+c.ID {
 				hc.Check = append(hc.Check, ch)
@@ -100,7 +88,16 @@ func (r *Report) WriteHTML(dir string) error {
 		for _, f := range c.SnapshotFaces {
 			hc.Boxes = append(hc.Boxes, htmlBox{X: f.X, Y: f.Y, W: f.W, H: f.H, Class: sizeClass(float64(f.IOD)), Label: fmt.Sprintf("%.0f px", f.IOD), Now: true})
 		}
-		hc.Bars = histogram(c.Faces)
+		if len(c.Faces) > 0 {
+			hist, err := histogramPNG(c.Faces)
+			if err != nil {
+				return fmt.Errorf("report: camera %s: face sizes: %w", c.ID, err)
+			}
+			hc.HistogramFile = "faces-" + safeName(c.ID) + ".png"
+			if err := writeFile(filepath.Join(dir, hc.HistogramFile), hist); err != nil {
+				return err
+			}
+		}
 		cams = append(cams, hc)
 	}
 	var b bytes.Buffer
@@ -129,27 +126,6 @@ func sizeClass(iod float64) string {
 		return "marginal"
 	}
 	return "good"
-}
-
-func histogram(faces []FaceSeen) []htmlBar {
-	var counts [histBins]int
-	for _, f := range faces {
-		i := int(float64(f.IOD) / histMax * histBins)
-		counts[min(max(i, 0), histBins-1)]++
-	}
-	top := 1
-	for _, c := range counts {
-		top = max(top, c)
-	}
-	bw := histWidth / histBins
-	bars := make([]htmlBar, 0, histBins)
-	for i, c := range counts {
-		h := 90 * float64(c) / float64(top)
-		lo := float64(i) * histMax / histBins
-		bars = append(bars, htmlBar{X: float64(i) * bw, Y: 100 - h, W: bw - 1, H: h,
-			Label: fmt.Sprintf("%d faces of %.0f-%.0f px", c, lo, lo+histMax/histBins), Class: sizeClass(lo + histMax/histBins/2)})
-	}
-	return bars
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)

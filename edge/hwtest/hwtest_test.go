@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
 	"github.com/dozor-edge/dozor/camera/simcam"
@@ -20,12 +22,11 @@ import (
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/hwtest"
 	"github.com/dozor-edge/dozor/hw"
-	"github.com/dozor-edge/dozor/internal/leakcheck"
 	"github.com/dozor-edge/dozor/internal/mosquitto"
 	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func readClip(t *testing.T, name string) *camera.Clip {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/internal/engines"
+	"github.com/dozor-edge/dozor/internal/stats"
 	"github.com/dozor-edge/dozor/models"
 	"github.com/dozor-edge/dozor/recognizer"
 )
@@ -154,8 +155,7 @@ func timeIt(budget time.Duration, f func() error) (time.Duration, error) {
 		}
 		ds = append(ds, time.Since(t0))
 	}
-	slices.Sort(ds)
-	return ds[len(ds)/2], nil
+	return stats.Percentile(ds, 0.5), nil
 }
 
 // syntheticFrame is a textured BGR picture: smooth gradients with a

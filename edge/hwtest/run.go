@@ -12,12 +12,10 @@ import (
 
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
-	"github.com/dozor-edge/dozor/edge"
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/hw"
 	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/recognizer"
-	"github.com/dozor-edge/dozor/recognizer/opencv"
 	"github.com/dozor-edge/dozor/sync/uplink"
 )
 
@@ -100,7 +98,7 @@ type tester struct {
 // the report.
 func Run(ctx context.Context, cfg config.Config, opt Options) (*Report, error) {
 	opt.setDefaults()
-	t := &tester{cfg: cfg, opt: opt, workers: edge.WorkerCount(cfg), cores: runtime.NumCPU()}
+	t := &tester{cfg: cfg, opt: opt, workers: cfg.Workers(), cores: runtime.NumCPU()}
 	if f, ok := opt.Progress.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			t.tty = true
@@ -124,12 +122,9 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (*Report, error) {
 		t.progress(fmt.Sprintf("models: loading %d engines", n))
 		newEngine := opt.NewEngine
 		if newEngine == nil {
-			det := opencv.DefaultDetectorConfig
-			det.MaxSide = cfg.Models.DetectionSize
-			newEngine = func() (recognizer.Engine, error) { return engines.New(cfg.Models.Dir, cfg.Models.Engine, det) }
-			// The daemon's setting, so the speed measured is the speed the
+			// The daemon's factory, so the speed measured is the speed the
 			// daemon gets.
-			opencv.SetNumThreads(max(1, runtime.NumCPU()/t.workers))
+			newEngine = engines.ForWorkers(cfg.Models.Dir, cfg.Models.Engine, cfg.Models.DetectionSize, t.workers)
 		}
 		for range n {
 			e, err := newEngine()

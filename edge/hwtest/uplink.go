@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/dozor-edge/dozor/edge"
+	"github.com/dozor-edge/dozor/internal/stats"
 	"github.com/dozor-edge/dozor/sync/uplink"
 )
 
@@ -36,7 +36,7 @@ const (
 // round trip on the site's own hwtest topic.
 func (t *tester) checkUplink(ctx context.Context, r *Report) {
 	const sec = "uplink"
-	ucfg := edge.UplinkConfig(t.cfg)
+	ucfg := t.cfg.UplinkConfig()
 	if t.opt.Uplink != nil {
 		t.opt.Uplink(&ucfg)
 	}
@@ -55,9 +55,7 @@ func (t *tester) checkUplink(ctx context.Context, r *Report) {
 	u.Connected, u.TLS, u.TLSVersion, u.CertExpires = true, res.TLS, res.TLSVersion, res.CertExpires
 	u.Connect, u.Subscribed, u.Sent, u.Received = res.Connect, res.Subscribed, res.Sent, res.Received
 	if len(res.RTT) > 0 {
-		rtt := slices.Clone(res.RTT)
-		slices.Sort(rtt)
-		u.RTTMedian, u.RTTMax = rtt[len(rtt)/2], rtt[len(rtt)-1]
+		u.RTTMedian, u.RTTMax = stats.Percentile(res.RTT, 0.5), slices.Max(res.RTT)
 	}
 
 	conn := Check{Section: sec, Name: "broker", Verdict: Pass, Value: fmt.Sprintf("%s connected in %s", u.Broker, ms(u.Connect))}

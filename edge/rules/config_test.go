@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dozor-edge/dozor/edge/custody"
 )
 
 // baseConfig is a small facility in Moscow: a cell block, a workshop, a
@@ -43,10 +45,10 @@ func baseConfig() Config {
 		},
 		KeepApart: []Order{{ID: "ka-1", Persons: []string{"p1", "p3"}, Note: "court order 12/2024"}},
 		Rules: []Rule{
-			{ID: "watch", Kind: KindWatchList, WatchList: "escape-risk", Severity: Critical, Cooldown: Duration(10 * time.Minute)},
-			{ID: "permits", Kind: KindOutsidePermit, Severity: Warning, Cooldown: Duration(15 * time.Minute)},
-			{ID: "apart", Kind: KindKeepApart, Within: Duration(time.Minute), Severity: Critical, Cooldown: Duration(5 * time.Minute)},
-			{ID: "staff", Kind: KindUnknownInStaffZone, Severity: Warning, Cooldown: Duration(2 * time.Minute)},
+			{ID: "watch", Kind: custody.KindWatchList, WatchList: "escape-risk", Severity: custody.Critical, Cooldown: custody.Duration(10 * time.Minute)},
+			{ID: "permits", Kind: custody.KindOutsidePermit, Severity: custody.Warning, Cooldown: custody.Duration(15 * time.Minute)},
+			{ID: "apart", Kind: custody.KindKeepApart, Within: custody.Duration(time.Minute), Severity: custody.Critical, Cooldown: custody.Duration(5 * time.Minute)},
+			{ID: "staff", Kind: custody.KindUnknownInStaffZone, Severity: custody.Warning, Cooldown: custody.Duration(2 * time.Minute)},
 		},
 	}
 }
@@ -81,7 +83,7 @@ var configCases = []configCase{
 	{name: "machine time zone", edit: func(c *Config) { c.TimeZone = "Local" }, field: "time_zone", msg: "depends on the machine"},
 	{name: "bad kind", edit: func(c *Config) { c.Rules[1].Kind = "watchlist" }, field: "rules[1].kind", msg: `unknown kind "watchlist"`},
 	{name: "bad severity", edit: func(c *Config) { c.Rules[0].Severity = "urgent" }, field: "rules[0].severity", msg: `unknown severity "urgent"`},
-	{name: "negative cooldown", edit: func(c *Config) { c.Rules[2].Cooldown = Duration(-time.Minute) }, field: "rules[2].cooldown", msg: "negative duration -1m0s"},
+	{name: "negative cooldown", edit: func(c *Config) { c.Rules[2].Cooldown = custody.Duration(-time.Minute) }, field: "rules[2].cooldown", msg: "negative duration -1m0s"},
 	{name: "unknown zone of camera", edit: func(c *Config) { c.Cameras[3].Zone = "yrad" }, field: "cameras[3].zone", msg: `unknown zone "yrad"`},
 	{name: "camera without zone", edit: func(c *Config) { c.Cameras[0].Zone = "" }, field: "cameras[0].zone", msg: "missing"},
 	{name: "unknown zone in scope", edit: func(c *Config) { c.Rules[0].Scope.Zone = "roof" }, field: "rules[0].scope.zone", msg: `unknown zone "roof"`},
@@ -108,7 +110,7 @@ var configCases = []configCase{
 	{name: "duplicate rule id", edit: func(c *Config) { c.Rules[3].ID = "watch" }, field: "rules[3].id", msg: "defined twice"},
 	{name: "rule repeated", edit: func(c *Config) {
 		r := c.Rules[0]
-		r.ID, r.Severity = "watch-2", Info
+		r.ID, r.Severity = "watch-2", custody.Info
 		c.Rules = append(c.Rules, r)
 	}, field: "rules[4]", msg: "same kind, scope and parameters as rules[0]"},
 	{name: "same kind in another scope", edit: func(c *Config) {
@@ -125,7 +127,7 @@ var configCases = []configCase{
 		c.KeepApart = append(c.KeepApart, Order{ID: "ka-2", Persons: []string{"p3", "p1"}})
 	}, field: "keep_apart[1].persons", msg: "already kept apart by keep_apart[0]"},
 	{name: "keep-apart without time", edit: func(c *Config) { c.Rules[2].Within = 0 }, field: "rules[2].within", msg: "missing or not positive"},
-	{name: "time limit on another kind", edit: func(c *Config) { c.Rules[0].Within = Duration(time.Minute) }, field: "rules[0].within", msg: "only rules of kind keep_apart"},
+	{name: "time limit on another kind", edit: func(c *Config) { c.Rules[0].Within = custody.Duration(time.Minute) }, field: "rules[0].within", msg: "only rules of kind keep_apart"},
 	{name: "watch list on another kind", edit: func(c *Config) { c.Rules[1].WatchList = "escape-risk" }, field: "rules[1].watch_list", msg: "only rules of kind watch_list"},
 	{name: "watch list with spaces", edit: func(c *Config) { c.Rules[0].WatchList = "escape-risk " }, field: "rules[0].watch_list", msg: "leading or trailing spaces"},
 	{name: "staff rule on an open zone", edit: func(c *Config) { c.Rules[3].Scope.Zone = "yard" }, field: "rules[3].scope", msg: `zone "yard" is not staff-only`},
@@ -177,7 +179,7 @@ func TestParse(t *testing.T) {
 			// The field must be named by one of the joined errors.
 			var found bool
 			for _, e := range unjoin(err) {
-				var fe *FieldError
+				var fe *custody.FieldError
 				if errors.As(e, &fe) && fe.Field == c.field && strings.Contains(fe.Msg, c.msg) {
 					found = true
 				}
@@ -200,12 +202,12 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	c := baseConfig()
 	c.TimeZone = "Nowhere/City"
 	c.Rules[0].Kind = "bogus"
-	c.Rules[1].Cooldown = Duration(-time.Second)
+	c.Rules[1].Cooldown = custody.Duration(-time.Second)
 	c.Cameras[0].Zone = "attic"
 	errs := unjoin(c.Validate())
 	var fields []string
 	for _, e := range errs {
-		var fe *FieldError
+		var fe *custody.FieldError
 		if errors.As(e, &fe) {
 			fields = append(fields, fe.Field)
 		}
@@ -234,89 +236,5 @@ func TestDocExample(t *testing.T) {
 	}
 	if len(cfg.Rules) != 4 || cfg.Persons[0].Permits[1].Windows[0] != "mon-fri 08:00-17:00" {
 		t.Fatalf("example parsed as %+v", cfg)
-	}
-}
-
-// paramsCases are the table of TestParseParams and the seeds of
-// FuzzParseParams. field and msg describe the error expected, none for
-// parameters that parse to want.
-var paramsCases = []struct {
-	name       string
-	kind       Kind
-	raw        string
-	want       Params
-	field, msg string
-}{
-	{name: "one watch list", kind: KindWatchList, raw: `{"watch_list": "escape-risk"}`, want: Params{WatchList: "escape-risk"}},
-	{name: "any watch list", kind: KindWatchList, raw: ` {} `},
-	{name: "keep apart", kind: KindKeepApart, raw: "\n{\"within\":\"90s\"}\t", want: Params{Within: Duration(90 * time.Second)}},
-	{name: "no parameters", kind: KindOutsidePermit, raw: `{}`},
-	{name: "staff zone without parameters", kind: KindUnknownInStaffZone, raw: `{}`},
-	{name: "unknown kind", kind: "watchlist", raw: `{}`, field: "kind", msg: `unknown kind "watchlist"`},
-	{name: "watch list with spaces", kind: KindWatchList, raw: `{"watch_list": " escape-risk"}`, field: "watch_list", msg: "leading or trailing spaces"},
-	{name: "time limit on a watch list rule", kind: KindWatchList, raw: `{"within": "1m"}`, field: "within", msg: "only rules of kind keep_apart"},
-	{name: "watch list on a staff zone rule", kind: KindUnknownInStaffZone, raw: `{"watch_list": "violent"}`, field: "watch_list", msg: "only rules of kind watch_list"},
-	{name: "watch list on a keep-apart rule", kind: KindKeepApart, raw: `{"watch_list": "a", "within": "1m"}`, field: "watch_list", msg: "only rules of kind watch_list"},
-	{name: "keep apart without time", kind: KindKeepApart, raw: `{}`, field: "within", msg: "missing or not positive"},
-	{name: "keep apart backwards in time", kind: KindKeepApart, raw: `{"within": "-1m"}`, field: "within", msg: "missing or not positive"},
-	{name: "time as a number", kind: KindKeepApart, raw: `{"within": 60}`, field: "params", msg: "cannot unmarshal number"},
-	{name: "time in words", kind: KindKeepApart, raw: `{"within": "a minute"}`, field: "params", msg: `duration "a minute"`},
-	{name: "unknown key", kind: KindOutsidePermit, raw: `{"grace": "5m"}`, field: "params", msg: `unknown field "grace"`},
-	{name: "second object", kind: KindKeepApart, raw: `{"within": "1m"} {}`, field: "params", msg: "data after the JSON object"},
-	{name: "trailing garbage", kind: KindKeepApart, raw: `{"within": "1m"}x`, field: "params", msg: "data after the JSON object"},
-	{name: "truncated", kind: KindKeepApart, raw: `{"within": "1m"`, field: "params", msg: "unexpected EOF"},
-	{name: "null", kind: KindOutsidePermit, raw: `null`, field: "params", msg: "want a JSON object"},
-	{name: "array", kind: KindOutsidePermit, raw: `[{}]`, field: "params", msg: "want a JSON object"},
-	{name: "nothing", kind: KindOutsidePermit, raw: ``, field: "params", msg: "want a JSON object"},
-}
-
-func TestParseParams(t *testing.T) {
-	for _, c := range paramsCases {
-		t.Run(c.name, func(t *testing.T) {
-			p, err := ParseParams(c.kind, []byte(c.raw))
-			if c.field == "" {
-				if err != nil || p != c.want {
-					t.Fatalf("got %+v, %v; want %+v", p, err, c.want)
-				}
-				return
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) || fe.Field != c.field || !strings.Contains(fe.Msg, c.msg) {
-				t.Fatalf("error %v, want field %s saying %q", err, c.field, c.msg)
-			}
-		})
-	}
-}
-
-func TestKindsAndSeverities(t *testing.T) {
-	for _, k := range Kinds() {
-		if !k.Valid() {
-			t.Errorf("kind %q not valid", k)
-		}
-	}
-	for _, s := range Severities() {
-		if !s.Valid() {
-			t.Errorf("severity %q not valid", s)
-		}
-	}
-	if Kind("watchlist").Valid() || Severity("high").Valid() || Kind("").Valid() {
-		t.Error("an unknown name is valid")
-	}
-	Kinds()[0] = "changed"
-	if !KindWatchList.Valid() {
-		t.Error("Kinds returned the package's own list")
-	}
-}
-
-func TestDurationText(t *testing.T) {
-	var d Duration
-	if err := d.UnmarshalText([]byte("1h30m")); err != nil || time.Duration(d) != 90*time.Minute {
-		t.Fatalf("1h30m: %v, %v", d, err)
-	}
-	if b, _ := d.MarshalText(); string(b) != "1h30m0s" {
-		t.Fatalf("marshal: %s", b)
-	}
-	if err := d.UnmarshalText([]byte("90")); err == nil {
-		t.Fatal("a number without a unit was accepted")
 	}
 }

@@ -40,15 +40,12 @@
 //
 // # Time windows
 //
-// Windows are written "DAYS HH:MM-HH:MM" (see ParseWindow): "mon-fri
-// 08:00-17:00", "sat,sun 10:00-12:00", "daily 22:00-06:00". They are
+// Windows are written "DAYS HH:MM-HH:MM" (see custody.ParseWindow):
+// "mon-fri 08:00-17:00", "sat,sun 10:00-12:00", "daily 22:00-06:00". They are
 // wall-clock times in the facility's IANA time zone, so a window keeps its local
 // hours across daylight-saving changes (the night the clocks go forward it
 // is an hour shorter, the night they go back an hour longer). The daemon
 // should link time/tzdata so that zone rules do not depend on the host.
-// Window.Canonical spells a window one way ("Mon-Fri 08:00-17:00" and
-// "mon,tue,wed-fri 08:00-17:00" are both "mon-fri 08:00-17:00"), for
-// storing and comparing windows as text.
 //
 // # Snapshot format
 //
@@ -59,9 +56,9 @@
 // windows, identifiers defined twice, keep-apart orders given twice,
 // permits of one person overlapping in zone and time, and rules that repeat
 // another's kind, scope and parameters or could never fire.
-// ParseParams reads and checks a rule's kind-specific parameters (Params:
-// watch_list, within) on their own, for stores that keep them apart from
-// the rest of the rule.
+// custody.ParseParams reads and checks a rule's kind-specific parameters
+// (watch_list, within) on their own, as Validate does in a snapshot, for
+// stores that keep them apart from the rest of the rule.
 //
 //	{
 //	  "facility": "ik-7",

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dozor-edge/dozor/edge/custody"
 )
 
 // Sighting is a tracker's identity decision (or a track that ended
@@ -64,8 +66,8 @@ type Decision struct {
 type Alert struct {
 	ID       string // a random (version 4) UUID
 	Rule     string
-	Kind     Kind
-	Severity Severity
+	Kind     custody.Kind
+	Severity custody.Severity
 	// Time, Camera and Zone of the sighting that raised the alert.
 	Time   time.Time
 	Camera string
@@ -200,13 +202,13 @@ func (e *Engine) Process(s Sighting) ([]Alert, error) {
 		}
 		var as []*Alert
 		switch ru.Kind {
-		case KindWatchList:
+		case custody.KindWatchList:
 			as = e.watchList(ru, s)
-		case KindOutsidePermit:
+		case custody.KindOutsidePermit:
 			as = e.outsidePermit(ru, s)
-		case KindKeepApart:
+		case custody.KindKeepApart:
 			as = e.keepApart(ru, s)
-		case KindUnknownInStaffZone:
+		case custody.KindUnknownInStaffZone:
 			as = e.unknownInStaffZone(s)
 		}
 		for _, a := range as {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dozor-edge/dozor/edge/custody"
 )
 
 // counter is a predictable source of alert ids.
@@ -63,15 +65,15 @@ func brief(a Alert) string {
 	return fmt.Sprintf("%s %s %s %s", a.Rule, ps, a.Zone, strings.Join(a.Sightings, ","))
 }
 
-func rule(id string, kind Kind, cooldown time.Duration, edit ...func(*Rule)) Rule {
-	r := Rule{ID: id, Kind: kind, Severity: Warning, Cooldown: Duration(cooldown)}
+func rule(id string, kind custody.Kind, cooldown time.Duration, edit ...func(*Rule)) Rule {
+	r := Rule{ID: id, Kind: kind, Severity: custody.Warning, Cooldown: custody.Duration(cooldown)}
 	for _, e := range edit {
 		e(&r)
 	}
 	return r
 }
 
-func within(d time.Duration) func(*Rule) { return func(r *Rule) { r.Within = Duration(d) } }
+func within(d time.Duration) func(*Rule) { return func(r *Rule) { r.Within = custody.Duration(d) } }
 func onZone(z string) func(*Rule)        { return func(r *Rule) { r.Scope.Zone = z } }
 func onCamera(c string) func(*Rule)      { return func(r *Rule) { r.Scope.Camera = c } }
 func list(l string) func(*Rule)          { return func(r *Rule) { r.WatchList = l } }
@@ -86,7 +88,7 @@ func TestRuleKinds(t *testing.T) {
 	}{
 		{
 			name:  "watch list",
-			rules: []Rule{rule("watch", KindWatchList, 10*time.Minute, list("escape-risk"))},
+			rules: []Rule{rule("watch", custody.KindWatchList, 10*time.Minute, list("escape-risk"))},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-a1", "p1"),
 				sight("s2", day+"10:00:00", "cam-a1", "p2"), // on another list
@@ -98,7 +100,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "watch any list",
-			rules: []Rule{rule("watch", KindWatchList, 10*time.Minute)},
+			rules: []Rule{rule("watch", custody.KindWatchList, 10*time.Minute)},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-a1", "p1"),
 				sight("s2", day+"10:00:00", "cam-a1", "p2"),
@@ -108,7 +110,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "cooldown per rule, person and zone",
-			rules: []Rule{rule("watch", KindWatchList, 10*time.Minute)},
+			rules: []Rule{rule("watch", custody.KindWatchList, 10*time.Minute)},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-a1", "p1"),
 				sight("s2", day+"10:05:00", "cam-a2", "p1"), // same zone, other camera: held back
@@ -127,7 +129,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "no cooldown",
-			rules: []Rule{rule("watch", KindWatchList, 0)},
+			rules: []Rule{rule("watch", custody.KindWatchList, 0)},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-a1", "p1"),
 				sight("s2", day+"10:00:00", "cam-a1", "p1"),
@@ -136,7 +138,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "camera scope",
-			rules: []Rule{rule("watch", KindWatchList, 0, onCamera("cam-a2"))},
+			rules: []Rule{rule("watch", custody.KindWatchList, 0, onCamera("cam-a2"))},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-a1", "p1"),
 				sight("s2", day+"10:00:01", "cam-a2", "p1"),
@@ -145,7 +147,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "zone scope",
-			rules: []Rule{rule("watch", KindWatchList, 0, onZone("yard"))},
+			rules: []Rule{rule("watch", custody.KindWatchList, 0, onZone("yard"))},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-a1", "p1"),
 				sight("s2", day+"10:00:01", "cam-y2", "p1"),
@@ -157,7 +159,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "outside permitted zones and hours",
-			rules: []Rule{rule("permits", KindOutsidePermit, 0)},
+			rules: []Rule{rule("permits", custody.KindOutsidePermit, 0)},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-w", "p1"),         // workshop in working hours
 				sight("s2", day+"12:00:00", "cam-w", "p1"),         // lunch break
@@ -180,7 +182,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "keep apart within the limit",
-			rules: []Rule{rule("apart", KindKeepApart, 5*time.Minute, within(time.Minute))},
+			rules: []Rule{rule("apart", custody.KindKeepApart, 5*time.Minute, within(time.Minute))},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-y1", "p1"),
 				sight("s2", day+"10:00:45", "cam-y2", "p3"),
@@ -191,7 +193,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "keep apart at exactly the limit",
-			rules: []Rule{rule("apart", KindKeepApart, 5*time.Minute, within(time.Minute))},
+			rules: []Rule{rule("apart", custody.KindKeepApart, 5*time.Minute, within(time.Minute))},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-y1", "p3"),
 				sight("s2", day+"10:01:00", "cam-y2", "p1"),
@@ -200,7 +202,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "keep apart outside the limit or zone",
-			rules: []Rule{rule("apart", KindKeepApart, 5*time.Minute, within(time.Minute))},
+			rules: []Rule{rule("apart", custody.KindKeepApart, 5*time.Minute, within(time.Minute))},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-y1", "p1"),
 				sight("s2", day+"10:01:01", "cam-y2", "p3"), // 61 s later
@@ -211,7 +213,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "keep apart with a late sighting",
-			rules: []Rule{rule("apart", KindKeepApart, 5*time.Minute, within(time.Minute))},
+			rules: []Rule{rule("apart", custody.KindKeepApart, 5*time.Minute, within(time.Minute))},
 			sightings: []Sighting{
 				sight("s1", day+"10:01:00", "cam-y1", "p3"),
 				sight("s2", day+"10:00:30", "cam-y2", "p1"), // arrives after, happened before
@@ -220,7 +222,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "keep apart on one camera",
-			rules: []Rule{rule("apart", KindKeepApart, 5*time.Minute, within(time.Minute), onCamera("cam-y1"))},
+			rules: []Rule{rule("apart", custody.KindKeepApart, 5*time.Minute, within(time.Minute), onCamera("cam-y1"))},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-y1", "p1"),
 				sight("s2", day+"10:00:10", "cam-y2", "p3"), // same zone, camera out of scope
@@ -230,7 +232,7 @@ func TestRuleKinds(t *testing.T) {
 		},
 		{
 			name:  "unknown face in staff-only zone",
-			rules: []Rule{rule("staff", KindUnknownInStaffZone, 2*time.Minute)},
+			rules: []Rule{rule("staff", custody.KindUnknownInStaffZone, 2*time.Minute)},
 			sightings: []Sighting{
 				sight("s1", day+"10:00:00", "cam-c", ""),
 				sight("s2", day+"10:01:00", "cam-c", ""),   // cooldown
@@ -243,9 +245,9 @@ func TestRuleKinds(t *testing.T) {
 		{
 			name: "one sighting, several rules",
 			rules: []Rule{
-				rule("watch", KindWatchList, time.Minute),
-				rule("permits", KindOutsidePermit, time.Minute),
-				rule("watch-visits", KindWatchList, time.Minute, onZone("visits")),
+				rule("watch", custody.KindWatchList, time.Minute),
+				rule("permits", custody.KindOutsidePermit, time.Minute),
+				rule("watch-visits", custody.KindWatchList, time.Minute, onZone("visits")),
 			},
 			sightings: []Sighting{sight("s1", day+"10:00:00", "cam-v", "p1")},
 			want:      []string{"watch p1 visits s1", "permits p1 visits s1", "watch-visits p1 visits s1"},
@@ -289,7 +291,7 @@ func TestAlertContents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(as) != 2 || as[0].Kind != KindWatchList || as[1].Kind != KindKeepApart {
+	if len(as) != 2 || as[0].Kind != custody.KindWatchList || as[1].Kind != custody.KindKeepApart {
 		t.Fatalf("alerts %v", as)
 	}
 	w, k := as[0], as[1]
@@ -297,7 +299,7 @@ func TestAlertContents(t *testing.T) {
 	if !uuid.MatchString(w.ID) || !uuid.MatchString(k.ID) || w.ID == k.ID {
 		t.Errorf("ids %q, %q", w.ID, k.ID)
 	}
-	if w.Severity != Critical || w.State != Open || w.Decision != nil || !w.Time.Equal(s2.Time) ||
+	if w.Severity != custody.Critical || w.State != Open || w.Decision != nil || !w.Time.Equal(s2.Time) ||
 		w.Camera != "cam-y2" || w.Zone != "yard" || w.Reason != `p1 is on watch list "escape-risk"` {
 		t.Errorf("watch alert %+v", w)
 	}
@@ -317,7 +319,7 @@ func TestAlertContents(t *testing.T) {
 		t.Fatalf("open %v", open)
 	}
 	for _, a := range open {
-		if a.Kind == KindKeepApart && (a.Persons[0] != "p1" || a.Evidence[0].Score != 0.61) {
+		if a.Kind == custody.KindKeepApart && (a.Persons[0] != "p1" || a.Evidence[0].Score != 0.61) {
 			t.Errorf("engine's alert was changed through a returned copy: %+v", a)
 		}
 	}
@@ -348,7 +350,7 @@ func TestFacilityTimeZone(t *testing.T) {
 		cfg := baseConfig()
 		cfg.TimeZone = c.zone
 		cfg.Persons[0].Permits[1].Windows = []string{"sun 03:00-04:00"}
-		cfg.Rules = []Rule{rule("permits", KindOutsidePermit, 0)}
+		cfg.Rules = []Rule{rule("permits", custody.KindOutsidePermit, 0)}
 		e := newEngine(t, cfg)
 		s := sight("s1", "2025-03-30 00:00:00", "cam-w", "p1")
 		s.Time = at
@@ -538,7 +540,7 @@ func TestSetRulesKeepsState(t *testing.T) {
 	if as, _ := e.Process(sight("s1", "2025-03-14 10:00:00", "cam-a1", "p1")); len(as) != 1 {
 		t.Fatalf("alerts %v", as)
 	}
-	cfg.Rules[0].Severity = Info // same rule id, new snapshot
+	cfg.Rules[0].Severity = custody.Info // same rule id, new snapshot
 	cfg.Persons[1].WatchLists = []string{"escape-risk"}
 	r, err := Compile(cfg)
 	if err != nil {
@@ -550,7 +552,7 @@ func TestSetRulesKeepsState(t *testing.T) {
 		t.Errorf("cooldown lost with the new snapshot: %v", as)
 	}
 	as, _ = e.Process(sight("s3", "2025-03-14 10:01:00", "cam-a1", "p2"))
-	if len(as) != 1 || as[0].Severity != Info {
+	if len(as) != 1 || as[0].Severity != custody.Info {
 		t.Errorf("new snapshot not applied: %v", as)
 	}
 	if len(e.Open()) != 2 {

@@ -1,11 +1,12 @@
 package rules
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dozor-edge/dozor/edge/custody"
 )
 
 // Rules is a validated, compiled snapshot of a Config. It is immutable and
@@ -28,7 +29,7 @@ type person struct {
 
 type permit struct {
 	zones   []string
-	windows []Window
+	windows []custody.Window
 }
 
 // partner is the other person of a keep-apart order.
@@ -56,13 +57,13 @@ func compile(c Config) (*Rules, error) {
 	k.id("facility", c.Facility, nil)
 	switch c.TimeZone {
 	case "":
-		k.bad("time_zone", "missing; name the facility's IANA time zone, e.g. Europe/Moscow")
+		k.Bad("time_zone", "missing; name the facility's IANA time zone, e.g. Europe/Moscow")
 	case "Local":
-		k.bad("time_zone", `"Local" depends on the machine; name the facility's IANA time zone`)
+		k.Bad("time_zone", `"Local" depends on the machine; name the facility's IANA time zone`)
 	default:
 		loc, err := time.LoadLocation(c.TimeZone)
 		if err != nil {
-			k.bad("time_zone", "unknown time zone %q", c.TimeZone)
+			k.Bad("time_zone", "unknown time zone %q", c.TimeZone)
 		} else {
 			r.loc = loc
 		}
@@ -97,24 +98,24 @@ func compile(c Config) (*Rules, error) {
 		at := fmt.Sprintf("keep_apart[%d]", i)
 		k.id(at+".id", o.ID, seen)
 		if len(o.Persons) != 2 {
-			k.bad(at+".persons", "has %d persons, want 2", len(o.Persons))
+			k.Bad(at+".persons", "has %d persons, want 2", len(o.Persons))
 			continue
 		}
 		ok := true
 		for j, p := range o.Persons {
 			if _, known := r.persons[p]; !known {
-				k.bad(fmt.Sprintf("%s.persons[%d]", at, j), "unknown person %q; list it under persons", p)
+				k.Bad(fmt.Sprintf("%s.persons[%d]", at, j), "unknown person %q; list it under persons", p)
 				ok = false
 			}
 		}
 		a, b := o.Persons[0], o.Persons[1]
 		if a == b {
-			k.bad(at+".persons", "names %q twice", a)
+			k.Bad(at+".persons", "names %q twice", a)
 			continue
 		}
 		key := [2]string{min(a, b), max(a, b)}
 		if first, dup := pairs[key]; dup {
-			k.bad(at+".persons", "%q and %q are already kept apart by %s", a, b, first)
+			k.Bad(at+".persons", "%q and %q are already kept apart by %s", a, b, first)
 			continue
 		}
 		pairs[key] = at
@@ -129,31 +130,29 @@ func compile(c Config) (*Rules, error) {
 	for i, ru := range c.Rules {
 		at := fmt.Sprintf("rules[%d]", i)
 		k.id(at+".id", ru.ID, seen)
-		knownKind := k.kind(at+".kind", ru.Kind)
-		if !ru.Severity.Valid() {
-			k.bad(at+".severity", "unknown severity %q, want one of %s", ru.Severity, join(severities))
-		}
+		knownKind := k.Kind(at+".kind", ru.Kind)
+		k.Severity(at+".severity", ru.Severity)
 		if ru.Cooldown < 0 {
-			k.bad(at+".cooldown", "negative duration %v", ru.Cooldown)
+			k.Bad(at+".cooldown", "negative duration %v", ru.Cooldown)
 		}
 		k.scope(at+".scope", ru, r)
 		// Parameters of another kind are only reported for a known kind:
 		// with a misspelt kind they are most likely right.
 		if knownKind {
-			k.params(at+".", ru.Kind, Params{WatchList: ru.WatchList, Within: ru.Within})
+			k.Params(at+".", ru.Kind, custody.Params{WatchList: ru.WatchList, Within: ru.Within})
 		}
 		key := fmt.Sprintf("%s|%s|%s|%s|%d", ru.Kind, ru.Scope.Camera, ru.Scope.Zone, ru.WatchList, ru.Within)
 		if first, dup := dups[key]; dup {
-			k.bad(at, "same kind, scope and parameters as %s; one of them is redundant", first)
+			k.Bad(at, "same kind, scope and parameters as %s; one of them is redundant", first)
 		} else {
 			dups[key] = at
 		}
-		if ru.Kind == KindKeepApart {
+		if ru.Kind == custody.KindKeepApart {
 			r.maxWithin = max(r.maxWithin, time.Duration(ru.Within))
 		}
 		r.rules = append(r.rules, ru)
 	}
-	if err := errors.Join(k.errs...); err != nil {
+	if err := k.Err(); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -162,11 +161,11 @@ func compile(c Config) (*Rules, error) {
 // zone checks a reference to a zone.
 func (k *checker) zone(field, id string, zones map[string]Zone) bool {
 	if id == "" {
-		k.bad(field, "missing")
+		k.Bad(field, "missing")
 		return false
 	}
 	if _, ok := zones[id]; !ok {
-		k.bad(field, "unknown zone %q", id)
+		k.Bad(field, "unknown zone %q", id)
 		return false
 	}
 	return true
@@ -179,7 +178,7 @@ func (k *checker) person(at string, p Person, zones map[string]Zone) *person {
 		f := fmt.Sprintf("%s.watch_lists[%d]", at, i)
 		if k.id(f, l, nil) {
 			if lists[l] {
-				k.bad(f, "%q listed twice", l)
+				k.Bad(f, "%q listed twice", l)
 			}
 			lists[l] = true
 			out.lists = append(out.lists, l)
@@ -188,22 +187,22 @@ func (k *checker) person(at string, p Person, zones map[string]Zone) *person {
 	// Who permits each zone, to find overlapping definitions.
 	type grant struct {
 		field  string
-		window *Window // nil: at any time
+		window *custody.Window // nil: at any time
 	}
 	grants := map[string][]grant{}
 	for j, pm := range p.Permits {
 		pat := fmt.Sprintf("%s.permits[%d]", at, j)
 		var cp permit
 		for w, s := range pm.Windows {
-			win, err := ParseWindow(s)
+			win, err := custody.ParseWindow(s)
 			if err != nil {
-				k.bad(fmt.Sprintf("%s.windows[%d]", pat, w), "%v", err)
+				k.Bad(fmt.Sprintf("%s.windows[%d]", pat, w), "%v", err)
 				continue
 			}
 			cp.windows = append(cp.windows, win)
 		}
 		if len(pm.Zones) == 0 {
-			k.bad(pat+".zones", "empty; a permit names at least one zone")
+			k.Bad(pat+".zones", "empty; a permit names at least one zone")
 		}
 		for zi, z := range pm.Zones {
 			f := fmt.Sprintf("%s.zones[%d]", pat, zi)
@@ -211,7 +210,7 @@ func (k *checker) person(at string, p Person, zones map[string]Zone) *person {
 				continue
 			}
 			if slices.Contains(cp.zones, z) {
-				k.bad(f, "zone %q listed twice", z)
+				k.Bad(f, "zone %q listed twice", z)
 				continue
 			}
 			cp.zones = append(cp.zones, z)
@@ -224,8 +223,8 @@ func (k *checker) person(at string, p Person, zones map[string]Zone) *person {
 			}
 			for _, g := range mine {
 				for _, h := range grants[z] {
-					if g.window == nil || h.window == nil || g.window.overlaps(*h.window) {
-						k.bad(g.field, "overlaps %s for zone %q", h.field, z)
+					if g.window == nil || h.window == nil || g.window.Overlaps(*h.window) {
+						k.Bad(g.field, "overlaps %s for zone %q", h.field, z)
 					}
 				}
 			}
@@ -234,8 +233,8 @@ func (k *checker) person(at string, p Person, zones map[string]Zone) *person {
 		// Windows within one permit must not overlap each other either.
 		for a := range cp.windows {
 			for b := range a {
-				if cp.windows[a].overlaps(cp.windows[b]) {
-					k.bad(fmt.Sprintf("%s.windows[%d]", pat, a), "%q overlaps %s.windows[%d] (%q)", cp.windows[a], pat, b, cp.windows[b])
+				if cp.windows[a].Overlaps(cp.windows[b]) {
+					k.Bad(fmt.Sprintf("%s.windows[%d]", pat, a), "%q overlaps %s.windows[%d] (%q)", cp.windows[a], pat, b, cp.windows[b])
 				}
 			}
 		}
@@ -247,7 +246,7 @@ func (k *checker) person(at string, p Person, zones map[string]Zone) *person {
 func (k *checker) scope(at string, ru Rule, r *Rules) {
 	s := ru.Scope
 	if s.Camera != "" && s.Zone != "" {
-		k.bad(at, "names both camera %q and zone %q; a rule is scoped to one camera, one zone or (neither) the facility", s.Camera, s.Zone)
+		k.Bad(at, "names both camera %q and zone %q; a rule is scoped to one camera, one zone or (neither) the facility", s.Camera, s.Zone)
 		return
 	}
 	zone := s.Zone
@@ -255,7 +254,7 @@ func (k *checker) scope(at string, ru Rule, r *Rules) {
 	case s.Camera != "":
 		z, ok := r.cameraZone[s.Camera]
 		if !ok {
-			k.bad(at+".camera", "unknown camera %q", s.Camera)
+			k.Bad(at+".camera", "unknown camera %q", s.Camera)
 			return
 		}
 		zone = z
@@ -264,13 +263,13 @@ func (k *checker) scope(at string, ru Rule, r *Rules) {
 			return
 		}
 	}
-	if ru.Kind != KindUnknownInStaffZone {
+	if ru.Kind != custody.KindUnknownInStaffZone {
 		return
 	}
 	// A rule that can never fire is a mistake in the snapshot.
 	if zone != "" {
 		if !r.zones[zone].StaffOnly {
-			k.bad(at, "zone %q is not staff-only, so a %s rule here could never fire", zone, ru.Kind)
+			k.Bad(at, "zone %q is not staff-only, so a %s rule here could never fire", zone, ru.Kind)
 		}
 		return
 	}
@@ -279,7 +278,7 @@ func (k *checker) scope(at string, ru Rule, r *Rules) {
 			return
 		}
 	}
-	k.bad(at, "no zone is staff_only, so a %s rule could never fire", ru.Kind)
+	k.Bad(at, "no zone is staff_only, so a %s rule could never fire", ru.Kind)
 }
 
 // in reports whether a sighting on camera in zone falls in scope s.

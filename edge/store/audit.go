@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/dozor-edge/dozor/sync/wire"
 )
 
 // SystemActor is the actor of writes and reads the daemon makes on its own
@@ -53,8 +56,9 @@ func (e *AuditEntry) computeHash() [32]byte {
 }
 
 // appendAudit adds an entry to the chain inside tx, the same transaction as
-// the action it records: the action and its audit entry are stored
-// together or not at all. detail is encoded as JSON unless it is a string.
+// the action it records, and enqueues its audit record for the region:
+// the action, its entry and the entry's message are stored together or
+// not at all. detail is encoded as JSON unless it is a string.
 func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, actor, action, object string, detail any) error {
 	var d string
 	switch v := detail.(type) {
@@ -90,7 +94,33 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, actor, action, obje
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	return nil
+	return s.enqueueAudit(ctx, tx, e)
+}
+
+// enqueueAudit adds the audit record of e to the outbox inside tx, on the
+// site's audit topic. An entry the wire would refuse (a detail too long,
+// say) is enqueued as it is and logged, for the region to quarantine with
+// its reason, rather than leave a hole in the chain.
+func (s *Store) enqueueAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
+	id, err := wire.NewID()
+	if err != nil {
+		return fmt.Errorf("audit record id: %w", err)
+	}
+	_, err = s.appendOutbox(ctx, tx, func(seq uint64) (OutboxMessage, error) {
+		r := wire.AuditRecord{ID: id, Seq: seq, Site: s.site, AuditSeq: e.Seq, At: e.At.UTC(), Actor: e.Actor,
+			Action: e.Action, Object: e.Object, Detail: e.Detail, Prev: hex.EncodeToString(e.PrevHash[:]),
+			Hash: hex.EncodeToString(e.Hash[:])}
+		if err := r.Validate(); err != nil {
+			s.log.Warn("store: audit entry does not fit the wire; enqueued for the region to quarantine",
+				"audit_seq", e.Seq, "err", err)
+		}
+		b, err := r.MarshalJSON()
+		if err != nil {
+			return OutboxMessage{}, fmt.Errorf("audit record %d: %w", e.Seq, err)
+		}
+		return OutboxMessage{Topic: s.auditTopic, Payload: b}, nil
+	})
+	return err
 }
 
 // Audit records an action that happened outside the store, such as a
@@ -114,30 +144,36 @@ func (s *Store) Audit(ctx context.Context, actor, action, object, detail string)
 	})
 }
 
-// AuditEntries returns up to limit entries with Seq > afterSeq in order,
-// for shipping the log to the region.
+// AuditEntries returns up to limit entries with Seq > afterSeq in order.
 func (s *Store) AuditEntries(ctx context.Context, afterSeq uint64, limit int) ([]AuditEntry, error) {
 	if limit <= 0 || limit > MaxBatch {
 		return nil, invalid("audit query", "limit", "must be in 1..%d, got %d", MaxBatch, limit)
 	}
 	var out []AuditEntry
-	err := s.read(ctx, "audit entries", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT seq, at_ms, actor, action, object, detail, prev_hash, hash
-			FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(min(afterSeq, 1<<63-1)), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
+	err := s.read(ctx, "audit entries", func(tx *sql.Tx) (err error) {
+		out, err = auditAfter(ctx, tx, afterSeq, limit)
+		return err
 	})
 	return out, err
+}
+
+// auditAfter reads up to limit entries with Seq > after inside tx.
+func auditAfter(ctx context.Context, tx *sql.Tx, after uint64, limit int) ([]AuditEntry, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, at_ms, actor, action, object, detail, prev_hash, hash
+		FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(min(after, 1<<63-1)), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 func scanAudit(rows *sql.Rows) (AuditEntry, error) {

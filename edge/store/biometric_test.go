@@ -71,7 +71,7 @@ func TestBiometricRoundTrip(t *testing.T) {
 		sg := sightingN(i, []string{"P-1", "", "P-2"}[i])
 		sg.Crop = testJPEG(t, uint64(i), 0)
 		crops[sg.ID] = sg.Crop
-		_, err := s.RecordSighting(ctx, sg, msgs("dozor/F-07/sightings", 1))
+		_, err := s.RecordSighting(ctx, sg, msg("dozor/F-07/sightings"))
 		must(t, err)
 	}
 	noCrop := sightingN(10, "P-3")

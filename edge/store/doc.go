@@ -1,6 +1,4 @@
-// Package store is the facility's durable store: one SQLite file
-// (through github.com/mattn/go-sqlite3; this is the only package that
-// imports it) holding
+// Package store is the facility's durable store: one SQLite file holding
 //
 //   - persons: profile id, display name, facility, custody status (active,
 //     in_transit, released), categories and watch lists;
@@ -10,20 +8,26 @@
 //   - the site: zones (with kinds such as staff_only), cameras, alert rules
 //     (kind, params JSON, severity, cooldown), each person's permitted
 //     zones and weekly time windows, keep-apart orders. Rule kinds,
-//     severities, params and windows are those of package edge/rules,
-//     which evaluates them: the store checks them with it and keeps params
-//     and windows in its canonical forms, never parsing them itself;
+//     severities, params and windows are those of package edge/custody,
+//     the vocabulary the rules engine reads: the store checks them with it
+//     and keeps params and windows in its canonical forms, never parsing
+//     them itself;
 //   - events: sightings (one identity decision per track; the person is
 //     NULL for an unknown face), alerts on them and the decisions people
 //     make on the alerts;
 //   - the outbox of messages for the region, numbered by the site sequence
 //     number;
-//   - the hash-chained audit log.
+//   - the hash-chained audit log, every entry of which is also an outbox
+//     message.
 //
 // # Durable first, then announce
 //
-// An event and the outbox messages that announce it are written in one
-// transaction (RecordSighting, RecordAlert, DecideAlert). The database runs
+// An event and the outbox message that announces it are written in one
+// transaction (RecordSighting, RecordAlert, DecideAlert). The caller does
+// not hand in a finished message but a Compose, which the store calls in
+// that transaction with the sequence number it assigns: the payload is
+// composed once, with its number, and stored as it will be published.
+// The database runs
 // in WAL mode with synchronous=FULL, so when one of these returns nil the
 // event is fsynced and survives a crash or power cut; only then may the
 // caller publish it, show it to a guard or act on it. When one of them
@@ -35,9 +39,29 @@
 // Sequence numbers come from a counter advanced inside the event's
 // transaction: they increase strictly, leave no gaps (the region can tell
 // a lost message from a late one) and are never reused after sent
-// messages are pruned. The uplink drains the outbox with Pending and
-// MarkSent (after the broker's acknowledgement); unsent messages are never
-// pruned.
+// messages are pruned. The uplink drains the outbox with Pending, which
+// only reads, and MarkSent (after the broker's acknowledgement); unsent
+// messages are never pruned.
+//
+// A writable store is opened for a site (Options.Region and Options.Site,
+// the daemon's site.region and site.id), because it composes the audit
+// records it enqueues itself (see Audit). Schema version 1 stored
+// messages with seq 0 and finished them as they were published, and the
+// daemon shipped the audit log from outside the store, its progress in a
+// marker file beside the database (its path + ".audit-shipped"). The
+// migration to version 2 finishes the unsent messages (their seq written
+// in; no crop, which a sighting does without and an alert is filed without
+// by the region), enqueues the audit entries after the marker (all of
+// them without one; the region drops repeats by audit_seq) and removes the
+// marker.
+//
+// # SQLite
+//
+// The store is plain Go over database/sql. The SQLite library comes in
+// through Options.SQLite: the mains and the tests pass sqlite.Binding from
+// internal/sqlite, the one package that links SQLite (cgo), so packages
+// that hold a store, the daemon's composition root among them, build
+// without cgo.
 //
 // # Refusing damaged files
 //
@@ -54,13 +78,15 @@
 //
 // # Encryption at rest
 //
-// Templates, enrolment photos and face crops are sealed with AES-256-GCM
-// under a key derived from a 32-byte master key. Each value gets a random
-// nonce, and the additional data binds it to its table, column and row id
-// (and, for templates, to the person, model and dimension), so a sealed
-// value copied into another row, or a row re-attributed to another
-// person, fails authentication (ErrDecrypt) instead of yielding someone
-// else's face. Other columns are not encrypted.
+// Templates, enrolment photos, face crops and the outbox payloads that
+// carry a crop (OutboxMessage.CropOf) are sealed with AES-256-GCM under a
+// key derived from a 32-byte master key. Each value gets a random nonce,
+// and the additional data binds it to its table, column and row id or
+// sequence number (and, for templates, to the person, model and
+// dimension), so a sealed value copied into another row, or a row
+// re-attributed to another person, fails authentication (ErrDecrypt)
+// instead of yielding someone else's face. Other columns, and outbox
+// payloads without a crop, are not encrypted.
 //
 // The master key lives in a key file outside the database and its backups
 // (GenerateKeyFile makes one); a key file that group or others can access
@@ -78,8 +104,9 @@
 //
 // Without the key a store can still be opened with Options.NoKey, which is
 // read-only: persons, site configuration, events, the outbox and the audit
-// log (including VerifyAudit) can be read, every biometric read fails with
-// ErrNoKey and every write with ErrReadOnly. A wrong key is always refused;
+// log (including VerifyAudit) can be read, every biometric read (a sealed
+// outbox payload among them) fails with ErrNoKey and every write with
+// ErrReadOnly. A wrong key is always refused;
 // it never falls back to this mode.
 //
 // # Audit
@@ -88,11 +115,17 @@
 // enrolment, crop stored with a sighting, deletion) and every change to
 // persons, the site and alert decisions takes an actor (a user name, or
 // SystemActor for the daemon itself) and writes an audit entry in the same
-// transaction as the action: both are stored or neither is. Each entry
-// carries sha256(previous entry's hash || its canonical form); VerifyAudit
-// finds the first entry that was edited, removed or re-hashed. Cutting off
-// the newest entries is detectable only against a copy of the head kept
-// elsewhere (the region receives the log through AuditEntries).
+// transaction as the action: both are stored or neither is. A crop's
+// release to the region, in an outbox message, is such an action
+// ("crop.release" by SystemActor, in the transaction that stores the
+// message); reading the outbox to publish it is not. Each entry carries
+// sha256(previous entry's hash || its canonical form); VerifyAudit finds
+// the first entry that was edited, removed or re-hashed. Cutting off the
+// newest entries is detectable only against a copy of the head kept
+// elsewhere: every entry is enqueued in its own transaction as a
+// wire.AuditRecord on the site's audit topic, and the region keeps what
+// it receives. An entry the wire would refuse (a detail too long, say) is
+// enqueued as it is and logged, for the region to quarantine.
 //
 // # Concurrency
 //

@@ -3,8 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // Sentinel errors. Errors returned by the store wrap one of these (test with
@@ -53,26 +51,39 @@ var (
 	ErrAlreadyDecided = errors.New("alert already decided")
 )
 
+// SQLite result codes the store gives a meaning to
+// (https://sqlite.org/rescode.html); they are part of SQLite's stable
+// interface.
+const (
+	sqliteCorrupt              = 11
+	sqliteFull                 = 13
+	sqliteConstraint           = 19
+	sqliteNotADB               = 26
+	sqliteConstraintForeignKey = 787
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintUnique     = 2067
+)
+
 // dbErr adds the store's typed meaning to an error that came out of SQLite
-// and puts op in front. Errors that are already typed pass through with op.
-func dbErr(op string, err error) error {
+// (read through lib) and puts op in front. Errors that are already typed
+// pass through with op.
+func dbErr(lib SQLite, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		switch se.Code {
-		case sqlite3.ErrFull:
+	if code, ext, ok := lib.Code(err); ok {
+		switch code {
+		case sqliteFull:
 			return fmt.Errorf("%s: %w (%w)", op, ErrStorageFull, err)
-		case sqlite3.ErrCorrupt:
+		case sqliteCorrupt:
 			return fmt.Errorf("%s: %w (%w)", op, ErrCorrupt, err)
-		case sqlite3.ErrNotADB:
+		case sqliteNotADB:
 			return fmt.Errorf("%s: %w (%w)", op, ErrNotDatabase, err)
-		case sqlite3.ErrConstraint:
-			switch se.ExtendedCode {
-			case sqlite3.ErrConstraintPrimaryKey, sqlite3.ErrConstraintUnique:
+		case sqliteConstraint:
+			switch ext {
+			case sqliteConstraintPrimaryKey, sqliteConstraintUnique:
 				return fmt.Errorf("%s: %w (%w)", op, ErrExists, err)
-			case sqlite3.ErrConstraintForeignKey:
+			case sqliteConstraintForeignKey:
 				return fmt.Errorf("%s: a referenced row does not exist: %w (%w)", op, ErrNotFound, err)
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/dozor-edge/dozor/edge/rules"
+	"github.com/dozor-edge/dozor/edge/custody"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
@@ -86,45 +86,43 @@ func cropAD(sightingID, cameraID string) []byte {
 	return boundTo("sightings", "best_crop", sightingID, cameraID)
 }
 
-// RecordSighting stores a sighting and its outbox messages in one
-// transaction and returns the messages' sequence numbers. When it returns
-// nil the sighting is on disk (fsynced) and may be announced; on any error
-// nothing of it was stored and no sequence number was used. Storing the
-// crop is a biometric write and is audited as SystemActor in the same
-// transaction.
-func (s *Store) RecordSighting(ctx context.Context, sg Sighting, outbox []OutboxMessage) ([]uint64, error) {
+// RecordSighting stores a sighting and the outbox message compose makes
+// for it (none when compose is nil) in one transaction, and returns the
+// message's sequence number. When it returns nil the sighting is on disk
+// (fsynced) and may be announced; on any error nothing of it was stored
+// and no sequence number was used. Storing the crop is a biometric write
+// and is audited as SystemActor in the same transaction, as is the crop's
+// release when the message holds it (OutboxMessage.CropOf).
+func (s *Store) RecordSighting(ctx context.Context, sg Sighting, compose Compose) (uint64, error) {
 	if sg.Crop != nil {
 		if err := s.needKey("record sighting"); err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
 	if err := sg.validate(); err != nil {
-		return nil, err
+		return 0, err
 	}
-	if err := validateOutbox(outbox); err != nil {
-		return nil, err
-	}
-	var seqs []uint64
+	var seq uint64
 	err := s.write(ctx, "record sighting "+sg.ID, func(tx *sql.Tx) (err error) {
-		seqs, err = s.recordSightingTx(ctx, tx, &sg, outbox)
+		seq, err = s.recordSightingTx(ctx, tx, &sg, compose)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return seqs, nil
+	return seq, nil
 }
 
 // recordSightingTx is RecordSighting's work inside its transaction, for
 // inputs already validated.
-func (s *Store) recordSightingTx(ctx context.Context, tx *sql.Tx, sg *Sighting, outbox []OutboxMessage) ([]uint64, error) {
+func (s *Store) recordSightingTx(ctx context.Context, tx *sql.Tx, sg *Sighting, compose Compose) (uint64, error) {
 	if err := mustExist(ctx, tx, "cameras", "camera", sg.CameraID); err != nil {
-		return nil, err
+		return 0, err
 	}
 	var person any
 	if sg.PersonID != "" {
 		if err := mustExist(ctx, tx, "persons", "person", sg.PersonID); err != nil {
-			return nil, err
+			return 0, err
 		}
 		person = sg.PersonID
 	}
@@ -137,15 +135,15 @@ func (s *Store) recordSightingTx(ctx context.Context, tx *sql.Tx, sg *Sighting, 
 		sg.ID, sg.CameraID, int64(sg.TrackID), person, string(sg.Model), float64(sg.Score), float64(sg.Margin),
 		float64(sg.Quality), sg.Frames, sg.FirstSeen.UnixMilli(), sg.LastSeen.UnixMilli(), crop, s.nowMs())
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	if sg.Crop != nil {
 		if err := s.appendAudit(ctx, tx, SystemActor, "crop.store", "sighting:"+sg.ID, map[string]any{
 			"camera": sg.CameraID, "bytes": len(sg.Crop)}); err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
-	return s.appendOutbox(ctx, tx, outbox)
+	return s.appendOutbox(ctx, tx, compose)
 }
 
 // Sighting returns one sighting without its crop.
@@ -161,15 +159,17 @@ func (s *Store) Sighting(ctx context.Context, id string) (Sighting, error) {
 		return Sighting{}, fmt.Errorf("store: %w: sighting %q", ErrNotFound, id)
 	}
 	if err != nil {
-		return Sighting{}, dbErr("store: sighting "+id, err)
+		return Sighting{}, dbErr(s.sqlite, "store: sighting "+id, err)
 	}
 	sg.PersonID = person.String
 	sg.FirstSeen, sg.LastSeen, sg.RecordedAt = fromMs(first), fromMs(last), fromMs(rec)
 	return sg, nil
 }
 
-// Crop decrypts the best face crop of a sighting; the read is audited
-// under actor (the guard or supervisor looking at it).
+// Crop decrypts the best face crop of a sighting for a person to look at;
+// the read is audited under actor (the guard or supervisor looking at
+// it). Crops leave for the region inside their outbox messages, never
+// through Crop.
 func (s *Store) Crop(ctx context.Context, actor, sightingID string) ([]byte, error) {
 	if err := s.needKey("crop"); err != nil {
 		return nil, err
@@ -221,7 +221,7 @@ type Alert struct {
 	RuleID     string
 	SightingID string
 	// Severity defaults to the rule's when empty.
-	Severity rules.Severity
+	Severity custody.Severity
 	// Evidence is a JSON object explaining the alert (the rule's reasoning:
 	// zone, window, watch list, the other person of a keep-apart order...).
 	Evidence json.RawMessage
@@ -241,41 +241,38 @@ type AlertDecision struct {
 	At       time.Time // zero means now
 }
 
-// RecordAlert stores an open alert and its outbox messages in one
-// transaction, like RecordSighting.
-func (s *Store) RecordAlert(ctx context.Context, a Alert, outbox []OutboxMessage) ([]uint64, error) {
+// RecordAlert stores an open alert and the outbox message compose makes
+// for it in one transaction, like RecordSighting.
+func (s *Store) RecordAlert(ctx context.Context, a Alert, compose Compose) (uint64, error) {
 	const what = "alert"
 	if err := checkUUID(what, "id", a.ID); err != nil {
-		return nil, err
+		return 0, err
 	}
 	if err := checkID(what, "rule", a.RuleID); err != nil {
-		return nil, err
+		return 0, err
 	}
 	if err := checkUUID(what, "sighting", a.SightingID); err != nil {
-		return nil, err
+		return 0, err
 	}
 	if a.Severity != "" && !a.Severity.Valid() {
-		return nil, invalid(what, "severity", "%q is not one of %v", a.Severity, rules.Severities())
+		return 0, invalid(what, "severity", "%q is not one of %v", a.Severity, custody.Severities())
 	}
 	if a.State != "" && a.State != AlertOpen {
-		return nil, invalid(what, "state", "a new alert is open, got %q", a.State)
+		return 0, invalid(what, "state", "a new alert is open, got %q", a.State)
 	}
 	if a.Decision != nil {
-		return nil, invalid(what, "decision", "is set on a new alert; use DecideAlert")
+		return 0, invalid(what, "decision", "is set on a new alert; use DecideAlert")
 	}
 	evidence, err := checkJSONObject(what, "evidence", a.Evidence, MaxEvidenceBytes)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	if !a.CreatedAt.IsZero() {
 		if err := checkTime(what, "created at", a.CreatedAt); err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
-	if err := validateOutbox(outbox); err != nil {
-		return nil, err
-	}
-	var seqs []uint64
+	var seq uint64
 	err = s.write(ctx, "record alert "+a.ID, func(tx *sql.Tx) error {
 		var ruleSeverity string
 		err := tx.QueryRowContext(ctx, `SELECT severity FROM rules WHERE id = ?`, a.RuleID).Scan(&ruleSeverity)
@@ -301,45 +298,43 @@ func (s *Store) RecordAlert(ctx context.Context, a Alert, outbox []OutboxMessage
 		if err != nil {
 			return err
 		}
-		seqs, err = s.appendOutbox(ctx, tx, outbox)
+		seq, err = s.appendOutbox(ctx, tx, compose)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return seqs, nil
+	return seq, nil
 }
 
 // DecideAlert records a person's decision on an open alert, the audit
-// entry for it and its outbox messages (at least one: the region must
-// learn of every decision) in one transaction. An alert is decided once;
-// a second decision fails with ErrAlreadyDecided.
-func (s *Store) DecideAlert(ctx context.Context, d AlertDecision, outbox []OutboxMessage) ([]uint64, error) {
+// entry for it and the outbox message compose makes (required: the region
+// must learn of every decision) in one transaction, and returns the
+// message's sequence number. An alert is decided once; a second decision
+// fails with ErrAlreadyDecided.
+func (s *Store) DecideAlert(ctx context.Context, d AlertDecision, compose Compose) (uint64, error) {
 	const what = "alert decision"
 	if err := checkUUID(what, "alert", d.AlertID); err != nil {
-		return nil, err
+		return 0, err
 	}
 	if err := checkID(what, "actor", d.Actor); err != nil {
-		return nil, err
+		return 0, err
 	}
 	if d.Decision != AlertConfirmed && d.Decision != AlertRejected {
-		return nil, invalid(what, "decision", "must be %q or %q, got %q", AlertConfirmed, AlertRejected, d.Decision)
+		return 0, invalid(what, "decision", "must be %q or %q, got %q", AlertConfirmed, AlertRejected, d.Decision)
 	}
 	if err := checkText(what, "note", d.Note, MaxNoteBytes, false, true); err != nil {
-		return nil, err
+		return 0, err
 	}
 	if !d.At.IsZero() {
 		if err := checkTime(what, "at", d.At); err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
-	if len(outbox) == 0 {
-		return nil, invalid(what, "outbox", "is empty: a decision must be reported to the region")
+	if compose == nil {
+		return 0, invalid(what, "outbox", "is empty: a decision must be reported to the region")
 	}
-	if err := validateOutbox(outbox); err != nil {
-		return nil, err
-	}
-	var seqs []uint64
+	var seq uint64
 	err := s.write(ctx, "decide alert "+d.AlertID, func(tx *sql.Tx) error {
 		var state string
 		err := tx.QueryRowContext(ctx, `SELECT state FROM alerts WHERE id = ?`, d.AlertID).Scan(&state)
@@ -367,13 +362,13 @@ func (s *Store) DecideAlert(ctx context.Context, d AlertDecision, outbox []Outbo
 			"decision": d.Decision, "note": d.Note}); err != nil {
 			return err
 		}
-		seqs, err = s.appendOutbox(ctx, tx, outbox)
+		seq, err = s.appendOutbox(ctx, tx, compose)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return seqs, nil
+	return seq, nil
 }
 
 const alertColumns = `a.id, a.rule_id, a.sighting_id, a.severity, a.evidence, a.state, a.created_at_ms,
@@ -406,7 +401,7 @@ func (s *Store) Alert(ctx context.Context, id string) (Alert, error) {
 		return Alert{}, fmt.Errorf("store: %w: alert %q", ErrNotFound, id)
 	}
 	if err != nil {
-		return Alert{}, dbErr("store: alert "+id, err)
+		return Alert{}, dbErr(s.sqlite, "store: alert "+id, err)
 	}
 	return a, nil
 }

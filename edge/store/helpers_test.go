@@ -15,11 +15,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dozor-edge/dozor/edge/rules"
+	"github.com/dozor-edge/dozor/edge/custody"
+	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
+// lib is the SQLite binding every test store runs on.
+var lib sqlite.Binding
+
 const testModel recognizer.ModelID = "test-model-v1"
+
+// The site every writable test store names in its audit records.
+const (
+	testRegion     = "north"
+	testSite       = "ik5"
+	testAuditTopic = "dozor/v1/north/ik5/audit"
+)
 
 // newKeyFile makes a fresh key file in its own directory, apart from the
 // database as the store requires in production.
@@ -43,7 +54,7 @@ func openNew(t testing.TB) (s *Store, dbPath, keyPath string) {
 	t.Helper()
 	keyPath = newKeyFile(t)
 	dbPath = filepath.Join(t.TempDir(), "facility.db")
-	s, err := Open(dbPath, Options{KeyFile: keyPath})
+	s, err := Open(dbPath, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +74,8 @@ func setupSite(t testing.TB, s *Store) {
 		must(t, s.PutPerson(ctx, "supervisor", Person{ID: id, DisplayName: fmt.Sprintf("Person %d", i+1),
 			Facility: "F-07", Status: StatusActive, WatchLists: []string{"escape-risk"}}))
 	}
-	must(t, s.PutRule(ctx, "supervisor", Rule{ID: "R-WATCH", Kind: rules.KindWatchList, Name: "Escape risk",
-		Params: []byte(`{ "watch_list" : "escape-risk" }`), Severity: rules.Critical, Cooldown: time.Minute, Enabled: true}))
+	must(t, s.PutRule(ctx, "supervisor", Rule{ID: "R-WATCH", Kind: custody.KindWatchList, Name: "Escape risk",
+		Params: []byte(`{ "watch_list" : "escape-risk" }`), Severity: custody.Critical, Cooldown: time.Minute, Enabled: true}))
 }
 
 func must(t testing.TB, err error) {
@@ -107,12 +118,17 @@ func sightingN(n int, person string) Sighting {
 		Score: 0.71, Margin: 0.2, Quality: 0.9, Frames: 5, FirstSeen: t0, LastSeen: t0.Add(3 * time.Second)}
 }
 
-func msgs(topic string, n int) []OutboxMessage {
-	out := make([]OutboxMessage, n)
-	for i := range out {
-		out[i] = OutboxMessage{Topic: topic, Payload: []byte(fmt.Sprintf(`{"part":%d}`, i))}
+// msg composes a message on topic whose payload names its seq.
+func msg(topic string) Compose {
+	return func(seq uint64) (OutboxMessage, error) {
+		return OutboxMessage{Topic: topic, Payload: fmt.Appendf(nil, `{"seq":%d}`, seq)}, nil
 	}
-	return out
+}
+
+// auditRows is the number of audit records in the outbox.
+func auditRows(t testing.TB, s *Store) int {
+	t.Helper()
+	return count(t, s, `SELECT count(*) FROM outbox WHERE topic = ?`, testAuditTopic)
 }
 
 // unitVec is a deterministic unit vector of dimension dim.

@@ -64,7 +64,7 @@ func TestLoadKeyFile(t *testing.T) {
 func TestOpenRefusesLooseKeyFile(t *testing.T) {
 	keyPath := newKeyFile(t)
 	must(t, os.Chmod(keyPath, 0o644))
-	_, err := Open(filepath.Join(t.TempDir(), "f.db"), Options{KeyFile: keyPath})
+	_, err := Open(filepath.Join(t.TempDir(), "f.db"), Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath})
 	if !errors.Is(err, ErrKeyFile) || !strings.Contains(err.Error(), "0644") {
 		t.Fatalf("Open with a world-readable key: %v", err)
 	}
@@ -156,7 +156,7 @@ func TestWrongKeyAndNoKeyMode(t *testing.T) {
 	must(t, err)
 	sg := sightingN(1, "P-1")
 	sg.Crop = testJPEG(t, 1, 0)
-	_, err = s.RecordSighting(ctx, sg, msgs("dozor/F-07/sightings", 1))
+	_, err = s.RecordSighting(ctx, sg, msg("dozor/F-07/sightings"))
 	must(t, err)
 	var sealed []byte
 	must(t, s.r.QueryRow(`SELECT vector FROM face_templates WHERE id = ?`, tid).Scan(&sealed))
@@ -164,7 +164,7 @@ func TestWrongKeyAndNoKeyMode(t *testing.T) {
 	before := fileSum(t, path)
 
 	otherKey := newKeyFile(t)
-	if _, err := Open(path, Options{KeyFile: otherKey}); !errors.Is(err, ErrWrongKey) {
+	if _, err := Open(path, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: otherKey}); !errors.Is(err, ErrWrongKey) {
 		t.Fatalf("Open with another key: %v", err)
 	}
 	// The refusal is not just a check value: the other key cannot open the
@@ -177,7 +177,7 @@ func TestWrongKeyAndNoKeyMode(t *testing.T) {
 		t.Fatalf("template opened with another key: %v", err)
 	}
 
-	ro, err := Open(path, Options{NoKey: true})
+	ro, err := Open(path, Options{SQLite: lib, NoKey: true})
 	must(t, err)
 	defer ro.Close()
 	if ro.KeyFingerprint() != "none" {

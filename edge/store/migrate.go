@@ -120,10 +120,16 @@ func checkApplied(applied []appliedMigration, migs []migration) error {
 	return nil
 }
 
-// migrate brings the schema up to date, one transaction per step. Each step
+// upgrade is the part of a migration that SQL cannot do (composing wire
+// payloads, say). It runs in its migration's transaction, after the SQL.
+type upgrade func(ctx context.Context, tx *sql.Tx) error
+
+// migrate brings the schema up to date, one transaction per step, running
+// the upgrade of a version (when steps has one) with its SQL. Each step
 // re-reads the applied versions inside its own write transaction, so two
 // processes opening the same new file cannot apply a step twice.
-func migrate(ctx context.Context, db *sql.DB, migs []migration, now func() int64, log *slog.Logger) error {
+func migrate(ctx context.Context, db *sql.DB, migs []migration, now func() int64, log *slog.Logger, lib SQLite,
+	steps map[int]upgrade) error {
 	for _, m := range migs {
 		done := false
 		err := inTx(ctx, db, func(tx *sql.Tx) error {
@@ -143,13 +149,18 @@ func migrate(ctx context.Context, db *sql.DB, migs []migration, now func() int64
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("apply migration %d (%s): %w", m.version, m.name, err)
 			}
+			if step := steps[m.version]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return fmt.Errorf("apply migration %d (%s): %w", m.version, m.name, err)
+				}
+			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO schema_version (version, name, checksum, applied_at_ms) VALUES (?, ?, ?, ?)`,
 				m.version, m.name, m.checksum, now())
 			done = err == nil
 			return err
 		})
 		if err != nil {
-			return dbErr("migrate", err)
+			return dbErr(lib, "migrate", err)
 		}
 		if done {
 			log.Info("store: applied schema migration", "version", m.version, "name", m.name)

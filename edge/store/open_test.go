@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ func TestOpenCreatesThenReopens(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "facility.db")
 	for i := range 3 {
-		s, err := Open(dbPath, Options{KeyFile: keyPath})
+		s, err := Open(dbPath, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath})
 		if err != nil {
 			t.Fatalf("open #%d: %v", i+1, err)
 		}
@@ -171,8 +172,9 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 			rawExec(t, path, "PRAGMA application_id = 42")
 		}, ErrNotDatabase, "another application"},
 		{"written by a newer build", func(t *testing.T, path string) {
-			rawExec(t, path, `INSERT INTO schema_version (version, name, checksum, applied_at_ms) VALUES (2, 'future', 'x', 0)`)
-		}, ErrNewerSchema, "schema version 2"},
+			rawExec(t, path, fmt.Sprintf(`INSERT INTO schema_version (version, name, checksum, applied_at_ms) VALUES (%d, 'future', 'x', 0)`,
+				SchemaVersion()+1))
+		}, ErrNewerSchema, fmt.Sprintf("schema version %d", SchemaVersion()+1)},
 		{"applied migration differs from this build's", func(t *testing.T, path string) {
 			rawExec(t, path, `UPDATE schema_version SET checksum = 'other' WHERE version = 1`)
 		}, ErrNotDatabase, "was applied as"},
@@ -186,7 +188,7 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 			setupSite(t, s)
 			ctx := context.Background()
 			for i := range 60 {
-				_, err := s.RecordSighting(ctx, sightingN(i, "P-1"), msgs("dozor/F-07/sightings", 1))
+				_, err := s.RecordSighting(ctx, sightingN(i, "P-1"), msg("dozor/F-07/sightings"))
 				must(t, err)
 			}
 			must(t, s.Close())
@@ -197,7 +199,7 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 			before := fileSum(t, path)
 			fi, _ := os.Stat(path)
 
-			s2, err := Open(path, Options{KeyFile: keyPath})
+			s2, err := Open(path, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath})
 			if err == nil {
 				s2.Close()
 				t.Fatal("Open accepted the damaged file")
@@ -231,7 +233,7 @@ func TestOpenRefusesStrayWAL(t *testing.T) {
 	keyPath := newKeyFile(t)
 	path := filepath.Join(t.TempDir(), "facility.db")
 	must(t, os.WriteFile(path+"-wal", []byte("committed data of a lost database"), 0o600))
-	if _, err := Open(path, Options{KeyFile: keyPath}); err == nil || !strings.Contains(err.Error(), "-wal exists") {
+	if _, err := Open(path, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath}); err == nil || !strings.Contains(err.Error(), "-wal exists") {
 		t.Fatalf("Open next to a stray WAL: %v", err)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -248,11 +250,11 @@ func TestOpenOptions(t *testing.T) {
 		opt  Options
 		want error
 	}{
-		{"no key file", filepath.Join(dir, "a.db"), Options{}, ErrKeyFile},
-		{"key file missing", filepath.Join(dir, "b.db"), Options{KeyFile: filepath.Join(dir, "nope.key")}, ErrKeyFile},
-		{"both NoKey and KeyFile", filepath.Join(dir, "c.db"), Options{KeyFile: keyPath, NoKey: true}, nil},
-		{"no-key mode never creates", filepath.Join(dir, "d.db"), Options{NoKey: true}, os.ErrNotExist},
-		{"directory instead of file", dir, Options{KeyFile: keyPath}, ErrNotDatabase},
+		{"no key file", filepath.Join(dir, "a.db"), Options{SQLite: lib}, ErrKeyFile},
+		{"key file missing", filepath.Join(dir, "b.db"), Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: filepath.Join(dir, "nope.key")}, ErrKeyFile},
+		{"both NoKey and KeyFile", filepath.Join(dir, "c.db"), Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath, NoKey: true}, nil},
+		{"no-key mode never creates", filepath.Join(dir, "d.db"), Options{SQLite: lib, NoKey: true}, os.ErrNotExist},
+		{"directory instead of file", dir, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath}, ErrNotDatabase},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -279,7 +281,7 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 	must(t, os.Mkdir(dir, 0o700))
 	path := filepath.Join(dir, "f?x=1#y.db")
 	for range 2 {
-		s, err := Open(path, Options{KeyFile: keyPath})
+		s, err := Open(path, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath})
 		must(t, err)
 		must(t, s.PutZone(context.Background(), "admin", Zone{ID: "Z", Name: "Z", Kind: ZoneYard}))
 		must(t, s.Close())

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,92 +14,122 @@ import (
 // OutboxMessage is one message waiting for (or done with) the uplink.
 type OutboxMessage struct {
 	// Seq is the site sequence number, assigned by the store in the
-	// transaction that stores the event: strictly increasing, without gaps,
-	// never reused. Ignored on input.
+	// transaction that stores the event and handed to the Compose that
+	// makes the message, so the payload carries it: strictly increasing,
+	// without gaps, never reused. Ignored on input.
 	Seq     uint64
 	Topic   string // MQTT topic name (no wildcards)
-	Payload []byte // stored as given, NOT encrypted: never put templates or face crops here
+	Payload []byte // the final wire payload, published as it is
 	Retain  bool
+	// CropOf names the sighting whose face crop the payload holds, "" for
+	// none. Such a payload is biometric: the store keeps it sealed and
+	// audits the crop's release to the region ("crop.release" by
+	// SystemActor) in the transaction that stores it. Pending returns it
+	// opened.
+	CropOf string
 	// CreatedAt and SentAt are set by the store; SentAt is zero while the
 	// message is unsent.
 	CreatedAt, SentAt time.Time
 }
 
-func validateOutbox(msgs []OutboxMessage) error {
-	if len(msgs) > MaxBatch {
-		return invalid("outbox message", "count", "is %d, at most %d per write", len(msgs), MaxBatch)
-	}
-	for i, m := range msgs {
-		what := fmt.Sprintf("outbox message %d", i)
-		switch {
-		case m.Topic == "":
-			return invalid(what, "topic", "is empty")
-		case len(m.Topic) > MaxTopicBytes:
-			return invalid(what, "topic", "is %d bytes, at most %d are allowed", len(m.Topic), MaxTopicBytes)
-		case !utf8.ValidString(m.Topic):
-			return invalid(what, "topic", "is not valid UTF-8")
-		case strings.ContainsAny(m.Topic, "+#\x00"):
-			return invalid(what, "topic", "%q contains a wildcard or NUL; messages are published to one topic", m.Topic)
-		case strings.HasPrefix(m.Topic, "$"):
-			return invalid(what, "topic", "%q starts with '$', which brokers reserve", m.Topic)
-		case len(m.Payload) > MaxPayloadBytes:
-			return invalid(what, "payload", "is %d bytes, at most %d are allowed", len(m.Payload), MaxPayloadBytes)
-		}
+// Compose makes the outbox message that announces an event, given the
+// sequence number the store assigns to it. The store calls it once,
+// inside the event's transaction, and stores what it returns as the final
+// payload; an error rolls the whole write back and is reported wrapping
+// ErrInvalid, since retrying cannot help.
+type Compose func(seq uint64) (OutboxMessage, error)
+
+func validateMessage(m OutboxMessage) error {
+	const what = "outbox message"
+	switch {
+	case m.Topic == "":
+		return invalid(what, "topic", "is empty")
+	case len(m.Topic) > MaxTopicBytes:
+		return invalid(what, "topic", "is %d bytes, at most %d are allowed", len(m.Topic), MaxTopicBytes)
+	case !utf8.ValidString(m.Topic):
+		return invalid(what, "topic", "is not valid UTF-8")
+	case strings.ContainsAny(m.Topic, "+#\x00"):
+		return invalid(what, "topic", "%q contains a wildcard or NUL; messages are published to one topic", m.Topic)
+	case strings.HasPrefix(m.Topic, "$"):
+		return invalid(what, "topic", "%q starts with '$', which brokers reserve", m.Topic)
+	case len(m.Payload) > MaxPayloadBytes:
+		return invalid(what, "payload", "is %d bytes, at most %d are allowed", len(m.Payload), MaxPayloadBytes)
+	case m.CropOf != "":
+		return checkUUID(what, "crop of", m.CropOf)
 	}
 	return nil
 }
 
-// appendOutbox stores msgs inside tx with the next sequence numbers. The
-// counter lives in its own row and is advanced in the same transaction, so
-// a rollback gives the numbers back and a committed event always owns a
-// contiguous run of them.
-func (s *Store) appendOutbox(ctx context.Context, tx *sql.Tx, msgs []OutboxMessage) ([]uint64, error) {
-	if len(msgs) == 0 {
-		return nil, nil
-	}
-	var last int64
-	err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + ? WHERE name = 'outbox_seq' RETURNING value`,
-		len(msgs)).Scan(&last)
-	if err != nil {
-		return nil, fmt.Errorf("outbox sequence: %w", err)
-	}
-	now := s.nowMs()
-	seqs := make([]uint64, len(msgs))
-	first := last - int64(len(msgs)) + 1
-	for i, m := range msgs {
-		seq := first + int64(i)
-		payload := m.Payload
-		if payload == nil {
-			payload = []byte{}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (seq, topic, payload, retain, created_at_ms) VALUES (?, ?, ?, ?, ?)`,
-			seq, m.Topic, payload, boolInt(m.Retain), now); err != nil {
-			return nil, fmt.Errorf("outbox: %w", err)
-		}
-		seqs[i] = uint64(seq)
-	}
-	return seqs, nil
+func outboxAD(seq uint64) []byte {
+	return boundTo("outbox", "payload", strconv.FormatUint(seq, 10))
 }
 
-// Enqueue stores messages that belong to no event (health reports, say)
-// and returns their sequence numbers.
-func (s *Store) Enqueue(ctx context.Context, msgs []OutboxMessage) ([]uint64, error) {
-	if len(msgs) == 0 {
-		return nil, invalid("outbox message", "count", "is zero")
+// appendOutbox stores the message compose makes (none when compose is
+// nil) inside tx with the next sequence number, and returns the number.
+// The counter lives in its own row and is advanced in the same
+// transaction, so a rollback gives the number back and a committed event
+// always owns a contiguous run of numbers. A payload holding a crop is
+// sealed, and the crop's release audited, here.
+func (s *Store) appendOutbox(ctx context.Context, tx *sql.Tx, compose Compose) (uint64, error) {
+	if compose == nil {
+		return 0, nil
 	}
-	if err := validateOutbox(msgs); err != nil {
-		return nil, err
+	var n int64
+	err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'outbox_seq' RETURNING value`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("outbox sequence: %w", err)
 	}
-	var seqs []uint64
+	seq := uint64(n)
+	m, err := compose(seq)
+	if err != nil {
+		return 0, invalid("outbox message", "payload", "could not be composed: %v", err)
+	}
+	if err := validateMessage(m); err != nil {
+		return 0, err
+	}
+	payload, cropOf := m.Payload, any(nil)
+	if payload == nil {
+		payload = []byte{}
+	}
+	if m.CropOf != "" {
+		if err := s.needKey("outbox message with a crop"); err != nil {
+			return 0, err
+		}
+		if err := mustExist(ctx, tx, "sightings", "sighting", m.CropOf); err != nil {
+			return 0, fmt.Errorf("the crop of outbox message %d: %w", seq, err)
+		}
+		payload, cropOf = s.seal.seal(payload, outboxAD(seq)), m.CropOf
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (seq, topic, payload, retain, created_at_ms, crop_of)
+		VALUES (?, ?, ?, ?, ?, ?)`, n, m.Topic, payload, boolInt(m.Retain), s.nowMs(), cropOf); err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	if m.CropOf != "" {
+		if err := s.appendAudit(ctx, tx, SystemActor, "crop.release", "sighting:"+m.CropOf, map[string]any{
+			"seq": seq, "topic": m.Topic}); err != nil {
+			return 0, err
+		}
+	}
+	return seq, nil
+}
+
+// Enqueue stores a message that belongs to no event (a health report,
+// say) and returns its sequence number.
+func (s *Store) Enqueue(ctx context.Context, compose Compose) (uint64, error) {
+	if compose == nil {
+		return 0, invalid("outbox message", "compose", "is nil")
+	}
+	var seq uint64
 	err := s.write(ctx, "enqueue", func(tx *sql.Tx) (err error) {
-		seqs, err = s.appendOutbox(ctx, tx, msgs)
+		seq, err = s.appendOutbox(ctx, tx, compose)
 		return err
 	})
-	return seqs, err
+	return seq, err
 }
 
 // Pending returns up to limit unsent messages with Seq > afterSeq, in
-// sequence order.
+// sequence order, as they are published: it only reads. Sealed payloads
+// are opened (in no-key mode they cannot be: ErrNoKey).
 func (s *Store) Pending(ctx context.Context, afterSeq uint64, limit int) ([]OutboxMessage, error) {
 	if limit <= 0 || limit > MaxBatch {
 		return nil, invalid("outbox query", "limit", "must be in 1..%d, got %d", MaxBatch, limit)
@@ -108,7 +139,7 @@ func (s *Store) Pending(ctx context.Context, afterSeq uint64, limit int) ([]Outb
 	}
 	var out []OutboxMessage
 	err := s.read(ctx, "pending", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT seq, topic, payload, retain, created_at_ms FROM outbox
+		rows, err := tx.QueryContext(ctx, `SELECT seq, topic, payload, retain, created_at_ms, crop_of FROM outbox
 			WHERE sent_at_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`, int64(afterSeq), limit)
 		if err != nil {
 			return err
@@ -117,10 +148,20 @@ func (s *Store) Pending(ctx context.Context, afterSeq uint64, limit int) ([]Outb
 		for rows.Next() {
 			var m OutboxMessage
 			var created int64
-			if err := rows.Scan(&m.Seq, &m.Topic, &m.Payload, &m.Retain, &created); err != nil {
+			var cropOf sql.NullString
+			if err := rows.Scan(&m.Seq, &m.Topic, &m.Payload, &m.Retain, &created, &cropOf); err != nil {
 				return err
 			}
 			m.CreatedAt = fromMs(created)
+			if cropOf.Valid {
+				if err := s.needKey("pending"); err != nil {
+					return err
+				}
+				if m.Payload, err = s.seal.open(m.Payload, outboxAD(m.Seq)); err != nil {
+					return fmt.Errorf("outbox message %d: %w", m.Seq, err)
+				}
+				m.CropOf = cropOf.String
+			}
 			out = append(out, m)
 		}
 		return rows.Err()
@@ -161,14 +202,14 @@ func (s *Store) MarkSent(ctx context.Context, seqs []uint64) error {
 func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE sent_at_ms IS NULL`).Scan(&n)
-	return n, dbErr("store: outbox depth", err)
+	return n, dbErr(s.sqlite, "store: outbox depth", err)
 }
 
 // LastSeq is the last sequence number assigned (0 before the first).
 func (s *Store) LastSeq(ctx context.Context) (uint64, error) {
 	var n uint64
 	err := s.r.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'outbox_seq'`).Scan(&n)
-	return n, dbErr("store: last sequence number", err)
+	return n, dbErr(s.sqlite, "store: last sequence number", err)
 }
 
 // PruneOutbox deletes messages that were sent more than keepDays days ago

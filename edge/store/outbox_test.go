@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,41 +19,52 @@ func TestOutboxDrain(t *testing.T) {
 	ctx := context.Background()
 	clock := &testClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	keyPath := newKeyFile(t)
-	s, err := Open(filepath.Join(t.TempDir(), "f.db"), Options{KeyFile: keyPath, Now: clock.now})
+	s, err := Open(filepath.Join(t.TempDir(), "f.db"), Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath, Now: clock.now})
 	must(t, err)
 	defer s.Close()
 	setupSite(t, s)
+	// The audit records of the site's setup are the first messages; they
+	// are sent at once here.
+	base, err := s.LastSeq(ctx)
+	must(t, err)
+	if base == 0 || auditRows(t, s) != int(base) {
+		t.Fatalf("%d messages, %d of them audit records, after the site's setup", base, auditRows(t, s))
+	}
+	must(t, s.MarkSent(ctx, seqsFrom(1, int(base))))
 
 	var all []uint64
 	for i := range 5 {
-		seqs, err := s.RecordSighting(ctx, sightingN(i, "P-1"), msgs("dozor/F-07/sightings", 2))
+		seq, err := s.RecordSighting(ctx, sightingN(i, "P-1"), msg("dozor/F-07/sightings"))
 		must(t, err)
-		all = append(all, seqs...)
+		all = append(all, seq)
 	}
-	retained, err := s.Enqueue(ctx, []OutboxMessage{{Topic: "dozor/F-07/status", Payload: []byte("up"), Retain: true}})
+	retained, err := s.Enqueue(ctx, func(uint64) (OutboxMessage, error) {
+		return OutboxMessage{Topic: "dozor/F-07/status", Payload: []byte("up"), Retain: true}, nil
+	})
 	must(t, err)
-	all = append(all, retained...)
-	if want := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}; !slices.Equal(all, want) {
+	all = append(all, retained)
+	if want := seqsFrom(base+1, 6); !slices.Equal(all, want) {
 		t.Fatalf("sequence numbers %v, want %v", all, want)
 	}
 
 	page, err := s.Pending(ctx, 0, 4)
 	must(t, err)
-	if len(page) != 4 || page[0].Seq != 1 || page[3].Seq != 4 || page[0].Topic != "dozor/F-07/sightings" {
+	if len(page) != 4 || page[0].Seq != base+1 || page[3].Seq != base+4 || page[0].Topic != "dozor/F-07/sightings" ||
+		string(page[0].Payload) != fmt.Sprintf(`{"seq":%d}`, base+1) {
 		t.Fatalf("first page %+v", page)
 	}
-	page, err = s.Pending(ctx, 9, 10)
+	page, err = s.Pending(ctx, base+4, 10)
 	must(t, err)
-	if len(page) != 2 || page[1].Seq != 11 || !page[1].Retain || string(page[1].Payload) != "up" {
+	if len(page) != 2 || page[1].Seq != base+6 || !page[1].Retain || string(page[1].Payload) != "up" {
 		t.Fatalf("last page %+v", page)
 	}
 
-	must(t, s.MarkSent(ctx, []uint64{1, 2, 3, 5}))
-	must(t, s.MarkSent(ctx, []uint64{1})) // a repeated acknowledgement is harmless
+	must(t, s.MarkSent(ctx, []uint64{base + 1, base + 2, base + 3, base + 5}))
+	must(t, s.MarkSent(ctx, []uint64{base + 1})) // a repeated acknowledgement is harmless
 	depth, err := s.OutboxDepth(ctx)
 	must(t, err)
-	if depth != 7 {
-		t.Errorf("depth %d, want 7", depth)
+	if depth != 2 {
+		t.Errorf("depth %d, want 2", depth)
 	}
 	page, err = s.Pending(ctx, 0, 100)
 	must(t, err)
@@ -60,42 +72,42 @@ func TestOutboxDrain(t *testing.T) {
 	for _, m := range page {
 		left = append(left, m.Seq)
 	}
-	if want := []uint64{4, 6, 7, 8, 9, 10, 11}; !slices.Equal(left, want) {
+	if want := []uint64{base + 4, base + 6}; !slices.Equal(left, want) {
 		t.Errorf("pending %v, want %v", left, want)
 	}
-	if err := s.MarkSent(ctx, []uint64{4, 99}); !errors.Is(err, ErrNotFound) {
+	if err := s.MarkSent(ctx, []uint64{base + 4, base + 99}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("MarkSent of a never-assigned number: %v", err)
 	}
-	if d, _ := s.OutboxDepth(ctx); d != 7 {
+	if d, _ := s.OutboxDepth(ctx); d != 2 {
 		t.Errorf("a failed MarkSent marked something: depth %d", d)
 	}
 
 	// Retention: only sent rows older than the limit go.
 	clock.t = clock.t.Add(10 * 24 * time.Hour)
-	must(t, s.MarkSent(ctx, []uint64{4, 6}))
+	must(t, s.MarkSent(ctx, []uint64{base + 4}))
 	n, err := s.PruneOutbox(ctx, 7)
 	must(t, err)
-	if n != 4 {
-		t.Errorf("pruned %d, want the 4 sent ten days ago", n)
+	if n != int64(base)+4 {
+		t.Errorf("pruned %d, want the %d sent ten days ago", n, base+4)
 	}
 	clock.t = clock.t.Add(8 * 24 * time.Hour)
 	n, err = s.PruneOutbox(ctx, 7)
 	must(t, err)
-	if n != 2 {
-		t.Errorf("pruned %d, want 2", n)
+	if n != 1 {
+		t.Errorf("pruned %d, want 1", n)
 	}
-	if got := count(t, s, `SELECT count(*) FROM outbox`); got != 5 {
-		t.Errorf("%d rows left, want the 5 unsent", got)
+	if got := count(t, s, `SELECT count(*) FROM outbox`); got != 1 {
+		t.Errorf("%d rows left, want the unsent one", got)
 	}
 	// Numbers are never reused, even with every sent row gone.
-	must(t, s.MarkSent(ctx, []uint64{7, 8, 9, 10, 11}))
+	must(t, s.MarkSent(ctx, []uint64{base + 6}))
 	clock.t = clock.t.Add(30 * 24 * time.Hour)
 	_, err = s.PruneOutbox(ctx, 0)
 	must(t, err)
-	seqs, err := s.Enqueue(ctx, msgs("dozor/F-07/status", 1))
+	seq, err := s.Enqueue(ctx, msg("dozor/F-07/status"))
 	must(t, err)
-	if !slices.Equal(seqs, []uint64{12}) {
-		t.Errorf("after pruning everything the next number is %v, want 12", seqs)
+	if seq != base+7 {
+		t.Errorf("after pruning everything the next number is %d, want %d", seq, base+7)
 	}
 	if _, err := s.PruneOutbox(ctx, -1); !errors.Is(err, ErrInvalid) {
 		t.Errorf("negative retention: %v", err)
@@ -103,6 +115,18 @@ func TestOutboxDrain(t *testing.T) {
 	if _, err := s.Pending(ctx, 0, 0); !errors.Is(err, ErrInvalid) {
 		t.Errorf("zero limit: %v", err)
 	}
+	if _, err := s.Enqueue(ctx, nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("nothing to enqueue: %v", err)
+	}
+}
+
+// seqsFrom is first, first+1, ... n numbers.
+func seqsFrom(first uint64, n int) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = first + uint64(i)
+	}
+	return out
 }
 
 // checkGapFree asserts that the outbox holds exactly 1..n and that the
@@ -124,14 +148,19 @@ func checkGapFree(t *testing.T, s *Store, n int) {
 // TestOutboxGapFreeUnderConcurrentWriters runs writers in parallel, some of
 // whose transactions fail after they already took sequence numbers, and
 // checks that the committed numbers are exactly 1..N, each event owning a
-// contiguous run of them.
+// contiguous run of them: a sighting with a crop released to the region
+// owns the audit record of the crop's storage, its message and the audit
+// record of the release.
 func TestOutboxGapFreeUnderConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
 	s, _, _ := openNew(t)
 	setupSite(t, s)
+	base, err := s.LastSeq(ctx)
+	must(t, err)
 	const writers, perWriter = 8, 25
 	var mu sync.Mutex
-	committed := map[string][]uint64{}
+	committed := map[string]uint64{} // sighting id -> its message's seq
+	withCrop := map[string]bool{}
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
@@ -139,13 +168,15 @@ func TestOutboxGapFreeUnderConcurrentWriters(t *testing.T) {
 				n := w*perWriter + i
 				switch {
 				case i%5 == 0 && i > 0: // repeats this writer's previous id: fails on insert, inside the transaction
-					if _, err := s.RecordSighting(ctx, sightingN(n-1, "P-1"), msgs("dozor/F-07/sightings", 2)); !errors.Is(err, ErrExists) {
+					if _, err := s.RecordSighting(ctx, sightingN(n-1, "P-1"), msg("dozor/F-07/sightings")); !errors.Is(err, ErrExists) {
 						t.Errorf("duplicate sighting %d: %v", n-1, err)
 					}
 				case i%5 == 3: // fails after the outbox rows and numbers were taken
 					err := s.write(ctx, "doomed", func(tx *txType) error {
-						if _, err := s.appendOutbox(ctx, tx, msgs("dozor/F-07/doomed", 3)); err != nil {
-							return err
+						for range 3 {
+							if _, err := s.appendOutbox(ctx, tx, msg("dozor/F-07/doomed")); err != nil {
+								return err
+							}
 						}
 						return errors.New("injected failure after the outbox insert")
 					})
@@ -154,13 +185,21 @@ func TestOutboxGapFreeUnderConcurrentWriters(t *testing.T) {
 					}
 				default:
 					sg := sightingN(n, []string{"P-1", "", "P-2"}[n%3])
-					seqs, err := s.RecordSighting(ctx, sg, msgs("dozor/F-07/sightings", 1+n%3))
+					compose := msg("dozor/F-07/sightings")
+					if n%2 == 0 {
+						sg.Crop = testJPEG(t, uint64(n), 0)
+						compose = func(seq uint64) (OutboxMessage, error) {
+							return OutboxMessage{Topic: "dozor/F-07/sightings", Payload: fmt.Appendf(nil, `{"seq":%d}`, seq),
+								CropOf: sg.ID}, nil
+						}
+					}
+					seq, err := s.RecordSighting(ctx, sg, compose)
 					if err != nil {
 						t.Errorf("sighting %d: %v", n, err)
 						continue
 					}
 					mu.Lock()
-					committed[sg.ID] = seqs
+					committed[sg.ID], withCrop[sg.ID] = seq, sg.Crop != nil
 					mu.Unlock()
 				}
 			}
@@ -168,22 +207,30 @@ func TestOutboxGapFreeUnderConcurrentWriters(t *testing.T) {
 	}
 	wg.Wait()
 
-	var all []uint64
-	for id, seqs := range committed {
-		for i := 1; i < len(seqs); i++ {
-			if seqs[i] != seqs[i-1]+1 {
-				t.Errorf("sighting %s got non-contiguous numbers %v", id, seqs)
-			}
-		}
-		all = append(all, seqs...)
+	last, err := s.LastSeq(ctx)
+	must(t, err)
+	checkGapFree(t, s, int(last))
+	rows := int(base)
+	object := func(seq uint64) string {
+		var r struct{ Object string }
+		var b []byte
+		must(t, s.r.QueryRow(`SELECT payload FROM outbox WHERE seq = ?`, seq).Scan(&b))
+		must(t, json.Unmarshal(b, &r))
+		return r.Object
 	}
-	slices.Sort(all)
-	for i, seq := range all {
-		if seq != uint64(i+1) {
-			t.Fatalf("committed numbers have a gap or duplicate at %d: %d", i+1, seq)
+	for id, seq := range committed {
+		rows++
+		if !withCrop[id] {
+			continue
+		}
+		rows += 2
+		if before, after := object(seq-1), object(seq+1); before != "sighting:"+id || after != "sighting:"+id {
+			t.Errorf("sighting %s (seq %d) is not between the audit records of its crop: %q and %q", id, seq, before, after)
 		}
 	}
-	checkGapFree(t, s, len(all))
+	if int(last) != rows {
+		t.Errorf("%d numbers assigned for %d committed messages", last, rows)
+	}
 	if got := count(t, s, `SELECT count(*) FROM outbox WHERE topic = 'dozor/F-07/doomed'`); got != 0 {
 		t.Errorf("%d rows of failed transactions in the outbox", got)
 	}
@@ -191,7 +238,7 @@ func TestOutboxGapFreeUnderConcurrentWriters(t *testing.T) {
 		t.Errorf("%d sightings stored, %d committed", got, len(committed))
 	}
 	t.Logf("%d sightings and %d outbox messages from %d writers, numbers 1..%d without gaps",
-		len(committed), len(all), writers, len(all))
+		len(committed), rows, writers, last)
 }
 
 const crashEnv = "DOZOR_STORE_CRASH_DIR"
@@ -215,9 +262,11 @@ func TestCrashMidTransaction(t *testing.T) {
 	_, err := GenerateKeyFile(keyPath)
 	must(t, err)
 	dbPath := filepath.Join(dir, "f.db")
-	s, err := Open(dbPath, Options{KeyFile: keyPath})
+	s, err := Open(dbPath, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath})
 	must(t, err)
 	setupSite(t, s)
+	base, err := s.LastSeq(context.Background())
+	must(t, err)
 	must(t, s.Close())
 
 	args := []string{os.Args[0], "-test.run=^TestCrashMidTransaction$", "-test.count=1"}
@@ -237,10 +286,19 @@ func TestCrashMidTransaction(t *testing.T) {
 		t.Fatalf("no WAL left by the killed process: %v", err)
 	}
 
-	s, err = Open(dbPath, Options{KeyFile: keyPath})
+	s, err = Open(dbPath, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: keyPath})
 	must(t, err)
 	defer s.Close()
 	ctx := context.Background()
+	// Each committed sighting owns three numbers: the audit record of its
+	// crop's storage, its message (holding the crop) and the audit record
+	// of the crop's release.
+	checkGapFree(t, s, int(base)+9)
+	pending, err := s.Pending(ctx, base, 100)
+	must(t, err)
+	if len(pending) != 9 || pending[1].CropOf != uuidN(0) || string(pending[1].Payload) != cropPayload(base+2) {
+		t.Errorf("pending after the crash: %+v", pending)
+	}
 	for i := range 3 {
 		sg, err := s.Sighting(ctx, uuidN(i))
 		must(t, err)
@@ -254,17 +312,18 @@ func TestCrashMidTransaction(t *testing.T) {
 	if _, err := s.Sighting(ctx, uuidN(3)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("sighting of the killed transaction: %v", err)
 	}
-	checkGapFree(t, s, 6)
 	if _, err := s.VerifyAudit(ctx); err != nil {
 		t.Error(err)
 	}
 	if got := count(t, s, `SELECT count(*) FROM audit_log WHERE object = ?`, "sighting:"+uuidN(3)); got != 0 {
 		t.Errorf("audit entry of the killed transaction survived")
 	}
-	seqs, err := s.RecordSighting(ctx, sightingN(3, "P-1"), msgs("dozor/F-07/sightings", 2))
+	seq, err := s.RecordSighting(ctx, sightingN(3, "P-1"), msg("dozor/F-07/sightings"))
 	must(t, err)
-	if !slices.Equal(seqs, []uint64{7, 8}) {
-		t.Errorf("after the crash the next numbers are %v, want [7 8]", seqs)
+	// The three crops read above took base+10..base+12 for their audit
+	// records.
+	if seq != base+13 {
+		t.Errorf("after the crash the next number is %d, want %d", seq, base+13)
 	}
 }
 
@@ -275,7 +334,7 @@ func crashingWriter(dir string) {
 		fmt.Fprintln(os.Stderr, "crash helper:", err)
 		os.Exit(3)
 	}
-	s, err := Open(filepath.Join(dir, "f.db"), Options{KeyFile: filepath.Join(dir, "store.key")})
+	s, err := Open(filepath.Join(dir, "f.db"), Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: filepath.Join(dir, "store.key")})
 	if err != nil {
 		fail(err)
 	}
@@ -284,14 +343,14 @@ func crashingWriter(dir string) {
 	for i := range 3 {
 		sg := sightingN(i, "P-1")
 		sg.Crop = crop
-		if _, err := s.RecordSighting(ctx, sg, msgs("dozor/F-07/sightings", 2)); err != nil {
+		if _, err := s.RecordSighting(ctx, sg, cropMsg(sg.ID)); err != nil {
 			fail(err)
 		}
 	}
 	sg := sightingN(3, "P-1")
 	sg.Crop = crop
 	err = s.write(ctx, "crash", func(tx *txType) error {
-		if _, err := s.recordSightingTx(ctx, tx, &sg, msgs("dozor/F-07/sightings", 2)); err != nil {
+		if _, err := s.recordSightingTx(ctx, tx, &sg, cropMsg(sg.ID)); err != nil {
 			return err
 		}
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -299,3 +358,12 @@ func crashingWriter(dir string) {
 	})
 	fail(fmt.Errorf("still alive: %v", err))
 }
+
+// cropMsg composes a sighting's message that holds its crop.
+func cropMsg(sighting string) Compose {
+	return func(seq uint64) (OutboxMessage, error) {
+		return OutboxMessage{Topic: "dozor/F-07/sightings", Payload: []byte(cropPayload(seq)), CropOf: sighting}, nil
+	}
+}
+
+func cropPayload(seq uint64) string { return fmt.Sprintf(`{"seq":%d,"crop":"/9j/4A=="}`, seq) }

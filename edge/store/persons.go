@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/dozor-edge/dozor/edge/rules"
+	"github.com/dozor-edge/dozor/edge/custody"
 )
 
 // PersonStatus is where a person stands in custody.
@@ -196,8 +196,8 @@ type Permit struct {
 	ID       int64 // assigned by the store
 	PersonID string
 	ZoneID   string
-	// Window is written as rules.ParseWindow reads it ("mon-fri
-	// 08:00-17:00") and stored in its canonical form (rules.Window
+	// Window is written as custody.ParseWindow reads it ("mon-fri
+	// 08:00-17:00") and stored in its canonical form (custody.Window
 	// Canonical), which is what Permits returns: two spellings of one
 	// window are one permit.
 	Window string
@@ -219,7 +219,7 @@ func (s *Store) AddPermit(ctx context.Context, actor string, p Permit) (int64, e
 	if err := checkText(what, "window", p.Window, MaxNameBytes, true, false); err != nil {
 		return 0, err
 	}
-	w, err := rules.ParseWindow(p.Window)
+	w, err := custody.ParseWindow(p.Window)
 	if err != nil {
 		return 0, invalid(what, "window", "%v", err)
 	}

@@ -38,7 +38,7 @@ func newPhotoFixture(t *testing.T) *photoFixture {
 		img:   map[string][]byte{"A": testJPEG(t, 1, 0), "B": testJPEG(t, 2, 5000), "C": testJPEG(t, 3, 0)},
 		ids:   map[string]string{}}
 	var err error
-	if f.s, err = Open(f.path, Options{KeyFile: f.key, Now: f.clock.now}); err != nil {
+	if f.s, err = Open(f.path, Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: f.key, Now: f.clock.now}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.s.Close() })
@@ -102,7 +102,7 @@ func TestPhotos(t *testing.T) {
 		{"every person", "", f.infos("P1A", "P1B", "P2A", "P2C"), false},
 		{"bad id", "P 1", nil, true},
 	}
-	ro, err := Open(f.path, Options{NoKey: true})
+	ro, err := Open(f.path, Options{SQLite: lib, NoKey: true})
 	must(t, err)
 	defer ro.Close()
 	for _, c := range cases {
@@ -142,7 +142,7 @@ func TestPhotos(t *testing.T) {
 func TestPhotosByHash(t *testing.T) {
 	ctx := context.Background()
 	f := newPhotoFixture(t)
-	ro, err := Open(f.path, Options{NoKey: true})
+	ro, err := Open(f.path, Options{SQLite: lib, NoKey: true})
 	must(t, err)
 	defer ro.Close()
 	cases := []struct {
@@ -222,7 +222,7 @@ func TestTemplateModels(t *testing.T) {
 			[]ModelCount{{testModel, 512, 2, 1}},
 			[]TemplateCount{{"P-2", testModel, 2}}},
 	}
-	ro, err := Open(path, Options{NoKey: true})
+	ro, err := Open(path, Options{SQLite: lib, NoKey: true})
 	must(t, err)
 	defer ro.Close()
 	for _, st := range steps {

@@ -9,12 +9,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/dozor-edge/dozor/edge/rules"
+	"github.com/dozor-edge/dozor/edge/custody"
 )
 
 // ZoneKind says what a zone is for. Of the kinds, the rules engine knows
-// staff_only alone: such a zone is a rules.Zone with StaffOnly set, where
-// an unknown face raises an alert.
+// staff_only alone: a staff-only zone, where an unknown face raises an
+// alert.
 type ZoneKind string
 
 const (
@@ -167,13 +167,14 @@ func mustExist(ctx context.Context, q querier, table, what, id string) error {
 }
 
 // Rule is one configured alert rule. Its kind, severity and params mean
-// what the rules package, which evaluates them, says they mean.
+// what package custody, the vocabulary the rules engine reads, says they
+// mean.
 type Rule struct {
 	ID       string
-	Kind     rules.Kind
+	Kind     custody.Kind
 	Name     string
-	Params   json.RawMessage // JSON object in the form rules.ParseParams reads for Kind
-	Severity rules.Severity
+	Params   json.RawMessage // JSON object in the form custody.ParseParams reads for Kind
+	Severity custody.Severity
 	Cooldown time.Duration // whole seconds, at most a day
 	Enabled  bool
 }
@@ -189,31 +190,31 @@ func (r Rule) validate() (canonical []byte, err error) {
 		return nil, err
 	}
 	if !r.Kind.Valid() {
-		return nil, invalid(what, "kind", "%q is not one of %v", r.Kind, rules.Kinds())
+		return nil, invalid(what, "kind", "%q is not one of %v", r.Kind, custody.Kinds())
 	}
 	if !r.Severity.Valid() {
-		return nil, invalid(what, "severity", "%q is not one of %v", r.Severity, rules.Severities())
+		return nil, invalid(what, "severity", "%q is not one of %v", r.Severity, custody.Severities())
 	}
 	if r.Cooldown < 0 || r.Cooldown > 24*time.Hour || r.Cooldown%time.Second != 0 {
 		return nil, invalid(what, "cooldown", "must be whole seconds in 0s..24h, got %v", r.Cooldown)
 	}
 	// The limit keeps an oversized value out of the error messages and
-	// the audit log; the rules package has no need of one.
+	// the audit log; ParseParams has no need of one.
 	if len(r.Params) > MaxParamsBytes {
 		return nil, invalid("rule params", "params", "is %d bytes, at most %d are allowed", len(r.Params), MaxParamsBytes)
 	}
-	p, err := rules.ParseParams(r.Kind, r.Params)
+	p, err := custody.ParseParams(r.Kind, r.Params)
 	if err != nil {
-		return nil, fromRules("rule params", "params", err)
+		return nil, fromCustody("rule params", "params", err)
 	}
 	return json.Marshal(p)
 }
 
-// fromRules turns an error of the rules package into an *InvalidError that
+// fromCustody turns an error of package custody into an *InvalidError that
 // names the same field (the first one, where it found several), or field
 // when it names none.
-func fromRules(what, field string, err error) error {
-	var fe *rules.FieldError
+func fromCustody(what, field string, err error) error {
+	var fe *custody.FieldError
 	if errors.As(err, &fe) {
 		return &InvalidError{What: what, Field: fe.Field, Reason: fe.Msg}
 	}

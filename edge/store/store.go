@@ -17,14 +17,28 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
+	"github.com/dozor-edge/dozor/sync/wire"
 )
+
+// SQLite is the SQLite library the store runs on: database/sql drivers
+// and SQLite's result codes. The cgo package internal/sqlite provides it
+// (sqlite.Binding); the store itself is plain Go, so its users build
+// without cgo.
+type SQLite interface {
+	// Driver returns a driver for go-sqlite3 DSNs that runs hook (when not
+	// nil) on every new connection before it is used.
+	Driver(hook func(exec func(query string) error, queryOne func(query string) (string, error)) error) driver.Driver
+	// Code returns SQLite's primary and extended result codes of err, with
+	// ok false when err did not come from SQLite.
+	Code(err error) (primary, extended int, ok bool)
+}
 
 // Options configure Open.
 type Options struct {
+	// SQLite is the SQLite binding; required.
+	SQLite SQLite
 	// KeyFile is the path of the 32-byte master key (see GenerateKeyFile).
 	// It must live outside the database and its backups, and must not be
 	// accessible to group or others. Required unless NoKey is set.
@@ -42,6 +56,11 @@ type Options struct {
 	// MaxReaders bounds concurrent read connections; zero means 4. Writes
 	// always go through one connection, one transaction at a time.
 	MaxReaders int
+	// Region and Site name the site on the wire (sync/wire topic levels):
+	// every audit entry the store appends is enqueued, in the same
+	// transaction, as an audit record on the site's audit topic. Required
+	// unless NoKey is set.
+	Region, Site string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives rare lifecycle messages (migrations applied); nil
@@ -67,13 +86,18 @@ func (o Options) withDefaults() Options {
 
 // Store is the facility database. It is safe for concurrent use.
 type Store struct {
-	path string
-	w    *sql.DB // the single writer; nil in no-key mode
-	r    *sql.DB // read-only connections
-	seal *sealer // nil in no-key mode
-	key  string  // fingerprint of the key, for messages
-	now  func() time.Time
-	log  *slog.Logger
+	path   string
+	w      *sql.DB // the single writer; nil in no-key mode
+	r      *sql.DB // read-only connections
+	seal   *sealer // nil in no-key mode
+	sqlite SQLite
+	site   string // the site's id in audit records
+	// auditTopic is where audit records go; "" in no-key mode, which
+	// never writes.
+	auditTopic string
+	key        string // fingerprint of the key, for messages
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 // appID marks files made by this store in the SQLite header
@@ -82,23 +106,9 @@ const appID = 0x647A6F72 // "dzor"
 
 const sqliteMagic = "SQLite format 3\x00"
 
-// Driver names: both are go-sqlite3 with a hook that sets and then checks
-// the connection settings, because a PRAGMA that cannot take effect (WAL on
-// a file system without shared memory, say) fails silently otherwise.
-const (
-	driverRW = "dozor-store-rw"
-	driverRO = "dozor-store-ro"
-)
-
-var registerOnce sync.Once
-
-func registerDrivers() {
-	sql.Register(driverRW, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error { return setupConn(c, false) }})
-	sql.Register(driverRO, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error { return setupConn(c, true) }})
-}
-
-// setupConn applies the durability rules to every new connection and
-// verifies that they hold:
+// durableHook applies the durability rules to every new connection and
+// verifies that they hold, because a PRAGMA that cannot take effect (WAL on
+// a file system without shared memory, say) fails silently otherwise:
 //   - journal_mode=WAL: readers never block the writer;
 //   - synchronous=FULL: every commit is fsynced before it returns, so a
 //     committed event survives power loss (the driver's default in WAL
@@ -108,49 +118,51 @@ func registerDrivers() {
 //     contents, earlier detection of damaged pages.
 //
 // Read connections are also query_only.
-func setupConn(c *sqlite3.SQLiteConn, readOnly bool) error {
-	stmts := []string{
-		"PRAGMA foreign_keys = ON",
-		"PRAGMA synchronous = FULL",
-		"PRAGMA trusted_schema = OFF",
-		"PRAGMA cell_size_check = ON",
-	}
-	if readOnly {
-		stmts = append(stmts, "PRAGMA query_only = ON")
-	} else {
-		stmts = append([]string{"PRAGMA journal_mode = WAL"}, stmts...)
-		stmts = append(stmts, "PRAGMA journal_size_limit = 67108864")
-	}
-	for _, q := range stmts {
-		if _, err := c.Exec(q, nil); err != nil {
-			return fmt.Errorf("%s: %w", q, err)
+func durableHook(readOnly bool) func(exec func(string) error, queryOne func(string) (string, error)) error {
+	return func(exec func(string) error, queryOne func(string) (string, error)) error {
+		stmts := []string{
+			"PRAGMA foreign_keys = ON",
+			"PRAGMA synchronous = FULL",
+			"PRAGMA trusted_schema = OFF",
+			"PRAGMA cell_size_check = ON",
 		}
-	}
-	want := map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"}
-	for name, v := range want {
-		got, err := connPragma(c, name)
-		if err != nil {
-			return err
+		if readOnly {
+			stmts = append(stmts, "PRAGMA query_only = ON")
+		} else {
+			stmts = append([]string{"PRAGMA journal_mode = WAL"}, stmts...)
+			stmts = append(stmts, "PRAGMA journal_size_limit = 67108864")
 		}
-		if got != v {
-			return fmt.Errorf("PRAGMA %s is %q, the store needs %q", name, got, v)
+		for _, q := range stmts {
+			if err := exec(q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
 		}
+		want := map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"}
+		for name, v := range want {
+			got, err := queryOne("PRAGMA " + name)
+			if err != nil {
+				return fmt.Errorf("PRAGMA %s: %w", name, err)
+			}
+			if got != v {
+				return fmt.Errorf("PRAGMA %s is %q, the store needs %q", name, got, v)
+			}
+		}
+		return nil
 	}
-	return nil
 }
 
-func connPragma(c *sqlite3.SQLiteConn, name string) (string, error) {
-	rows, err := c.Query("PRAGMA "+name, nil)
-	if err != nil {
-		return "", fmt.Errorf("PRAGMA %s: %w", name, err)
-	}
-	defer rows.Close()
-	dest := make([]driver.Value, len(rows.Columns()))
-	if err := rows.Next(dest); err != nil {
-		return "", fmt.Errorf("PRAGMA %s: %w", name, err)
-	}
-	return fmt.Sprint(dest[0]), nil
+// openDB returns a handle whose connections use drv and dsn.
+func openDB(drv driver.Driver, dsn string) *sql.DB { return sql.OpenDB(connector{drv, dsn}) }
+
+// connector connects to one DSN with a driver that is not registered by
+// name: each store builds its own drivers from its binding.
+type connector struct {
+	drv driver.Driver
+	dsn string
 }
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.drv }
 
 // dsn builds a URI filename; characters with a meaning in URIs are escaped
 // so that any path works.
@@ -175,10 +187,12 @@ func busyParam(d time.Duration) string {
 // so an interrupted first start never leaves a half-made file at path.
 func Open(path string, opt Options) (*Store, error) {
 	ctx := context.Background()
-	registerOnce.Do(registerDrivers)
 	opt = opt.withDefaults()
 	if path == "" {
 		return nil, errors.New("store: open: no database path given")
+	}
+	if opt.SQLite == nil {
+		return nil, errors.New("store: open: no SQLite binding given (Options.SQLite)")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -191,6 +205,16 @@ func Open(path string, opt Options) (*Store, error) {
 	case !opt.NoKey:
 		if key, err = LoadKeyFile(opt.KeyFile); err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", abs, err)
+		}
+	}
+	var auditTopic string
+	if !opt.NoKey {
+		if opt.Region == "" || opt.Site == "" {
+			return nil, fmt.Errorf("store: open %s: no site given (Options.Region and Options.Site, the daemon's "+
+				"site.region and site.id): a writable store enqueues its audit records on the site's topic", abs)
+		}
+		if auditTopic, err = wire.AuditTopic(opt.Region, opt.Site); err != nil {
+			return nil, fmt.Errorf("store: open %s: site: %w", abs, err)
 		}
 	}
 	migs, err := loadMigrations(migrationFS)
@@ -227,21 +251,18 @@ func Open(path string, opt Options) (*Store, error) {
 			"key_file", opt.KeyFile)
 	}
 
-	s := &Store{path: abs, now: opt.Now, log: opt.Logger, key: key.Fingerprint()}
-	s.r, err = sql.Open(driverRO, dsn(abs, "mode=ro&"+busyParam(opt.BusyTimeout)))
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
-	}
+	s := &Store{path: abs, now: opt.Now, log: opt.Logger, key: key.Fingerprint(), sqlite: opt.SQLite, site: opt.Site,
+		auditTopic: auditTopic}
+	s.r = openDB(opt.SQLite.Driver(durableHook(true)), dsn(abs, "mode=ro&"+busyParam(opt.BusyTimeout)))
 	s.r.SetMaxOpenConns(opt.MaxReaders)
 	s.r.SetMaxIdleConns(opt.MaxReaders)
 	if !opt.NoKey {
-		s.w, err = sql.Open(driverRW, dsn(abs, "mode=rw&_txlock=immediate&"+busyParam(opt.BusyTimeout)))
+		s.w = openDB(opt.SQLite.Driver(durableHook(false)), dsn(abs, "mode=rw&_txlock=immediate&"+busyParam(opt.BusyTimeout)))
+		s.w.SetMaxOpenConns(1)
+		s.w.SetMaxIdleConns(1)
+		err = migrate(ctx, s.w, migs, s.nowMs, s.log, s.sqlite, s.upgrades())
 		if err == nil {
-			s.w.SetMaxOpenConns(1)
-			s.w.SetMaxIdleConns(1)
-			err = migrate(ctx, s.w, migs, s.nowMs, s.log)
-		}
-		if err == nil {
+			s.removeShipMarker()
 			s.seal, err = newSealer(key)
 		}
 	}
@@ -250,9 +271,32 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("store: open %s: %w", abs, dbErr("setup", err))
+		return nil, fmt.Errorf("store: open %s: %w", abs, dbErr(opt.SQLite, "setup", err))
 	}
 	return s, nil
+}
+
+// OpenFirst is Open for the daemon: on its very first start, when neither
+// the database nor the key file exists, it first makes the key (nothing
+// can be lost then) and reports that it did, so that the operator is told
+// to back it up. A database whose key is missing is never given a new
+// one: Open refuses it.
+func OpenFirst(path string, opt Options) (s *Store, madeKey bool, err error) {
+	if !opt.NoKey && opt.KeyFile != "" && !exists(opt.KeyFile) && !exists(path) {
+		if _, err := GenerateKeyFile(opt.KeyFile); err != nil {
+			return nil, false, fmt.Errorf("store: first start: creating the key file: %w", err)
+		}
+		madeKey = true
+	}
+	s, err = Open(path, opt)
+	return s, madeKey, err
+}
+
+// exists reports whether anything is at path, or whether that cannot be
+// told (an unreadable directory): only a certain absence counts.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // Close closes the database. Every committed write is already durable.
@@ -343,31 +387,28 @@ func mustAbs(p string) string {
 // probe checks an existing file through a read-only connection that sets no
 // PRAGMA, so nothing can be written to a file that is then refused.
 func probe(ctx context.Context, path string, key Key, migs []migration, opt Options) (err error) {
-	db, err := sql.Open("sqlite3", dsn(path, "mode=ro&"+busyParam(opt.BusyTimeout)))
-	if err != nil {
-		return err
-	}
+	db := openDB(opt.SQLite.Driver(nil), dsn(path, "mode=ro&"+busyParam(opt.BusyTimeout)))
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 
 	rows, err := db.QueryContext(ctx, "PRAGMA quick_check(20)")
 	if err != nil {
-		return dbErr("integrity check (quick_check)", err)
+		return dbErr(opt.SQLite, "integrity check (quick_check)", err)
 	}
 	var problems []string
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
 			rows.Close()
-			return dbErr("integrity check (quick_check)", err)
+			return dbErr(opt.SQLite, "integrity check (quick_check)", err)
 		}
 		problems = append(problems, line)
 	}
 	if err := rows.Close(); err != nil {
-		return dbErr("integrity check (quick_check)", err)
+		return dbErr(opt.SQLite, "integrity check (quick_check)", err)
 	}
 	if err := rows.Err(); err != nil {
-		return dbErr("integrity check (quick_check)", err)
+		return dbErr(opt.SQLite, "integrity check (quick_check)", err)
 	}
 	if len(problems) != 1 || problems[0] != "ok" {
 		return fmt.Errorf("%w: quick_check found: %s; restore the file from a backup",
@@ -376,7 +417,7 @@ func probe(ctx context.Context, path string, key Key, migs []migration, opt Opti
 
 	var app int64
 	if err := db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
-		return dbErr("read application id", err)
+		return dbErr(opt.SQLite, "read application id", err)
 	}
 	if app != appID {
 		return fmt.Errorf("%w: an SQLite file of another application (application_id %#x)", ErrNotDatabase, app)
@@ -401,7 +442,7 @@ func probe(ctx context.Context, path string, key Key, migs []migration, opt Opti
 		return fmt.Errorf("%w: the key check value is missing", ErrCorrupt)
 	}
 	if err != nil {
-		return dbErr("read key check", err)
+		return dbErr(opt.SQLite, "read key check", err)
 	}
 	if !opt.NoKey && !hmac.Equal(check, key.checkValue()) {
 		return fmt.Errorf("%w: key %s does not open this database", ErrWrongKey, key.Fingerprint())
@@ -432,17 +473,14 @@ func create(ctx context.Context, path string, key Key, migs []migration, opt Opt
 		}
 	}
 	now := func() int64 { return opt.Now().UnixMilli() }
-	db, err := sql.Open(driverRW, dsn(tmp, "mode=rw&_txlock=immediate&"+busyParam(opt.BusyTimeout)))
-	if err != nil {
-		removeTmp()
-		return err
-	}
+	db := openDB(opt.SQLite.Driver(durableHook(false)), dsn(tmp, "mode=rw&_txlock=immediate&"+busyParam(opt.BusyTimeout)))
 	db.SetMaxOpenConns(1)
 	err = func() error {
 		if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", appID)); err != nil {
 			return err
 		}
-		if err := migrate(ctx, db, migs, now, opt.Logger); err != nil {
+		// A new database has no rows for a migration's Go step to upgrade.
+		if err := migrate(ctx, db, migs, now, opt.Logger, opt.SQLite, nil); err != nil {
 			return err
 		}
 		return inTx(ctx, db, func(tx *sql.Tx) error {
@@ -464,7 +502,7 @@ func create(ctx context.Context, path string, key Key, migs []migration, opt Opt
 	}
 	if err != nil {
 		removeTmp()
-		return dbErr("initialise", err)
+		return dbErr(opt.SQLite, "initialise", err)
 	}
 	err = os.Link(tmp, path)
 	removeTmp()
@@ -518,7 +556,7 @@ func (s *Store) write(ctx context.Context, op string, fn func(*sql.Tx) error) er
 		return fmt.Errorf("store: %s: %w", op, ErrReadOnly)
 	}
 	if err := inTx(ctx, s.w, fn); err != nil {
-		return dbErr("store: "+op, err)
+		return dbErr(s.sqlite, "store: "+op, err)
 	}
 	return nil
 }
@@ -527,11 +565,11 @@ func (s *Store) write(ctx context.Context, op string, fn func(*sql.Tx) error) er
 func (s *Store) read(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
-		return dbErr("store: "+op, err)
+		return dbErr(s.sqlite, "store: "+op, err)
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return dbErr("store: "+op, err)
+		return dbErr(s.sqlite, "store: "+op, err)
 	}
 	return nil
 }

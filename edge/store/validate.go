@@ -24,7 +24,7 @@ const (
 	MaxEvidenceBytes = 64 << 10  // alert evidence JSON
 	MaxParamsBytes   = 16 << 10  // rule params JSON
 	MaxDim           = 1 << 16   // embedding dimension
-	MaxBatch         = 10000     // messages per Enqueue/MarkSent, rows per page
+	MaxBatch         = 10000     // seqs per MarkSent, rows per page
 )
 
 // InvalidError says which input was rejected and why. It wraps ErrInvalid.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dozor-edge/dozor/edge/rules"
+	"github.com/dozor-edge/dozor/edge/custody"
 )
 
 // TestValidation feeds each write one bad field and checks the error names
@@ -29,7 +29,13 @@ func TestValidation(t *testing.T) {
 		return func() error {
 			sg := sightingN(1, "P-1")
 			edit(&sg)
-			_, err := s.RecordSighting(ctx, sg, msgs("dozor/F-07/sightings", 1))
+			_, err := s.RecordSighting(ctx, sg, msg("dozor/F-07/sightings"))
+			return err
+		}
+	}
+	sightingWith := func(m OutboxMessage) func() error {
+		return func() error {
+			_, err := s.RecordSighting(ctx, sightingN(1, "P-1"), func(uint64) (OutboxMessage, error) { return m, nil })
 			return err
 		}
 	}
@@ -50,7 +56,7 @@ func TestValidation(t *testing.T) {
 	}
 	rule := func(edit func(*Rule)) func() error {
 		return func() error {
-			r := Rule{ID: "R-NEW", Kind: rules.KindKeepApart, Name: "Keep apart", Params: []byte(`{"within":"60s"}`), Severity: rules.Critical}
+			r := Rule{ID: "R-NEW", Kind: custody.KindKeepApart, Name: "Keep apart", Params: []byte(`{"within":"60s"}`), Severity: custody.Critical}
 			edit(&r)
 			return s.PutRule(ctx, "supervisor", r)
 		}
@@ -59,7 +65,7 @@ func TestValidation(t *testing.T) {
 		return func() error {
 			a := Alert{ID: uuidN(901), RuleID: "R-WATCH", SightingID: uuidN(500), Evidence: []byte(`{"list":"escape-risk"}`)}
 			edit(&a)
-			_, err := s.RecordAlert(ctx, a, msgs("dozor/F-07/alerts", 1))
+			_, err := s.RecordAlert(ctx, a, msg("dozor/F-07/alerts"))
 			return err
 		}
 	}
@@ -69,7 +75,7 @@ func TestValidation(t *testing.T) {
 			return err
 		}
 	}
-	decide := func(edit func(*AlertDecision), out []OutboxMessage) func() error {
+	decide := func(edit func(*AlertDecision), out Compose) func() error {
 		return func() error {
 			d := AlertDecision{AlertID: uuidN(900), Actor: "guard-7", Decision: AlertConfirmed}
 			edit(&d)
@@ -103,16 +109,16 @@ func TestValidation(t *testing.T) {
 		{"sighting: oversized crop", sighting(func(sg *Sighting) { sg.Crop = testJPEG(t, 1, MaxCropBytes+1) }), ErrInvalid, "crop"},
 		{"sighting: empty crop", sighting(func(sg *Sighting) { sg.Crop = []byte{} }), ErrInvalid, "crop"},
 		{"sighting: crop not an image", sighting(func(sg *Sighting) { sg.Crop = []byte("GIF89a....") }), ErrInvalid, "crop"},
-		{"sighting: outbox topic empty", func() error {
-			_, err := s.RecordSighting(ctx, sightingN(1, "P-1"), []OutboxMessage{{Payload: []byte("x")}})
-			return err
-		}, ErrInvalid, "topic"},
-		{"sighting: outbox topic wildcard", func() error {
-			_, err := s.RecordSighting(ctx, sightingN(1, "P-1"), []OutboxMessage{{Topic: "dozor/+/sightings"}})
-			return err
-		}, ErrInvalid, "topic"},
-		{"sighting: outbox payload too large", func() error {
-			_, err := s.RecordSighting(ctx, sightingN(1, "P-1"), []OutboxMessage{{Topic: "t", Payload: make([]byte, MaxPayloadBytes+1)}})
+		{"sighting: outbox topic empty", sightingWith(OutboxMessage{Payload: []byte("x")}), ErrInvalid, "topic"},
+		{"sighting: outbox topic wildcard", sightingWith(OutboxMessage{Topic: "dozor/+/sightings"}), ErrInvalid, "topic"},
+		{"sighting: outbox payload too large", sightingWith(OutboxMessage{Topic: "t", Payload: make([]byte, MaxPayloadBytes+1)}),
+			ErrInvalid, "payload"},
+		{"sighting: crop of a sighting not a UUID", sightingWith(OutboxMessage{Topic: "t", CropOf: "s-1"}), ErrInvalid, "crop of"},
+		{"sighting: crop of an unknown sighting", sightingWith(OutboxMessage{Topic: "t", CropOf: uuidN(404)}), ErrNotFound, "sighting"},
+		{"sighting: message not composed", func() error {
+			_, err := s.RecordSighting(ctx, sightingN(1, "P-1"), func(uint64) (OutboxMessage, error) {
+				return OutboxMessage{}, errors.New("no random source")
+			})
 			return err
 		}, ErrInvalid, "payload"},
 		{"sighting: duplicate id", sighting(func(sg *Sighting) { sg.ID = uuidN(500) }), ErrExists, ""},
@@ -163,10 +169,10 @@ func TestValidation(t *testing.T) {
 		{"alert: evidence not JSON", alert(func(a *Alert) { a.Evidence = []byte(`{score: 1}`) }), ErrInvalid, "evidence"},
 		{"alert: bad severity", alert(func(a *Alert) { a.Severity = "urgent" }), ErrInvalid, "severity"},
 		{"alert: already decided on input", alert(func(a *Alert) { a.State = AlertConfirmed }), ErrInvalid, "state"},
-		{"decision: not a verdict", decide(func(d *AlertDecision) { d.Decision = AlertOpen }, msgs("t", 1)), ErrInvalid, "decision"},
-		{"decision: no actor", decide(func(d *AlertDecision) { d.Actor = "" }, msgs("t", 1)), ErrInvalid, "actor"},
+		{"decision: not a verdict", decide(func(d *AlertDecision) { d.Decision = AlertOpen }, msg("t")), ErrInvalid, "decision"},
+		{"decision: no actor", decide(func(d *AlertDecision) { d.Actor = "" }, msg("t")), ErrInvalid, "actor"},
 		{"decision: no outbox message", decide(func(d *AlertDecision) {}, nil), ErrInvalid, "outbox"},
-		{"decision: unknown alert", decide(func(d *AlertDecision) { d.AlertID = uuidN(404) }, msgs("t", 1)), ErrNotFound, "alert"},
+		{"decision: unknown alert", decide(func(d *AlertDecision) { d.AlertID = uuidN(404) }, msg("t")), ErrNotFound, "alert"},
 
 		{"zone: bad kind", func() error { return s.PutZone(ctx, "admin", Zone{ID: "Z", Name: "Z", Kind: "lobby"}) }, ErrInvalid, "kind"},
 		{"camera: unknown zone", func() error { return s.PutCamera(ctx, "admin", Camera{ID: "c", Name: "c", ZoneID: "Z-404"}) }, ErrNotFound, "zone"},

@@ -6,6 +6,7 @@ package engines
 
 import (
 	"fmt"
+	"runtime"
 
 	"github.com/dozor-edge/dozor/models"
 	"github.com/dozor-edge/dozor/recognizer"
@@ -150,4 +151,17 @@ func New(modelDir, name string, det opencv.DetectorConfig) (recognizer.Engine, e
 		return nil, err
 	}
 	return dlib.New(dlib.Options{ModelsDir: modelDir})
+}
+
+// ForWorkers returns a factory of the engine named name for workers
+// running side by side, as the daemon runs them: faces are detected on
+// frames scaled to detectionSize on the long side, and OpenCV's own thread
+// pool is shared out between the workers, since each using every core
+// would oversubscribe them. Each engine the factory builds verifies the
+// model files first (New).
+func ForWorkers(modelDir, name string, detectionSize, workers int) func() (recognizer.Engine, error) {
+	det := opencv.DefaultDetectorConfig
+	det.MaxSide = detectionSize
+	opencv.SetNumThreads(max(1, runtime.NumCPU()/max(1, workers)))
+	return func() (recognizer.Engine, error) { return New(modelDir, name, det) }
 }

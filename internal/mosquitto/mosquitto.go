@@ -1,12 +1,16 @@
 package mosquitto
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,7 +20,8 @@ import (
 // DefaultBin is where Debian and Ubuntu install the broker.
 const DefaultBin = "/usr/sbin/mosquitto"
 
-// startTimeout is how long Start and Restart wait for the listeners.
+// startTimeout is how long Start and Restart wait for the broker to say
+// it is ready.
 const startTimeout = 10 * time.Second
 
 // stopTimeout is how long Stop waits after the signal before it kills.
@@ -177,13 +182,39 @@ func (b *Broker) Log() string {
 }
 
 // start runs the broker and waits until every listener accepts
-// connections; on failure the process is gone when it returns.
+// connections and the broker serves them; on failure the process is gone
+// when it returns.
+//
+// It waits on the broker's word, not on the ports: Mosquitto as Debian
+// builds it (with systemd support) sends READY=1 to the socket named by
+// NOTIFY_SOCKET once it holds all its listeners, and exits when it cannot
+// bind one. A private socket plays systemd's part, so a port picked free
+// but taken since by another process never passes for the broker's.
+// READY=1 comes just before the broker's main loop, which starts by
+// clearing its stop flag: a signal sent in between would be lost. One
+// exchange with the main loop (see served) closes that gap.
 func (b *Broker) start() error {
+	notify, err := listenNotify()
+	if err != nil {
+		return fmt.Errorf("mosquitto: notification socket: %w", err)
+	}
+	ready := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		waitReady(notify, ready)
+	}()
+	defer func() {
+		notify.Close() // ends waitReady
+		<-readerDone
+	}()
+
 	logf, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(b.bin, "-c", b.conf)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notify.LocalAddr().String())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -199,62 +230,77 @@ func (b *Broker) start() error {
 	b.cmd, b.exited = cmd, exited
 	b.mu.Unlock()
 	deadline := time.Now().Add(startTimeout)
-	for _, port := range append([]int{b.port}, b.plain...) {
-		// Ours, not merely open: a port picked free may have been taken
-		// by another process since, and a dial would reach that one.
-		for !listensOn(cmd.Process.Pid, port) {
-			select {
-			case <-exited:
-				b.Stop(syscall.SIGKILL)
-				if strings.Contains(b.Log(), "in use") {
-					return fmt.Errorf("mosquitto exited during start-up: %w:\n%s", errPortTaken, b.Log())
-				}
-				return fmt.Errorf("mosquitto exited during start-up:\n%s", b.Log())
-			default:
-			}
-			if time.Now().After(deadline) {
-				b.Stop(syscall.SIGKILL)
-				return fmt.Errorf("mosquitto does not listen on 127.0.0.1:%d after %v", port, startTimeout)
-			}
-			time.Sleep(20 * time.Millisecond)
+	timeout := time.NewTimer(startTimeout)
+	defer timeout.Stop()
+	select {
+	case <-ready:
+		if err := b.served(deadline); err != nil {
+			b.Stop(syscall.SIGKILL)
+			return fmt.Errorf("mosquitto: ready, but no answer on %s: %w", b.Addr(), err)
 		}
+		return nil
+	case <-exited:
+		b.Stop(syscall.SIGKILL)
+		if strings.Contains(b.Log(), "in use") {
+			return fmt.Errorf("mosquitto exited during start-up: %w:\n%s", errPortTaken, b.Log())
+		}
+		return fmt.Errorf("mosquitto exited during start-up:\n%s", b.Log())
+	case <-timeout.C:
+		b.Stop(syscall.SIGKILL)
+		return fmt.Errorf("mosquitto did not report ready within %v (a build without systemd support never does)", startTimeout)
 	}
-	return nil
 }
 
 // errPortTaken says a listener's port was in use when the broker started.
 var errPortTaken = errors.New("port taken")
 
-// listensOn tells whether process pid holds a listening TCP socket on
-// port, from /proc: the socket inodes among its descriptors against the
-// listening sockets of /proc/net/tcp and tcp6.
-func listensOn(pid, port int) bool {
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+// served returns once the broker's main loop has handled a connection to
+// the main listener: it writes bytes that are neither MQTT nor TLS (a
+// PINGREQ before any CONNECT, padded to a TLS record header), which the
+// broker answers by closing the connection, whether the listener speaks
+// TLS or not.
+func (b *Broker) served(deadline time.Time) error {
+	c, err := net.DialTimeout("tcp", b.Addr(), time.Until(deadline))
 	if err != nil {
-		return false
+		return err
 	}
-	inodes := map[string]bool{}
-	for _, fd := range fds {
-		l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
-		if err == nil && strings.HasPrefix(l, "socket:[") {
-			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
-		}
+	defer c.Close()
+	if err := c.SetDeadline(deadline); err != nil {
+		return err
 	}
-	hexPort := fmt.Sprintf(":%04X", port)
-	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		data, err := os.ReadFile(table)
+	if _, err = c.Write([]byte{0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0}); err == nil {
+		_, err = io.Copy(io.Discard, c) // nil at EOF
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	return nil // closed by the broker, politely or with a reset
+}
+
+// listenNotify opens a datagram socket in the abstract namespace (no file
+// to clean up) under a name nobody else knows.
+func listenNotify() (*net.UnixConn, error) {
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, err
+	}
+	return net.ListenUnixgram("unixgram", &net.UnixAddr{Name: "@dozor-mosquitto-" + hex.EncodeToString(id[:]), Net: "unixgram"})
+}
+
+// waitReady closes ready when a notification says READY=1; it returns then
+// or when conn is closed.
+func waitReady(conn *net.UnixConn, ready chan<- struct{}) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := conn.Read(buf)
 		if err != nil {
-			continue
+			return
 		}
-		for _, line := range strings.Split(string(data), "\n")[1:] {
-			// sl local rem st tx:rx tr:when retrnsmt uid timeout inode
-			f := strings.Fields(line)
-			if len(f) >= 10 && f[3] == "0A" && strings.HasSuffix(f[1], hexPort) && inodes[f[9]] {
-				return true
-			}
+		if slices.Contains(strings.Split(string(buf[:n]), "\n"), "READY=1") {
+			close(ready)
+			return
 		}
 	}
-	return false
 }
 
 // Restart starts the broker again on the same ports with the same

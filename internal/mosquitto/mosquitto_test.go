@@ -97,3 +97,25 @@ func TestStartOnTakenPort(t *testing.T) {
 		t.Fatalf("Start on a taken port: %v, want mosquitto's address-in-use error", err)
 	}
 }
+
+// TestStopRightAfterStart: the broker serves once Start returns, so a
+// SIGTERM sent at once ends it cleanly; a signal lost on the way into
+// its main loop would leave Stop to kill it after stopTimeout.
+func TestStopRightAfterStart(t *testing.T) {
+	if _, err := os.Stat(DefaultBin); err != nil {
+		t.Fatalf("this test needs a real MQTT broker at %s (apt-get install mosquitto): %v", DefaultBin, err)
+	}
+	for range 10 {
+		b, err := Start(t.TempDir(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.mu.Lock()
+		cmd := b.cmd
+		b.mu.Unlock()
+		b.Stop(syscall.SIGTERM)
+		if !cmd.ProcessState.Success() {
+			t.Fatalf("broker ended with %v, not by the SIGTERM", cmd.ProcessState)
+		}
+	}
+}

@@ -226,6 +226,27 @@ func (e *Engine) Detect(img *recognizer.Image) ([]recognizer.Face, error) {
 	return faces, nil
 }
 
+// Recognize is Detect and Embed in one dlib pass: dlib computes every
+// face's descriptor as it finds the face, so the frame is encoded and run
+// once, and no later Embed has to recognise it as the same frame. Faces
+// want refuses get a nil Vec.
+func (e *Engine) Recognize(img *recognizer.Image, want func(recognizer.Face) bool) ([]recognizer.Face, []recognizer.Embedding, error) {
+	faces, err := e.Detect(img)
+	if err != nil || len(faces) == 0 {
+		return faces, nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	embs := make([]recognizer.Embedding, len(faces))
+	for i, f := range faces {
+		embs[i].Model = ModelID
+		if want == nil || want(f) {
+			embs[i].Vec = append([]float32(nil), e.last.vecs[i]...)
+		}
+	}
+	return faces, embs, nil
+}
+
 func (e *Engine) recognize(jpg []byte) ([]face.Face, error) {
 	var (
 		found []face.Face

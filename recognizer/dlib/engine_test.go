@@ -678,3 +678,40 @@ func TestEngineIdentity(t *testing.T) {
 		t.Errorf("Name/Model/Dim = %q/%q/%d", eng.Name(), eng.Model(), eng.Dim())
 	}
 }
+
+// Recognize is Detect and Embed in one pass: the same faces, the same
+// descriptors for the faces asked for, none for the others.
+func TestRecognizeIsDetectAndEmbed(t *testing.T) {
+	e := engine(t)
+	img := loadImage(t, testdata(t, "faces/pristin.jpg"))
+	var asked []recognizer.Face
+	faces, embs, err := e.Recognize(img, func(f recognizer.Face) bool {
+		asked = append(asked, f)
+		return len(asked)%2 == 1
+	})
+	if err != nil || len(faces) != 10 || len(embs) != 10 {
+		t.Fatalf("Recognize: %d faces, %d embeddings, %v; want 10 and 10", len(faces), len(embs), err)
+	}
+	if len(asked) != len(faces) {
+		t.Fatalf("want was asked about %d faces, want each of the %d once", len(asked), len(faces))
+	}
+	want, err := e.Embed(img, faces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range faces {
+		if asked[i].Box != faces[i].Box {
+			t.Errorf("face %d: want was asked about %v, the result has %v", i, asked[i].Box, faces[i].Box)
+		}
+		if i%2 == 1 {
+			if embs[i].Vec != nil {
+				t.Errorf("face %d was refused but has an embedding", i)
+			}
+			continue
+		}
+		checkUnit(t, fmt.Sprintf("face %d", i), embs[i])
+		if s := recognizer.Dot(embs[i].Vec, want[i].Vec); s < 0.9999 {
+			t.Errorf("face %d: cosine %.5f to Embed's descriptor, want the same", i, s)
+		}
+	}
+}

@@ -1,8 +1,10 @@
 // Package eval measures how well a face-recognition pipeline does on the
-// project's labelled development sets, without depending on the pipeline
-// itself: callers embed the images, compute scores and hand the numbers in.
+// project's labelled development sets, without linking the pipeline
+// itself: callers hand in an Extractor (image file to raw per-model
+// vectors) and a Variant (raw vectors to one engine configuration's
+// embedding), or the scores themselves.
 //
-// It has four parts:
+// It has these parts:
 //
 //   - Dataset loading (LoadDataset, ParsePairs, ParseList). A dataset
 //     directory holds images/<Name>/<Name>_NNNN.jpg, an LFW-format pairs.txt
@@ -16,6 +18,15 @@
 //     FNIR at a fixed FPIR and the threshold that reaches it, and the DET
 //     curve. A probe is a hit only when its top candidate is the right person
 //     and the decision statistic clears the threshold, as in NIST FRVT.
+//   - Features (Extraction, FeatureCache): every image's labelled face
+//     (MainFace) and raw vectors, extracted in parallel and cached on disk
+//     under a key naming the extractor and its model files, so that each
+//     engine variant is scored in seconds from one pass over the photos.
+//   - Running the protocols over a data set (Embeddings, VerifyDataset,
+//     IdentifyDataset, which enrols the gallery in a gallery.Snapshot and
+//     searches it with every probe), calibration of score distributions
+//     (Separation) and the comparison table of engine configurations
+//     (EngineSpec, TableRow).
 //   - Reporting: Report is the JSON summary with stable key names, and
 //     PlotDET draws DET curves as a PNG that a person can read.
 //

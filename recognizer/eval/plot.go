@@ -5,11 +5,18 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"image/png"
 	"io"
 	"math"
 	"os"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // Curve is one named DET curve to plot.
@@ -25,8 +32,8 @@ type DETPlot struct {
 	Title  string
 	XLabel string // default "False positive identification rate (FPIR)"
 	YLabel string // default "False negative identification rate (FNIR)"
-	Width  int    // default 900
-	Height int    // default 700
+	Width  int    // pixels, default 900
+	Height int    // pixels, default 700
 	// MarkFPIR is where each curve gets a marker and its legend entry its
 	// FNIR; default 0.01.
 	MarkFPIR float64
@@ -81,6 +88,16 @@ var palette = []color.RGBA{
 	{0x17, 0xbe, 0xcf, 0xff},
 }
 
+var (
+	ink       = color.RGBA{0x20, 0x20, 0x20, 0xff}
+	gridMajor = draw.LineStyle{Color: color.RGBA{0xbe, 0xbe, 0xbe, 0xff}, Width: vg.Points(0.75)}
+	gridMinor = draw.LineStyle{Color: color.RGBA{0xe6, 0xe6, 0xe6, 0xff}, Width: vg.Points(0.75)}
+	sans      = font.Font{Typeface: "Liberation", Variant: "Sans"}
+)
+
+// dpi relates the pixel sizes of DETPlot to gonum/plot's points.
+const dpi = 96
+
 // Image draws the chart.
 func (p DETPlot) Image() (*image.RGBA, error) {
 	if p.Width == 0 {
@@ -118,112 +135,177 @@ func (p DETPlot) Image() (*image.RGBA, error) {
 		}
 	}
 
-	titleFace, err := newTextFace(22)
-	if err != nil {
-		return nil, err
+	plt := plot.New()
+	plt.Title.Text = p.Title
+	plt.Title.TextStyle.Font = font.From(sans, 16)
+	plt.Title.Padding = vg.Points(10)
+	for _, ax := range []*plot.Axis{&plt.X, &plt.Y} {
+		ax.Tick.Marker = rateTicks{}
+		ax.Label.TextStyle.Font = font.From(sans, 12)
+		ax.Tick.Label.Font = font.From(sans, 10.5)
+		ax.Label.Padding = vg.Points(6)
 	}
-	labelFace, tickFace := titleFace, titleFace
-	labelFace.size, tickFace.size = 16, 14
+	plt.X.Label.Text, plt.Y.Label.Text = p.XLabel, p.YLabel
+	plt.Add(rateGrid{})
+
+	legend := plot.NewLegend()
+	legend.TextStyle.Font = font.From(sans, 10.5)
+	legend.ThumbnailWidth = vg.Points(28)
+	legend.Padding = vg.Points(5)
+	var markers []plot.Plotter // drawn last, so no line hides a marker
+	for k, c := range p.Curves {
+		col := palette[k%len(palette)]
+		xys := make(plotter.XYs, len(c.Points))
+		for j, pt := range c.Points {
+			xys[j] = plotter.XY{X: onAxis(pt.FPIR), Y: onAxis(pt.FNIR)}
+		}
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, fmt.Errorf("plot: curve %q: %w", c.Name, err)
+		}
+		line.Color, line.Width = col, vg.Points(2)
+		plt.Add(line)
+		if len(xys) == 1 {
+			// A lone point draws no line; show it as a dot.
+			dot, err := plotter.NewScatter(xys)
+			if err != nil {
+				return nil, fmt.Errorf("plot: curve %q: %w", c.Name, err)
+			}
+			dot.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
+			plt.Add(dot)
+		}
+		fnir, ok := fnirAt(c.Points, p.MarkFPIR)
+		if !ok {
+			legend.Add(c.Name, line)
+			continue
+		}
+		mark, err := plotter.NewScatter(plotter.XYs{{X: onAxis(p.MarkFPIR), Y: onAxis(fnir)}})
+		if err != nil {
+			return nil, fmt.Errorf("plot: curve %q: %w", c.Name, err)
+		}
+		mark.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(4.5), Shape: ringedDot{}}
+		markers = append(markers, mark)
+		legend.Add(fmt.Sprintf("%s  (%s %s at %s %s)", c.Name, abbrev(p.YLabel), percent(fnir), abbrev(p.XLabel), percent(p.MarkFPIR)), line, mark)
+	}
+	plt.Add(markers...)
+	// Add widened the axes to the data, which reaches below plotMin where
+	// a rate is 0; the chart keeps its fixed range.
+	plt.X.Min, plt.X.Max = onAxis(plotMin), onAxis(plotMax)
+	plt.Y.Min, plt.Y.Max = plt.X.Min, plt.X.Max
 
 	img := image.NewRGBA(image.Rect(0, 0, p.Width, p.Height))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
-	frame := image.Rect(100, 70, p.Width-30, p.Height-80)
-	ax := axes{frame: frame}
+	canvas := vgimg.NewWith(vgimg.UseImage(img), vgimg.UseDPI(dpi))
+	// A margin around everything, wider on the right where the last tick
+	// label sticks out.
+	area := draw.Crop(draw.New(canvas), vg.Points(8), -vg.Points(16), vg.Points(6), -vg.Points(10))
+	plt.Draw(area)
+	drawLegend(plt.DataCanvas(area), legend)
+	out, ok := canvas.Image().(*image.RGBA)
+	if !ok {
+		return nil, fmt.Errorf("plot: canvas is a %T, not RGBA", canvas.Image())
+	}
+	return out, nil
+}
 
-	black := color.RGBA{0x20, 0x20, 0x20, 0xff}
-	gridMajor := color.RGBA{0xbe, 0xbe, 0xbe, 0xff}
-	gridMinor := color.RGBA{0xe6, 0xe6, 0xe6, 0xff}
+// onAxis maps a rate to where it is drawn. Both axes are linear in the
+// rate's decimal logarithm, with ticks labelled in percent: plot.LogScale
+// would draw the same, but gonum/plot places the axis titles for padding
+// as if the axis were linear, which leaves wide empty margins. Rates below
+// the axis minimum, 0 included (it has no logarithm), sit one decade
+// beyond the axis, so lines towards them leave the frame at its edge
+// instead of bunching up on it.
+func onAxis(v float64) float64 { return math.Log10(max(v, plotMin/10)) }
 
-	// Grid: a line at every decade and fainter ones at 2..9 times it.
+// rateTicks labels each decade of a rate axis as a percentage and puts an
+// unlabelled tick at 2..9 times it.
+type rateTicks struct{}
+
+func (rateTicks) Ticks(lo, hi float64) []plot.Tick {
+	const slack = 1e-9 // log10 of a decade is not always exact
+	var ts []plot.Tick
 	for _, dec := range decades {
 		for m := 1; m <= 9; m++ {
 			v := dec * float64(m)
-			if v > plotMax {
-				break
+			pos := onAxis(v)
+			if pos < lo-slack || pos > hi+slack {
+				continue
 			}
-			c := gridMinor
+			t := plot.Tick{Value: pos}
 			if m == 1 {
-				c = gridMajor
+				t.Label = percent(v)
 			}
-			x := int(math.Round(ax.x(v)))
-			y := int(math.Round(ax.y(v)))
-			for yy := frame.Min.Y; yy < frame.Max.Y; yy++ {
-				img.SetRGBA(min(x, frame.Max.X-1), yy, c)
-			}
-			for xx := frame.Min.X; xx < frame.Max.X; xx++ {
-				img.SetRGBA(xx, max(y, frame.Min.Y), c)
-			}
+			ts = append(ts, t)
 		}
 	}
-	// Frame and decade ticks with labels.
-	strokeRect(img, frame, black)
-	for _, dec := range decades {
-		label := percent(dec)
-		x := min(int(math.Round(ax.x(dec))), frame.Max.X-1)
-		y := max(int(math.Round(ax.y(dec))), frame.Min.Y)
-		for k := 1; k <= 6; k++ {
-			img.SetRGBA(x, frame.Max.Y+k, black)
-			img.SetRGBA(frame.Min.X-k, y, black)
-		}
-		drawText(img, tickFace, label, x, frame.Max.Y+24, 0.5, black)
-		drawText(img, tickFace, label, frame.Min.X-10, y+vcenter(tickFace), 1, black)
-	}
-	drawText(img, titleFace, p.Title, (frame.Min.X+frame.Max.X)/2, 42, 0.5, black)
-	drawText(img, labelFace, p.XLabel, (frame.Min.X+frame.Max.X)/2, frame.Max.Y+58, 0.5, black)
-	drawTextUp(img, labelFace, p.YLabel, 32, (frame.Min.Y+frame.Max.Y)/2, black)
+	return ts
+}
 
-	// Curves, then markers on top so no line hides a marker.
-	type mark struct {
-		x, y float64
-		c    color.RGBA
-	}
-	var marks []mark
-	legend := make([]string, len(p.Curves))
-	for k, c := range p.Curves {
-		col := palette[k%len(palette)]
-		m := newMask(frame)
-		for j := 1; j < len(c.Points); j++ {
-			a, b := c.Points[j-1], c.Points[j]
-			m.segment(ax.x(a.FPIR), ax.y(a.FNIR), ax.x(b.FPIR), ax.y(b.FNIR), 1.3)
-		}
-		if len(c.Points) == 1 {
-			m.disc(ax.x(c.Points[0].FPIR), ax.y(c.Points[0].FNIR), 2.5)
-		}
-		m.paint(img, col)
-		fnir, ok := fnirAt(c.Points, p.MarkFPIR)
-		legend[k] = c.Name
-		if ok {
-			legend[k] = fmt.Sprintf("%s  (FNIR %s at FPIR %s)", c.Name, percent(fnir), percent(p.MarkFPIR))
-			marks = append(marks, mark{ax.x(p.MarkFPIR), ax.y(fnir), col})
-		}
-	}
-	for _, mk := range marks {
-		drawMarker(img, frame, mk.x, mk.y, mk.c)
-	}
+// rateGrid draws a line at every tick of both axes, fainter at the minor
+// ones so values between decades can be read off, and frames the data
+// area. (plotter.Grid draws major ticks only.)
+type rateGrid struct{}
 
-	// Legend in the top-right corner, where DET curves rarely go (high
-	// FPIR together with high FNIR).
-	textW := 0
-	for _, s := range legend {
-		textW = max(textW, int(math.Ceil(tickFace.width(s))))
+func (rateGrid) Plot(c draw.Canvas, plt *plot.Plot) {
+	trX, trY := plt.Transforms(&c)
+	style := func(t plot.Tick) draw.LineStyle {
+		if t.IsMinor() {
+			return gridMinor
+		}
+		return gridMajor
 	}
-	const rowH, sample, pad = 24, 34, 10
-	top := frame.Min.Y + 10
-	box := image.Rect(frame.Max.X-10-(pad+sample+8+textW+pad), top, frame.Max.X-10, top+pad+rowH*len(legend)).
-		Intersect(frame.Inset(1))
-	draw.Draw(img, box, image.White, image.Point{}, draw.Src)
-	strokeRect(img, box, gridMajor)
-	for k, s := range legend {
-		col := palette[k%len(palette)]
-		cy := float64(box.Min.Y + pad/2 + rowH*k + rowH/2)
-		x0 := float64(box.Min.X + pad)
-		m := newMask(box)
-		m.segment(x0, cy, x0+sample, cy, 1.3)
-		m.paint(img, col)
-		drawMarker(img, box, x0+sample/2, cy, col)
-		drawText(img, tickFace, s, box.Min.X+pad+sample+8, int(cy)+vcenter(tickFace), 0, black)
+	for _, t := range plt.X.Tick.Marker.Ticks(plt.X.Min, plt.X.Max) {
+		x := trX(t.Value)
+		c.StrokeLine2(style(t), x, c.Min.Y, x, c.Max.Y)
 	}
-	return img, nil
+	for _, t := range plt.Y.Tick.Marker.Ticks(plt.Y.Min, plt.Y.Max) {
+		y := trY(t.Value)
+		c.StrokeLine2(style(t), c.Min.X, y, c.Max.X, y)
+	}
+	strokeRect(c, c.Rectangle, draw.LineStyle{Color: ink, Width: vg.Points(0.75)})
+}
+
+// ringedDot is a filled circle with a dark rim, visible on its own curve.
+type ringedDot struct{}
+
+func (ringedDot) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	c.SetColor(ink)
+	draw.CircleGlyph{}.DrawGlyph(c, sty, pt)
+	c.SetColor(sty.Color)
+	sty.Radius -= vg.Points(1.25)
+	draw.CircleGlyph{}.DrawGlyph(c, sty, pt)
+}
+
+// drawLegend draws l on a white box in the top-right corner of the data
+// area, where DET curves rarely go (high FPIR together with high FNIR).
+// The box keeps grid lines from running through the text.
+func drawLegend(c draw.Canvas, l plot.Legend) {
+	pad := vg.Points(6)
+	size := l.Rectangle(c).Size()
+	// Legend.Draw lays its entries out from the top-left corner of the
+	// canvas it is given, so give it one of just the legend's size.
+	in := c
+	in.Max = vg.Point{X: c.Max.X - 2*pad, Y: c.Max.Y - 2*pad}
+	in.Min = vg.Point{X: in.Max.X - size.X, Y: in.Max.Y - size.Y - l.TextStyle.FontExtents().Descent}
+	box := vg.Rectangle{Min: in.Min.Sub(vg.Point{X: pad, Y: pad}), Max: in.Max.Add(vg.Point{X: pad, Y: pad})}
+	c.SetColor(color.White)
+	c.Fill(box.Path())
+	strokeRect(c, box, gridMajor)
+	l.Left, l.Top = true, true
+	l.Draw(in)
+}
+
+func strokeRect(c draw.Canvas, r vg.Rectangle, sty draw.LineStyle) {
+	c.StrokeLines(sty, []vg.Point{r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}, r.Min})
+}
+
+// abbrev is the short name of a rate in its axis title, "FAR" in "False
+// accept rate (FAR)", or the whole title when it has none.
+func abbrev(title string) string {
+	open, end := strings.LastIndex(title, "("), strings.LastIndex(title, ")")
+	if open < 0 || end < open+2 {
+		return title
+	}
+	return title[open+1 : end]
 }
 
 // fnirAt reads a curve at an FPIR target the way AtFPIR does: the lowest
@@ -249,133 +331,4 @@ func percent(v float64) string {
 		return fmt.Sprintf("%.2g%%", pc)
 	}
 	return fmt.Sprintf("%.1f%%", pc)
-}
-
-// axes maps rates to pixels. Values below the axis minimum (including 0,
-// which has no logarithm) map one decade beyond the frame, so lines towards
-// them leave the frame at the edge instead of bunching up on it.
-type axes struct{ frame image.Rectangle }
-
-func (a axes) frac(v float64) float64 {
-	lo, hi := math.Log10(plotMin), math.Log10(plotMax)
-	return (math.Log10(max(v, plotMin/10)) - lo) / (hi - lo)
-}
-
-func (a axes) x(v float64) float64 {
-	return float64(a.frame.Min.X) + a.frac(v)*float64(a.frame.Dx()-1)
-}
-
-func (a axes) y(v float64) float64 {
-	return float64(a.frame.Max.Y-1) - a.frac(v)*float64(a.frame.Dy()-1)
-}
-
-// mask accumulates anti-aliased coverage for one colour inside a clip
-// rectangle. Painting a whole curve through one mask keeps overlapping
-// segment ends from darkening the joints.
-type mask struct {
-	clip image.Rectangle
-	cov  []float32
-}
-
-func newMask(clip image.Rectangle) *mask {
-	return &mask{clip: clip, cov: make([]float32, clip.Dx()*clip.Dy())}
-}
-
-func (m *mask) add(x, y int, c float64) {
-	if c <= 0 {
-		return
-	}
-	i := (y-m.clip.Min.Y)*m.clip.Dx() + (x - m.clip.Min.X)
-	if float32(c) > m.cov[i] {
-		m.cov[i] = float32(min(c, 1))
-	}
-}
-
-// bounds returns the clip-limited pixel box around [x0,x1]x[y0,y1].
-func (m *mask) bounds(x0, y0, x1, y1 float64) image.Rectangle {
-	r := image.Rect(int(math.Floor(x0)), int(math.Floor(y0)), int(math.Ceil(x1))+1, int(math.Ceil(y1))+1)
-	return r.Intersect(m.clip)
-}
-
-// segment adds a line of half-width hw from (x0,y0) to (x1,y1).
-func (m *mask) segment(x0, y0, x1, y1, hw float64) {
-	r := m.bounds(min(x0, x1)-hw-1, min(y0, y1)-hw-1, max(x0, x1)+hw+1, max(y0, y1)+hw+1)
-	dx, dy := x1-x0, y1-y0
-	l2 := dx*dx + dy*dy
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			px, py := float64(x)+0.5, float64(y)+0.5
-			t := 0.0
-			if l2 > 0 {
-				t = max(0, min(1, ((px-x0)*dx+(py-y0)*dy)/l2))
-			}
-			d := math.Hypot(px-(x0+t*dx), py-(y0+t*dy))
-			m.add(x, y, hw+0.5-d)
-		}
-	}
-}
-
-// disc adds a filled circle of radius rad.
-func (m *mask) disc(cx, cy, rad float64) {
-	r := m.bounds(cx-rad-1, cy-rad-1, cx+rad+1, cy+rad+1)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			d := math.Hypot(float64(x)+0.5-cx, float64(y)+0.5-cy)
-			m.add(x, y, rad+0.5-d)
-		}
-	}
-}
-
-func (m *mask) paint(img *image.RGBA, c color.RGBA) {
-	w := m.clip.Dx()
-	for i, a := range m.cov {
-		if a > 0 {
-			blend(img, m.clip.Min.X+i%w, m.clip.Min.Y+i/w, c, float64(a))
-		}
-	}
-}
-
-// drawMarker draws a dark-rimmed dot, visible on its own curve.
-func drawMarker(img *image.RGBA, clip image.Rectangle, x, y float64, c color.RGBA) {
-	rim := newMask(clip)
-	rim.disc(x, y, 6.5)
-	rim.paint(img, color.RGBA{0x20, 0x20, 0x20, 0xff})
-	fill := newMask(clip)
-	fill.disc(x, y, 5)
-	fill.paint(img, c)
-}
-
-func blend(img *image.RGBA, x, y int, c color.RGBA, a float64) {
-	o := img.RGBAAt(x, y)
-	mix := func(bg, fg uint8) uint8 { return uint8(math.Round(float64(bg)*(1-a) + float64(fg)*a)) }
-	img.SetRGBA(x, y, color.RGBA{mix(o.R, c.R), mix(o.G, c.G), mix(o.B, c.B), 0xff})
-}
-
-func strokeRect(img *image.RGBA, r image.Rectangle, c color.RGBA) {
-	for x := r.Min.X; x < r.Max.X; x++ {
-		img.SetRGBA(x, r.Min.Y, c)
-		img.SetRGBA(x, r.Max.Y-1, c)
-	}
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		img.SetRGBA(r.Min.X, y, c)
-		img.SetRGBA(r.Max.X-1, y, c)
-	}
-}
-
-// vcenter is the baseline offset that centres capitals and digits
-// vertically on a given y.
-func vcenter(f textFace) int {
-	return int(math.Round(f.capHeight() / 2))
-}
-
-// drawText draws s with its baseline at y; align 0 puts x at the left end,
-// 0.5 at the centre and 1 at the right end.
-func drawText(img *image.RGBA, f textFace, s string, x, y int, align float64, c color.RGBA) {
-	f.draw(img, s, float64(x)-f.width(s)*align, float64(y), false, c)
-}
-
-// drawTextUp draws s reading bottom to top, centred on (cx, cy), for the
-// y axis title.
-func drawTextUp(img *image.RGBA, f textFace, s string, cx, cy int, c color.RGBA) {
-	f.draw(img, s, float64(cx)+f.capHeight()/2, float64(cy)+f.width(s)/2, true, c)
 }

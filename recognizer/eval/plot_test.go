@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"image/png"
 	"math/rand/v2"
 	"os"
@@ -43,54 +44,106 @@ func sampleCurves(t *testing.T) []Curve {
 	return curves
 }
 
-func TestPlotDET(t *testing.T) {
-	curves := sampleCurves(t)
-	var buf bytes.Buffer
-	if err := PlotDET(&buf, "Open-set identification, synthetic scores", curves); err != nil {
+// artifactDir is where plots are kept for people to look at: var/artifacts
+// of the repository, or $DOZOR_ARTIFACTS.
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("DOZOR_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "var", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	img, err := png.Decode(bytes.NewReader(buf.Bytes()))
+	return dir
+}
+
+// decodePNG reads a PNG file back and checks its size.
+func decodePNG(t *testing.T, path string, w, h int) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("PNG does not decode: %v", err)
+		t.Fatal(err)
 	}
-	if got := img.Bounds(); got != image.Rect(0, 0, 900, 700) {
-		t.Fatalf("size %v, want 900x700", got)
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s does not decode: %v", path, err)
 	}
-	// Every curve colour must appear somewhere, or a curve was lost.
-	for k := range curves {
-		want := palette[k]
-		found := false
-		for y := 0; y < 700 && !found; y++ {
-			for x := 0; x < 900; x++ {
-				r, g, b, _ := img.At(x, y).RGBA()
-				if uint8(r>>8) == want.R && uint8(g>>8) == want.G && uint8(b>>8) == want.B {
-					found = true
-					break
-				}
+	if got := img.Bounds(); got != image.Rect(0, 0, w, h) {
+		t.Fatalf("%s is %v, want %dx%d", path, got, w, h)
+	}
+	return img
+}
+
+// countColour counts the pixels of exactly colour c.
+func countColour(img image.Image, c color.RGBA) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if color.RGBAModel.Convert(img.At(x, y)) == c {
+				n++
 			}
 		}
-		if !found {
-			t.Errorf("colour of curve %d (%s) not found in the plot", k, curves[k].Name)
+	}
+	return n
+}
+
+// checkCurves fails when a curve's colour covers too few pixels to be a
+// line across the chart: the legend's sample alone stays under the bound.
+func checkCurves(t *testing.T, img image.Image, curves []Curve, atLeast int) {
+	t.Helper()
+	for k, c := range curves {
+		if n := countColour(img, palette[k]); n < atLeast {
+			t.Errorf("curve %d (%s): %d pixels of its colour %v, want at least %d", k, c.Name, n, palette[k], atLeast)
 		}
 	}
+}
 
-	file := filepath.Join(t.TempDir(), "det.png")
-	if err := PlotDETFile(file, "Open-set identification, synthetic scores", curves); err != nil {
+func TestPlotDET(t *testing.T) {
+	curves := sampleCurves(t)
+	const title = "Open-set identification, synthetic scores"
+	var buf bytes.Buffer
+	if err := PlotDET(&buf, title, curves); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(file)
+	for _, dir := range []string{t.TempDir(), artifactDir(t)} {
+		file := filepath.Join(dir, "eval-det.png")
+		if err := PlotDETFile(file, title, curves); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, buf.Bytes()) {
+			t.Errorf("PlotDETFile wrote different bytes from PlotDET")
+		}
+		checkCurves(t, decodePNG(t, file, 900, 700), curves, 300)
+		t.Logf("DET plot: %s", file)
+	}
+}
+
+// TestPlotVerificationLabels draws a chart the way the verification
+// report does: other axis titles and another size.
+func TestPlotVerificationLabels(t *testing.T) {
+	curves := sampleCurves(t)[:1]
+	p := DETPlot{Title: "lfw verify: synthetic", XLabel: "False accept rate (FAR)", YLabel: "False reject rate (FRR)",
+		Width: 1200, Height: 800, Curves: curves}
+	file := filepath.Join(artifactDir(t), "eval-det-verify.png")
+	f, err := os.Create(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(data, buf.Bytes()) {
-		t.Errorf("PlotDETFile wrote different bytes from PlotDET")
+	if err := p.Render(f); err != nil {
+		t.Fatal(err)
 	}
-	// DOZOR_PLOT_OUT lets a person look at the sample chart.
-	if dir := os.Getenv("DOZOR_PLOT_OUT"); dir != "" {
-		if err := os.WriteFile(filepath.Join(dir, "eval_det_sample.png"), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
+	checkCurves(t, decodePNG(t, file, 1200, 800), curves, 300)
+	t.Logf("DET plot: %s", file)
 }
 
 func TestPlotDETErrors(t *testing.T) {
@@ -124,6 +177,15 @@ func TestPlotDETErrors(t *testing.T) {
 	if _, err := os.Stat(bad); !os.IsNotExist(err) {
 		t.Errorf("failed PlotDETFile left %s behind", bad)
 	}
+	for _, p := range []DETPlot{
+		{Width: 300, Curves: []Curve{{Name: "a", Points: ok}}},
+		{Height: 9000, Curves: []Curve{{Name: "a", Points: ok}}},
+		{MarkFPIR: 1.5, Curves: []Curve{{Name: "a", Points: ok}}},
+	} {
+		if err := p.Render(&bytes.Buffer{}); err == nil {
+			t.Errorf("%dx%d, mark %v: rendered", p.Width, p.Height, p.MarkFPIR)
+		}
+	}
 }
 
 func TestPlotSinglePointAndZeroRates(t *testing.T) {
@@ -133,12 +195,15 @@ func TestPlotSinglePointAndZeroRates(t *testing.T) {
 		{Name: "perfect", Points: []DETPoint{{0.1, 1, 0}, {0.5, 0, 0}, {0.9, 0, 1}}},
 		{Name: "single", Points: []DETPoint{{0.5, 0.05, 0.05}}},
 	}
-	var buf bytes.Buffer
-	if err := PlotDET(&buf, "edge cases", curves); err != nil {
+	img, err := DETPlot{Title: "edge cases", Curves: curves}.Image()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := png.Decode(&buf); err != nil {
-		t.Fatal(err)
+	// FNIR 0 lies beyond the bottom edge, so the perfect curve shows only
+	// in the legend; the lone point is a dot, well below the legend.
+	below := img.SubImage(image.Rect(0, 200, 900, 700))
+	if n := countColour(below, palette[1]); n < 10 {
+		t.Errorf("lone point: %d pixels of its colour below the legend", n)
 	}
 }
 
@@ -157,52 +222,29 @@ func TestPercent(t *testing.T) {
 	}
 }
 
-func TestGoFontGlyphs(t *testing.T) {
-	f, err := loadGoFont()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range "AHgy0%()." {
-		g := f.glyphIndex(r)
-		if g == 0 {
-			t.Errorf("no glyph for %q", r)
-			continue
-		}
-		if f.advance(g) <= 0 {
-			t.Errorf("glyph for %q has advance %v", r, f.advance(g))
-		}
-		cs, err := f.contours(g)
-		if err != nil || len(cs) == 0 {
-			t.Errorf("glyph for %q: %d contours, err %v", r, len(cs), err)
+func TestRateTicks(t *testing.T) {
+	ticks := rateTicks{}.Ticks(onAxis(plotMin), onAxis(plotMax))
+	var labels []string
+	for _, tk := range ticks {
+		if !tk.IsMinor() {
+			labels = append(labels, tk.Label)
 		}
 	}
-	// An accented letter is an outline of its own in this font.
-	if cs, err := f.contours(f.glyphIndex('é')); err != nil || len(cs) < 2 {
-		t.Errorf("é: %d contours, err %v", len(cs), err)
+	if got := strings.Join(labels, " "); got != "0.1% 1% 10% 100%" || len(ticks) != 28 {
+		t.Errorf("%d ticks labelled %q, want 28 labelled \"0.1%% 1%% 10%% 100%%\"", len(ticks), got)
 	}
-	face, _ := newTextFace(20)
-	if w := face.width("MMMM"); w < 40 || w > 80 {
-		t.Errorf("width of MMMM at 20px is %v, want 40..80", w)
-	}
-	// Drawing "H" must darken pixels inside its box and leave the image
-	// white away from it.
-	img := image.NewRGBA(image.Rect(0, 0, 40, 40))
-	for k := range img.Pix {
-		img.Pix[k] = 0xff
-	}
-	face.draw(img, "H", 5, 30, false, palette[0])
-	dark := 0
-	for y := 0; y < 40; y++ {
-		for x := 0; x < 40; x++ {
-			if img.RGBAAt(x, y).R < 0x80 {
-				dark++
-				if x < 5 || y > 31 {
-					t.Fatalf("ink at (%d,%d), outside the glyph box", x, y)
-				}
-			}
+}
+
+func TestAbbrev(t *testing.T) {
+	for in, want := range map[string]string{
+		"False accept rate (FAR)":                   "FAR",
+		"False negative identification rate (FNIR)": "FNIR",
+		"miss rate": "miss rate",
+		"odd ()":    "odd ()",
+		"odd ) (":   "odd ) (",
+	} {
+		if got := abbrev(in); got != want {
+			t.Errorf("abbrev(%q) = %q, want %q", in, got, want)
 		}
-	}
-	if dark < 20 {
-		t.Errorf("only %d dark pixels for \"H\"", dark)
 	}
 }

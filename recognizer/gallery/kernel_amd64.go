@@ -2,34 +2,15 @@
 
 package gallery
 
-// The x/sys/cpu package is not a dependency of this module, so AVX2 support
-// is probed directly: the CPU must report AVX2 and the OS must have enabled
-// saving of the YMM registers, or the instructions fault.
-func cpuid(leaf, sub uint32) (a, b, c, d uint32)
-
-func xgetbv0() (lo, hi uint32)
+import "golang.org/x/sys/cpu"
 
 //go:noescape
 func dotsAVX2(q, qabs *int8, codes *int8, stride, quads int, out *int32)
 
-var useAVX2 = detectAVX2()
-
-func detectAVX2() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
-	}
-	_, _, c1, _ := cpuid(1, 0)
-	const osxsave, avx = 1 << 27, 1 << 28
-	if c1&osxsave == 0 || c1&avx == 0 {
-		return false
-	}
-	if lo, _ := xgetbv0(); lo&6 != 6 {
-		return false
-	}
-	_, b7, _, _ := cpuid(7, 0)
-	return b7&(1<<5) != 0
-}
+// useAVX2 selects the assembly kernel. cpu.X86.HasAVX2 is set only when
+// the CPU reports AVX2 and the OS saves the YMM registers, without which
+// the instructions fault.
+var useAVX2 = cpu.X86.HasAVX2
 
 // kernelName says which dot kernel this process uses; benchmarks log it.
 func kernelName() string {

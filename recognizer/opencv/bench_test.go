@@ -76,7 +76,7 @@ func BenchmarkPipeline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, embs, err := e.Process(img); err != nil || len(embs) == 0 {
+		if _, embs, err := e.Recognize(img, nil); err != nil || len(embs) == 0 {
 			b.Fatalf("%d embeddings, %v", len(embs), err)
 		}
 	}

@@ -198,7 +198,7 @@ func TestNoFace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	faces, embs, err := e.Process(img)
+	faces, embs, err := e.Recognize(img, nil)
 	if err != nil || len(faces) != 0 || len(embs) != 0 {
 		t.Fatalf("blank image: %d faces, %d embeddings, %v", len(faces), len(embs), err)
 	}

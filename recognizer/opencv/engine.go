@@ -160,8 +160,9 @@ func (e *Engine) Embed(img *recognizer.Image, faces []recognizer.Face) ([]recogn
 	return e.embedMat(m, faces)
 }
 
-// Process detects and embeds in one go, converting the image once.
-func (e *Engine) Process(img *recognizer.Image) ([]recognizer.Face, []recognizer.Embedding, error) {
+// Recognize detects the faces and embeds those want accepts (all when want
+// is nil), converting the image to a Mat once.
+func (e *Engine) Recognize(img *recognizer.Image, want func(recognizer.Face) bool) ([]recognizer.Face, []recognizer.Embedding, error) {
 	m, err := toMat(img)
 	if err != nil {
 		return nil, nil, err
@@ -171,8 +172,19 @@ func (e *Engine) Process(img *recognizer.Image) ([]recognizer.Face, []recognizer
 	if err != nil || len(faces) == 0 {
 		return faces, nil, err
 	}
-	embs, err := e.embedMat(m, faces)
-	return faces, embs, err
+	embs := make([]recognizer.Embedding, len(faces))
+	for i, f := range faces {
+		embs[i].Model = e.model
+		if want != nil && !want(f) {
+			continue
+		}
+		feats, err := e.features(m, f)
+		if err != nil {
+			return faces, nil, fmt.Errorf("face %d: %w", i, err)
+		}
+		embs[i] = Combine(e.model, e.cfg.Embedders, feats, e.cfg.Weights, e.cfg.Flip)
+	}
+	return faces, embs, nil
 }
 
 func (e *Engine) embedMat(m gocv.Mat, faces []recognizer.Face) ([]recognizer.Embedding, error) {

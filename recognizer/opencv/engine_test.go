@@ -128,7 +128,7 @@ func TestEmbedSameVersusDifferent(t *testing.T) {
 	lfw := filepath.Join(testenv.TestData(t, "lfw-dev"), "images")
 	emb := func(rel string) recognizer.Embedding {
 		img := loadImage(t, filepath.Join(lfw, rel))
-		faces, embs, err := e.Process(img)
+		faces, embs, err := e.Recognize(img, nil)
 		if err != nil || len(faces) == 0 {
 			t.Fatalf("%s: %d faces, %v", rel, len(faces), err)
 		}
@@ -198,5 +198,38 @@ func TestSmallFaceInLargeFrame(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("small face lost at full detection resolution: %d faces", len(faces))
+	}
+}
+
+// Recognize hands the frame to OpenCV once and embeds only the faces
+// asked for, with the embeddings Embed gives them.
+func TestRecognizeEmbedsWhatIsAskedFor(t *testing.T) {
+	e := newTestEngine(t, facePlugin(t), dlibONNX(t))
+	img := loadImage(t, filepath.Join(testenv.TestData(t, "faces"), "pristin.jpg"))
+	var asked int
+	faces, embs, err := e.Recognize(img, func(recognizer.Face) bool {
+		asked++
+		return asked%2 == 1
+	})
+	if err != nil || len(faces) < 4 || len(embs) != len(faces) {
+		t.Fatalf("Recognize: %d faces, %d embeddings, %v; want at least 4 faces, one embedding each", len(faces), len(embs), err)
+	}
+	if asked != len(faces) {
+		t.Fatalf("want was asked %d times for %d faces", asked, len(faces))
+	}
+	want, err := e.Embed(img, faces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range faces {
+		if i%2 == 1 {
+			if embs[i].Vec != nil || embs[i].Model != e.Model() {
+				t.Errorf("face %d was refused: got a %d-dim vector of model %q, want none of %q", i, len(embs[i].Vec), embs[i].Model, e.Model())
+			}
+			continue
+		}
+		if s := recognizer.Dot(embs[i].Vec, want[i].Vec); s < 0.9999 {
+			t.Errorf("face %d: cosine %.5f to Embed's embedding, want the same", i, s)
+		}
 	}
 }

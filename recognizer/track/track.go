@@ -2,6 +2,7 @@ package track
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"slices"
 	"time"
@@ -14,11 +15,12 @@ import (
 type ID uint64
 
 // Crop is the caller's handle on the face image of one observation: a
-// reference into its own storage, the encoded bytes, or both. The tracker
-// never reads it and keeps only the crops of best observations.
+// reference into its own storage, the face's pixels, or both. The tracker
+// never reads it and keeps only the crops of best observations, so a
+// caller encodes the image of the one it keeps, not of every face.
 type Crop struct {
-	Ref  string
-	Data []byte
+	Ref   string
+	Image image.Image
 }
 
 // Observation is one face found in a frame.

@@ -39,9 +39,10 @@ specs=(
   "./edge/store/|"
   "./models/|"
   "./edge/config/|"
+  "./edge/custody/|"
+  "./internal/backoff/|"
   "./edge/rules/|"
   "./sync/wire/|"
-  "./internal/progress/|"
   "./camera/avcodec/|"
 )
 

@@ -161,6 +161,10 @@ type proxy struct {
 	refuseSubs atomic.Bool
 	wg         sync.WaitGroup
 
+	// published gets a value (capacity 1, never blocking) for each
+	// PUBLISH seen going to the broker.
+	published chan struct{}
+
 	mu    sync.Mutex
 	conns map[net.Conn]net.Conn // client side -> broker side
 	acked map[uint64]bool       // outbox seqs with a PUBACK from the broker
@@ -173,7 +177,8 @@ func startProxy(t *testing.T, target string, sniff bool) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{t: t, ln: ln, target: target, sniff: sniff, conns: map[net.Conn]net.Conn{}, acked: map[uint64]bool{}}
+	p := &proxy{t: t, ln: ln, target: target, sniff: sniff, conns: map[net.Conn]net.Conn{}, acked: map[uint64]bool{},
+		published: make(chan struct{}, 1)}
 	p.open.Store(true)
 	p.wg.Add(1)
 	go p.serve()
@@ -258,6 +263,10 @@ func (p *proxy) inspect(pkt []byte, toBroker bool, ids *sync.Map) {
 	body := pkt[headerLen(pkt):]
 	switch {
 	case toBroker && typ == 3: // PUBLISH
+		select {
+		case p.published <- struct{}{}:
+		default:
+		}
 		qos := (pkt[0] >> 1) & 3
 		if len(body) < 2 {
 			return

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -130,60 +131,64 @@ func TestRedactAndLogValue(t *testing.T) {
 	}
 }
 
-func TestBackoffDelay(t *testing.T) {
-	lo, hi := time.Second, time.Minute
+// TestRetryPolicy: the waits between connection attempts double from
+// min_backoff to max_backoff and are at most half shorter. The policy
+// itself is tested in internal/backoff.
+func TestRetryPolicy(t *testing.T) {
+	p := DefaultConfig().retryPolicy()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	for n, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute, time.Minute} {
-		short, long := backoffDelay(lo, hi, n, 0), backoffDelay(lo, hi, n, 0.999999)
-		if short != want/2 || long > want || long < want-want/1000 {
+		long, short := p.Delay(n, 0), p.Delay(n, 0.999999)
+		if long != want || short > want || short < want/2 {
 			t.Errorf("failure %d: delay in [%v, %v], want [%v, %v]", n, short, long, want/2, want)
 		}
 	}
-	if d := backoffDelay(lo, hi, 1000, 1); d != hi {
+	if d := p.Delay(1000, 1); d != time.Minute/2 {
 		t.Errorf("after 1000 failures: %v", d)
-	}
-	if d := backoffDelay(lo, hi, 0, -3); d != lo/2 {
-		t.Errorf("r below 0: %v", d)
 	}
 }
 
 // TestRunOnce: a second Run is refused while the first runs; the uplink
-// with no reachable broker stops promptly on cancellation.
+// with no reachable broker stops at once on cancellation, in the middle of
+// a long wait before its next attempt. It runs in a synctest bubble: the
+// refused dials are real, the waits pass on the bubble's fake clock.
 func TestRunOnce(t *testing.T) {
 	checkLeaks(t)
-	cfg := testConfig("tcp://127.0.0.1:1") // nothing listens on port 1
-	u, err := New(cfg, newMemOutbox(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- u.Run(ctx) }()
-	if !waitUntil(5*time.Second, func() bool { return u.Stats().ConnectAttempts > 0 }) {
-		t.Fatal("no connection attempt")
-	}
-	if err := u.Run(ctx); err == nil || !strings.Contains(err.Error(), "already running") {
-		t.Errorf("second Run: %v", err)
-	}
-	if !waitUntil(5*time.Second, func() bool { return u.Stats().State == StateWaiting }) {
-		t.Fatalf("stats %+v", u.Stats())
-	}
-	if st := u.Stats(); !strings.Contains(st.LastError, "connection refused") || st.OutboxDepth != 0 {
-		t.Errorf("stats %+v; want connection refused and the outbox depth", st)
-	}
-	stopAt := time.Now()
-	cancel()
-	select {
-	case err := <-done:
+	today := time.Now()
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig("tcp://127.0.0.1:1") // nothing listens on port 1
+		cfg.MinBackoff, cfg.MaxBackoff = 10*time.Minute, 10*time.Minute
+		u, err := New(cfg, newMemOutbox(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), Options{Now: bubbleClock(today)})
 		if err != nil {
-			t.Errorf("Run: %v", err)
+			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not stop")
-	}
-	if took := time.Since(stopAt); took > time.Second {
-		t.Errorf("stopping took %v", took)
-	}
-	if u.Stats().State != StateStopped {
-		t.Errorf("state %v after Run returned", u.Stats().State)
-	}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- u.Run(ctx) }()
+		synctest.Wait() // the first attempt failed; Run waits for the next
+		if st := u.Stats(); st.ConnectAttempts != 1 || st.State != StateWaiting {
+			t.Fatalf("stats %+v; want one attempt, then waiting", st)
+		}
+		if err := u.Run(ctx); err == nil || !strings.Contains(err.Error(), "already running") {
+			t.Errorf("second Run: %v", err)
+		}
+		if st := u.Stats(); !strings.Contains(st.LastError, "connection refused") || st.OutboxDepth != 0 {
+			t.Errorf("stats %+v; want connection refused and the outbox depth", st)
+		}
+		cancel()
+		synctest.Wait() // no time passes: Run must be done without waiting
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		default:
+			t.Fatal("Run still waiting after cancellation")
+		}
+		if u.Stats().State != StateStopped {
+			t.Errorf("state %v after Run returned", u.Stats().State)
+		}
+	})
 }

@@ -3,8 +3,12 @@
 // The facility store writes every event, alert, decision and audit record
 // to its outbox first; the uplink only reads it (Outbox.Pending) and
 // records what the broker has acknowledged (Outbox.MarkSent). The outbox
-// is the only queue: nothing is held in memory that the store does not
-// also hold, so a crash or a broker outage of any length loses nothing.
+// is the only queue of events: no event is held in memory that the store
+// does not also hold, so a crash or a broker outage of any length loses
+// nothing. Retained states (SetRetained: camera status) are the one thing
+// outside it: only the latest per topic matters, so the uplink keeps that
+// in memory and publishes it again after every connect, and after a
+// restart the daemon sets each state afresh.
 //
 // # Delivery
 //
@@ -16,7 +20,7 @@
 //   - After a reconnect the uplink starts again from the oldest unsent
 //     message. The region therefore sees each message at least once, and
 //     keeping the first copy of each (site, seq) gives them in order.
-//   - The store calls Notify after each append; a slow poll
+//   - The daemon calls Notify after each write to the outbox; a slow poll
 //     (Config.PollInterval) is the safety net. While a backlog drains, new
 //     messages simply join its end.
 //

@@ -23,8 +23,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"go.uber.org/goleak"
 
-	"github.com/dozor-edge/dozor/internal/leakcheck"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
@@ -307,6 +307,41 @@ func waitUntil(timeout time.Duration, cond func() bool) bool {
 	}
 }
 
+// produce adds n messages to the outbox as the site does, telling the
+// uplink of each, and adds each once the uplink has taken (published) the
+// one before: live traffic interleaved with the uplink's work, whatever
+// the machine's speed. It returns early once stop is closed (nil: never),
+// and fails the test if a message is not taken within a minute.
+func produce(t *testing.T, u *runningUplink, ob *memOutbox, n int, stop <-chan struct{}) {
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
+	for range n {
+		seq := ob.add(testMessage(t))
+		u.Notify()
+		if !waitUntil(time.Minute, func() bool { return stopped() || u.Stats().NewestSeq >= seq }) {
+			t.Errorf("message %d not taken within a minute; stats %+v", seq, u.Stats())
+			return
+		}
+		if stopped() {
+			return
+		}
+	}
+}
+
+// bubbleClock is a clock for Options.Now in a synctest bubble: the
+// bubble's fake clock, which starts in 2000, moved forward to today, since
+// wire payloads refuse times before 2020.
+func bubbleClock(today time.Time) func() time.Time {
+	offset := today.Sub(time.Now())
+	return func() time.Time { return time.Now().Add(offset) }
+}
+
 // firstCopies keeps the first copy of each seq, in arrival order: what a
 // receiver that drops repeats stores.
 func firstCopies(seqs []uint64) []uint64 {
@@ -349,9 +384,15 @@ type runningUplink struct {
 // checked against the PUBACKs the proxy has seen.
 func runUplink(t *testing.T, cfg Config, ob *memOutbox, p *proxy) *runningUplink {
 	t.Helper()
+	return runUplinkAt(t, cfg, ob, p, nil)
+}
+
+// runUplinkAt is runUplink with the uplink's clock (nil: time.Now).
+func runUplinkAt(t *testing.T, cfg Config, ob *memOutbox, p *proxy, now func() time.Time) *runningUplink {
+	t.Helper()
 	lb := &testenv.Buffer{}
 	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	u, err := New(cfg, ob, log, Options{Status: func() wire.SiteStatus {
+	u, err := New(cfg, ob, log, Options{Now: now, Status: func() wire.SiteStatus {
 		return wire.SiteStatus{Version: "test", CamerasUp: 3, CamerasTotal: 4}
 	}})
 	if err != nil {
@@ -405,10 +446,13 @@ func testConfig(brokerURL string) Config {
 }
 
 // checkLeaks registers, as the test's first cleanup and so its last, a
-// check that no goroutine of paho or of this package outlives the test.
+// check that no goroutine the test started (paho's, the uplink's, the
+// test's own) outlives it. The tests of this package do not run in
+// parallel, so whatever is new at the end is this test's.
 func checkLeaks(t *testing.T) {
 	t.Helper()
-	leakcheck.Check(t, "paho.mqtt.golang", "dozor/sync/uplink.")
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 }
 
 // pki is a throw-away certificate authority with a server certificate for
@@ -432,7 +476,9 @@ func makePKI(t *testing.T) pki {
 	sign := func(tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, signer *ecdsa.PrivateKey) *x509.Certificate {
 		serial++
 		tmpl.SerialNumber = big.NewInt(serial)
-		tmpl.NotBefore = time.Now().Add(-time.Hour)
+		// Valid since before 2000, when a synctest bubble's fake clock
+		// starts, so that handshakes made in a bubble verify too.
+		tmpl.NotBefore = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
 		tmpl.NotAfter = time.Now().Add(24 * time.Hour)
 		if parent == nil {
 			parent = tmpl

@@ -10,7 +10,7 @@ type Message struct {
 	Topic   string
 	Payload []byte
 	Retain  bool
-	// QoS is the MQTT quality of service the store asked for. Every
+	// QoS is the MQTT quality of service the outbox asked for. Every
 	// message is published with QoS 1: 0 is raised (nothing in the outbox
 	// is fire-and-forget) and 2 is lowered, because its exactly-once
 	// handshake does not survive a new client session, while QoS 1 plus

@@ -19,6 +19,17 @@ func cameraTopic(t *testing.T, camera string) string {
 	return topic
 }
 
+// camerasOf returns the camera status messages about camera.
+func camerasOf(rs []received, camera string) []received {
+	var out []received
+	for _, r := range rs {
+		if r.camera.Camera == camera {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func cameraPayload(t *testing.T, camera, state, reason string, fps float64) []byte {
 	t.Helper()
 	b, err := wire.Encode(wire.CameraStatus{Site: testSite, Camera: camera, State: state, Reason: reason, FPS: fps, At: time.Now().UTC()})
@@ -79,16 +90,7 @@ func TestRetainedStates(t *testing.T) {
 	liveDone := make(chan struct{})
 	go func() { // outbox traffic while the states change
 		defer close(liveDone)
-		for range live {
-			select {
-			case <-stopLive:
-				return
-			default:
-			}
-			ob.add(testMessage(t))
-			u.Notify()
-			time.Sleep(5 * time.Millisecond)
-		}
+		produce(t, u, ob, live, stopLive)
 	}()
 	defer func() { close(stopLive); <-liveDone }()
 
@@ -113,13 +115,22 @@ func TestRetainedStates(t *testing.T) {
 	}) {
 		t.Fatalf("gate-1 change not received; got %d camera statuses", len(sub.cameras()))
 	}
+	// gate-2's state set again (a new time) after gate-1's unchanged one
+	// is published with it or after it: once gate-2's arrives, the count
+	// shows whether gate-1's went out too.
 	published := u.Stats().StatesPublished
+	gate2Before := len(camerasOf(sub.cameras(), "gate-2"))
 	if err := u.SetRetained(gate1, degraded); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if n := u.Stats().StatesPublished; n != published {
-		t.Errorf("an unchanged state was published again: %d -> %d", published, n)
+	if err := u.SetRetained(gate2, cameraPayload(t, "gate-2", wire.CameraDown, "unreachable", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if !waitUntil(10*time.Second, func() bool { return len(camerasOf(sub.cameras(), "gate-2")) > gate2Before }) {
+		t.Fatalf("gate-2's new state not received; stats %+v", u.Stats())
+	}
+	if n := u.Stats().StatesPublished; n != published+1 {
+		t.Errorf("%d states published for one changed and one unchanged; the unchanged one went out again", n-published)
 	}
 	late := newSubscriber(t, b.addr(), "dozor/v1/r1/s1/camera/+/status", "", "")
 	if !waitUntil(5*time.Second, func() bool { return len(late.cameras()) >= 2 }) {

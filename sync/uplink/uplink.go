@@ -12,6 +12,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/dozor-edge/dozor/internal/backoff"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
@@ -113,7 +114,16 @@ const (
 	shutdownGrace = 3 * time.Second
 	// depthEvery throttles OutboxDepth queries.
 	depthEvery = 2 * time.Second
+	// retryJitter takes up to half off each wait between connection
+	// attempts: a region's boxes that lost the broker together spread
+	// their returns over half the delay.
+	retryJitter = 0.5
 )
+
+// retryPolicy paces connection attempts.
+func (c Config) retryPolicy() backoff.Policy {
+	return backoff.Policy{Min: c.MinBackoff, Max: c.MaxBackoff, Jitter: retryJitter}
+}
 
 // New checks the configuration, reads the secret files once (a missing
 // file is a configuration error) and returns an uplink ready to Run.
@@ -226,18 +236,13 @@ func (u *Uplink) Run(ctx context.Context) error {
 		if up >= stableAfter {
 			failures = 0
 		}
-		delay := backoffDelay(u.cfg.MinBackoff, u.cfg.MaxBackoff, failures, rand.Float64())
+		delay := u.cfg.retryPolicy().Delay(failures, rand.Float64())
 		failures++
 		u.recordError(err)
 		u.update(func(s *Stats) { s.State, s.Connected, s.InFlight = StateWaiting, false, 0 })
 		u.log.Warn("no connection to the broker", "err", err, "retry_in", delay.Round(time.Millisecond), "failures", failures)
 		u.refreshDepth(ctx, true)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
+		backoff.Sleep(ctx, delay)
 	}
 	u.log.Info("uplink stopped")
 	return nil

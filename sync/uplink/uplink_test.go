@@ -7,12 +7,16 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/dozor-edge/dozor/sync/wire"
 )
 
 // TestDeliversInOrder: a backlog and live traffic, 200 messages, arrive
 // once each and in order; the online status is retained; nothing is
-// marked sent before its PUBACK; an idle uplink does not poll the outbox.
+// marked sent before its PUBACK; an idle uplink reads the outbox only
+// when told to.
 func TestDeliversInOrder(t *testing.T) {
 	checkLeaks(t)
 	const backlog, live = 100, 100
@@ -25,11 +29,7 @@ func TestDeliversInOrder(t *testing.T) {
 	}
 	start := time.Now()
 	u := runUplink(t, testConfig("tcp://"+p.addr()), ob, p)
-	for range live {
-		ob.add(testMessage(t))
-		u.Notify()
-		time.Sleep(2 * time.Millisecond)
-	}
+	produce(t, u, ob, live, nil)
 	if !waitUntil(20*time.Second, func() bool { return len(sub.seqs()) >= backlog+live && ob.unsent() == 0 }) {
 		t.Fatalf("after 20s: %d of %d received, %d unsent; stats %+v", len(sub.seqs()), backlog+live, ob.unsent(), u.Stats())
 	}
@@ -60,11 +60,25 @@ func TestDeliversInOrder(t *testing.T) {
 		t.Errorf("late subscriber got %+v, want a retained online status", r)
 	}
 
-	// Idle: Notify is the trigger, the poll a slow safety net.
+	// Idle: Notify is the trigger, the poll a slow safety net. Camera
+	// states changing while the outbox is empty take the uplink's loop
+	// round without a read of the outbox (but for the poll's, should it
+	// come due meanwhile).
 	calls := ob.pendingCalls.Load()
-	time.Sleep(time.Second)
+	gate1 := cameraTopic(t, "gate-1")
+	for i, st := range []struct {
+		state, reason string
+		fps           float64
+	}{{wire.CameraDown, "unreachable", 0}, {wire.CameraUp, "", 5}} {
+		if err := u.SetRetained(gate1, cameraPayload(t, "gate-1", st.state, st.reason, st.fps)); err != nil {
+			t.Fatal(err)
+		}
+		if !waitUntil(5*time.Second, func() bool { return len(sub.cameras()) > i }) {
+			t.Fatalf("camera state %d not received; stats %+v", i+1, u.Stats())
+		}
+	}
 	if idle := ob.pendingCalls.Load() - calls; idle > 1 {
-		t.Errorf("%d outbox reads in 1s of idleness; want no polling storm", idle)
+		t.Errorf("%d outbox reads while idle; want none but a poll (no polling storm)", idle)
 	}
 	t.Logf("%d messages (%d backlog, %d live) delivered in order in %v; %d deliveries, 0 duplicates; %d outbox reads, %d MarkSent calls; %d PUBLISH seen by the proxy",
 		backlog+live, backlog, live, took.Round(time.Millisecond), len(seqs), ob.pendingCalls.Load(), ob.markCalls.Load(), p.pubs)
@@ -76,24 +90,26 @@ func TestDeliversInOrder(t *testing.T) {
 // marked sent without a PUBACK.
 func TestBrokerRestart(t *testing.T) {
 	checkLeaks(t)
-	const total = 300
+	const live, duringOutage = 250, 50
+	const total = live + duringOutage
 	b := startBroker(t, brokerConfig{})
 	p := startProxy(t, b.addr(), true)
 	sub := newSubscriber(t, b.addr(), "dozor/v1/r1/s1/#", "", "")
 	ob := newMemOutbox()
 	u := runUplink(t, testConfig("tcp://"+p.addr()), ob, p)
 
+	// Live traffic before, during and after the outage: the producer
+	// waits while the broker is away, and more messages are stored
+	// meanwhile, as the site's cameras keep seeing people.
 	var wg sync.WaitGroup
+	stop := make(chan struct{})
 	wg.Add(1)
-	go func() { // live traffic at 100 messages a second, outage or not
+	go func() {
 		defer wg.Done()
-		for range total {
-			ob.add(testMessage(t))
-			u.Notify()
-			time.Sleep(10 * time.Millisecond)
-		}
+		produce(t, u, ob, live, stop)
 	}()
 	defer wg.Wait()
+	defer close(stop)
 
 	if !waitUntil(10*time.Second, func() bool { return len(sub.seqs()) >= 60 }) {
 		t.Fatalf("only %d messages before the outage", len(sub.seqs()))
@@ -108,8 +124,15 @@ func TestBrokerRestart(t *testing.T) {
 	if !waitUntil(5*time.Second, func() bool { return !u.Stats().Connected }) {
 		t.Fatal("the uplink still says connected 5s after the broker died")
 	}
+	for range duringOutage {
+		ob.add(testMessage(t))
+	}
+	u.Notify()
+	// The broker stays away until the uplink has been refused twice.
 	acceptedBefore := p.accepted.Load()
-	time.Sleep(3 * time.Second)
+	if !waitUntil(30*time.Second, func() bool { return p.accepted.Load()-acceptedBefore >= 2 }) {
+		t.Fatalf("%d connection attempts in 30s of outage; stats %+v", p.accepted.Load()-acceptedBefore, u.Stats())
+	}
 	attemptsDuringOutage := p.accepted.Load() - acceptedBefore
 	b.restart()
 	sub.reconnect(b.addr())
@@ -120,7 +143,6 @@ func TestBrokerRestart(t *testing.T) {
 		t.Fatalf("after 60s: %d of %d distinct seqs received, %d unsent; stats %+v", len(firstCopies(sub.seqs())), total, ob.unsent(), u.Stats())
 	}
 	recovered := time.Since(up)
-	wg.Wait()
 	seqs := sub.seqs()
 	checkSequence(t, seqs, total)
 	if n := u.early.Load(); n != 0 {
@@ -139,7 +161,7 @@ func TestBrokerRestart(t *testing.T) {
 	if online < 2 {
 		t.Errorf("saw %d online statuses; want one per connection", online)
 	}
-	t.Logf("%d messages, %d distinct before the outage; broker down %v, %d connection attempts refused meanwhile (backoff); backlog and live traffic delivered %v after the broker came back; %d deliveries = %d duplicates; %d resent by the uplink; every seq arrived, first copies in order; 0 marked sent before PUBACK; last error: %s",
+	t.Logf("%d messages, %d distinct before the outage; broker down %v, %d connection attempts refused meanwhile; backlog and live traffic delivered %v after the broker came back; %d deliveries = %d duplicates; %d resent by the uplink; every seq arrived, first copies in order; 0 marked sent before PUBACK; last error: %s",
 		total, beforeOutage, up.Sub(down).Round(time.Millisecond), attemptsDuringOutage, recovered.Round(time.Millisecond),
 		len(seqs), len(seqs)-total, st.Resent, st.LastError)
 }
@@ -258,25 +280,33 @@ func TestAuthAndTLS(t *testing.T) {
 	t.Run("wrong password", func(t *testing.T) {
 		p := startProxy(t, b.addr(), false) // counts the attempts
 		cfg := tlsConfig(p.addr(), "wrong-pass")
-		u := runUplink(t, cfg, newMemOutbox(), nil)
-		const window = 4 * time.Second
-		time.Sleep(window)
-		attempts := p.accepted.Load()
-		st := u.Stats()
-		if st.Connected || st.State == StateConnected || st.Connects != 0 {
-			t.Fatalf("connected with a wrong password: %+v", st)
-		}
-		if !strings.Contains(st.LastError, "broker refused") || !strings.Contains(st.LastError, `user "s1"`) {
-			t.Errorf("last error %q does not say the broker refused the credentials", st.LastError)
-		}
-		// Backoff 1s, 2s, 4s with jitter: at most 4 attempts in 4s.
-		if attempts < 2 || attempts > 4 {
-			t.Errorf("%d connection attempts in %v; want 2 to 4 (backoff, no hot loop)", attempts, window)
-		}
-		if strings.Contains(u.log.String(), "wrong-pass") {
-			t.Error("the password appears in the log")
-		}
-		t.Logf("wrong password: %d connection attempts in %v (uplink counted %d); state %s; last error: %s", attempts, window, st.ConnectAttempts, st.State, st.LastError)
+		today := time.Now()
+		// The uplink runs in a bubble, the proxy and the broker outside:
+		// the handshakes and refusals are real, the waits between
+		// attempts pass on the bubble's fake clock, as configured.
+		synctest.Test(t, func(t *testing.T) {
+			u := runUplinkAt(t, cfg, newMemOutbox(), nil, bubbleClock(today))
+			const window = 4 * time.Second
+			time.Sleep(window)
+			attempts := p.accepted.Load()
+			st := u.Stats()
+			if st.Connected || st.State == StateConnected || st.Connects != 0 {
+				t.Fatalf("connected with a wrong password: %+v", st)
+			}
+			if !strings.Contains(st.LastError, "broker refused") || !strings.Contains(st.LastError, `user "s1"`) {
+				t.Errorf("last error %q does not say the broker refused the credentials", st.LastError)
+			}
+			// Backoff 1 s, 2 s, 4 s, each up to half shorter: the second
+			// attempt comes within 1 s of the first, the third within 3 s,
+			// the fourth after 3.5 to 7 s and the fifth after 7.5 s.
+			if attempts < 3 || attempts > 4 || st.ConnectAttempts != uint64(attempts) {
+				t.Errorf("%d connection attempts in %v (uplink counted %d); want 3 or 4 (backoff, no hot loop)", attempts, window, st.ConnectAttempts)
+			}
+			if strings.Contains(u.log.String(), "wrong-pass") {
+				t.Error("the password appears in the log")
+			}
+			t.Logf("wrong password: %d connection attempts in %v (uplink counted %d); state %s; last error: %s", attempts, window, st.ConnectAttempts, st.State, st.LastError)
+		})
 	})
 
 	t.Run("no client certificate", func(t *testing.T) {

@@ -1,4 +1,4 @@
-package rules
+package custody
 
 import (
 	"fmt"
@@ -128,8 +128,8 @@ func (w Window) Contains(t time.Time, loc *time.Location) bool {
 	return false
 }
 
-// overlaps reports whether w and o share any minute of the week.
-func (w Window) overlaps(o Window) bool {
+// Overlaps reports whether w and o share any minute of the week.
+func (w Window) Overlaps(o Window) bool {
 	for _, a := range w.spans {
 		for _, b := range o.spans {
 			if a.from < b.to && b.from < a.to {

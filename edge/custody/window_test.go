@@ -1,4 +1,4 @@
-package rules
+package custody
 
 import (
 	"strings"
@@ -187,8 +187,8 @@ func TestWindowOverlaps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.overlaps(b) != c.want || b.overlaps(a) != c.want {
-			t.Errorf("%q overlaps %q = %v, want %v", c.a, c.b, a.overlaps(b), c.want)
+		if a.Overlaps(b) != c.want || b.Overlaps(a) != c.want {
+			t.Errorf("%q overlaps %q = %v, want %v", c.a, c.b, a.Overlaps(b), c.want)
 		}
 	}
 }

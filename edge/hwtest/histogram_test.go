@@ -1,0 +1,151 @@
+package hwtest
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// siteFaces is a camera's worth of faces of every size class, a few
+// beyond the histogram's last bin.
+func siteFaces() []FaceSeen {
+	var faces []FaceSeen
+	add := func(n int, iod float32) {
+		for range n {
+			faces = append(faces, FaceSeen{IOD: iod})
+		}
+	}
+	add(4, 9)
+	add(7, 13)
+	add(12, 18)
+	add(20, 25)
+	add(16, 30)
+	add(30, 36)
+	add(26, 42)
+	add(11, 55)
+	add(3, 120)
+	return faces
+}
+
+func TestBinFaces(t *testing.T) {
+	counts := binFaces([]FaceSeen{{IOD: -1}, {IOD: 0}, {IOD: 3.9}, {IOD: 16}, {IOD: 31.9}, {IOD: 32}, {IOD: 79.9}, {IOD: 80}, {IOD: 500}})
+	want := map[int]int{0: 3, 4: 1, 7: 1, 8: 1, histBins - 1: 3}
+	for i, c := range counts {
+		if c != want[i] {
+			t.Errorf("bin %d (%.0f-%.0f px): %d faces, want %d", i, float64(i)*4, float64(i+1)*4, c, want[i])
+		}
+	}
+}
+
+// TestHistogramPNG draws the histogram, reads the PNG back and looks for
+// the bars of all three size classes and both threshold lines; the chart
+// is kept under var/artifacts (or $DOZOR_ARTIFACTS) for people to look at.
+func TestHistogramPNG(t *testing.T) {
+	data, err := histogramPNG(siteFaces())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{t.TempDir(), artifactDir(t)} {
+		file := filepath.Join(dir, "hwtest-face-sizes.png")
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		img := decodePNG(t, file)
+		if b := img.Bounds(); b.Dx() != histW || b.Dy() != histH {
+			t.Fatalf("%s is %v, want %dx%d", file, b, histW, histH)
+		}
+		for name, c := range map[string]color.RGBA{
+			"small bars": sizeColours["small"], "marginal bars": sizeColours["marginal"], "good bars": sizeColours["good"],
+			"16 px line": minLine, "32 px line": goodLine,
+		} {
+			if n := countColour(img, c); n < 40 {
+				t.Errorf("%s: %d pixels of %v", name, n, c)
+			}
+		}
+		t.Logf("face-size histogram: %s", file)
+	}
+}
+
+// TestWriteHTMLHistogram checks the report folder holds a histogram for
+// the camera that saw faces, shown by the page, and none for the one
+// that did not.
+func TestWriteHTMLHistogram(t *testing.T) {
+	dir := t.TempDir()
+	r := &Report{Verdict: Pass, Cameras: []CameraReport{
+		{ID: "gate 1", Streaming: true, FaceCount: len(siteFaces()), Faces: siteFaces()},
+		{ID: "yard", Streaming: true},
+	}}
+	if err := r.WriteHTML(dir); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, filepath.Join(dir, "faces-gate_1.png"))
+	if n := countColour(img, sizeColours["good"]); n < 40 {
+		t.Errorf("histogram in the report: %d pixels of good bars", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "faces-yard.png")); !os.IsNotExist(err) {
+		t.Errorf("a histogram for a camera without faces: %v", err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(page), `<img class="hist"`); n != 1 || !bytes.Contains(page, []byte(`src="faces-gate_1.png"`)) {
+		t.Errorf("index.html shows %d histograms, want the one of gate 1", n)
+	}
+}
+
+// artifactDir is var/artifacts of the repository, or $DOZOR_ARTIFACTS.
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("DOZOR_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "var", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func decodePNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
+}
+
+// countColour counts the pixels of exactly colour c.
+func countColour(img image.Image, c color.RGBA) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if color.RGBAModel.Convert(img.At(x, y)) == c {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestCountTicks(t *testing.T) {
+	for _, hi := range []float64{1.08, 3.2, 32.4, 1080} {
+		for _, tk := range (countTicks{}).Ticks(0, hi) {
+			if tk.Value != float64(int(tk.Value)) || strings.Contains(tk.Label, ".") {
+				t.Errorf("0..%v: tick %v labelled %q", hi, tk.Value, tk.Label)
+			}
+		}
+	}
+}

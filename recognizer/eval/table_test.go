@@ -1,0 +1,93 @@
+package eval
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseEngineSpec(t *testing.T) {
+	cases := []struct {
+		spec string
+		want EngineSpec
+		err  string
+	}{
+		{spec: "fused", want: EngineSpec{Spec: "fused", Engine: "fused"}},
+		{spec: " fused:noflip", want: EngineSpec{Spec: " fused:noflip", Engine: "fused", NoFlip: true}},
+		{spec: "fused:margin=0.25+norm", want: EngineSpec{Spec: "fused:margin=0.25+norm", Engine: "fused", ScoreNorm: true, MarginWeight: 0.25}},
+		{spec: "fused:w=1/0.5+noflip+", want: EngineSpec{Spec: "fused:w=1/0.5+noflip+", Engine: "fused", NoFlip: true, Weights: []float64{1, 0.5}}},
+		{spec: "fused:", want: EngineSpec{Spec: "fused:", Engine: "fused"}},
+		{spec: "fused:fast", err: `unknown engine option "fast" in "fused:fast"`},
+		{spec: "fused:margin=x", err: `engine option "margin=x": strconv.ParseFloat`},
+		{spec: "fused:w=1/-2", err: `engine option "w=1/-2": "-2" is not a non-negative number`},
+	}
+	for _, c := range cases {
+		t.Run(c.spec, func(t *testing.T) {
+			got, err := ParseEngineSpec(c.spec)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("err %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %+v, %v; want %+v", got, err, c.want)
+			}
+		})
+	}
+	s, _ := ParseEngineSpec("fused:norm+margin=0.5")
+	if o := s.IdentifyOptions(GenuineMax5File); o != (IdentifyOptions{Genuine: GenuineMax5File, ScoreNorm: true, MarginWeight: 0.5}) {
+		t.Errorf("identify options %+v", o)
+	}
+}
+
+func TestParseWeights(t *testing.T) {
+	if w, err := ParseWeights(" 1, 0.5"); err != nil || !reflect.DeepEqual(w, []float64{1, 0.5}) {
+		t.Errorf("got %v, %v", w, err)
+	}
+	for _, bad := range []string{"", "1,", "abc", "-1", "NaN", "Inf", "1,+Inf"} {
+		if w, err := ParseWeights(bad); err == nil {
+			t.Errorf("%q accepted as %v", bad, w)
+		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	ds, err := LoadDataset(fakeDataset(t, "tiny", baseFiles()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats := map[string]Features{}
+	for p, e := range tinyEmbeddings() {
+		feats[p] = Features{Vecs: map[string]RawVec{"m": {Plain: e}}}
+	}
+	row, ir, err := NewTableRow(ds, "plain", feats, plainVariant{}, IdentifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Dataset != "tiny" || row.Engine != "plain" || *row.Verify.AccuracyMean != 1 || *row.Ident.Rank1 != 1 || ir.Genuine != 2 || len(ir.DET) == 0 {
+		t.Fatalf("row %+v, identification %+v", row, ir)
+	}
+	b, err := json.Marshal(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]json.RawMessage
+	json.Unmarshal(b, &keys)
+	if len(keys) != 4 || keys["dataset"] == nil || keys["engine"] == nil || keys["verify"] == nil || keys["identify"] == nil {
+		t.Errorf("JSON keys of a row: %s", b)
+	}
+
+	var out strings.Builder
+	if err := WriteTable(&out, []TableRow{row, {Dataset: "x", Engine: "none"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := "| data set | engine | pair acc % (± std) | TAR@FAR1e-3 % | no-face pairs | rank-1 % | FNIR@FPIR1% | FNIR@FPIR10% | thr@FPIR1% |\n" +
+		"|---|---|---|---|---|---|---|---|---|\n" +
+		"| tiny | plain | 100.00 ± 0.00 | 100.00 | 0 | 100.00 | 50.00 | 50.00 | 0.600 |\n" +
+		"| x | none | - ± - | - | 0 | - | - | - | - |\n"
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
