@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/dozor-edge/dozor/sync/wire"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -191,4 +193,27 @@ func TestRunOnce(t *testing.T) {
 			t.Errorf("state %v after Run returned", u.Stats().State)
 		}
 	})
+}
+
+// A box whose clock is unset (1970 after a boot without a battery) still
+// announces itself: the site status goes out at the wire's earliest time
+// instead of being refused, or crashing the daemon.
+func TestSiteStatusWithUnsetClock(t *testing.T) {
+	cfg := testConfig("tcp://127.0.0.1:1")
+	u, err := New(cfg, newMemOutbox(), slog.New(slog.DiscardHandler), Options{Now: func() time.Time { return time.Unix(0, 0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := u.siteStatus(context.Background(), wire.SiteOnline, "")
+	topic, err := wire.SiteStatusTopic(cfg.Region, cfg.Site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := wire.Decode(topic, b, wire.Epoch)
+	if err != nil {
+		t.Fatalf("the region refuses the status of a box with an unset clock: %v\n%s", err, b)
+	}
+	if st := msg.Payload.(wire.SiteStatus); !st.At.Equal(wire.Epoch) || st.State != wire.SiteOnline {
+		t.Errorf("status %+v; want online at %v", st, wire.Epoch)
+	}
 }

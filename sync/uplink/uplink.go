@@ -548,7 +548,17 @@ func (u *Uplink) siteStatus(ctx context.Context, state, reason string) []byte {
 	if u.status != nil {
 		st = u.status()
 	}
-	st.Site, st.State, st.At, st.Reason = u.cfg.Site, state, u.now().UTC(), reason
+	at := u.now().UTC()
+	if at.Before(wire.Epoch) {
+		// The box's clock is unset (no battery, no time server yet). The
+		// wire refuses such times, and a status the region refused would
+		// hide the box altogether: it goes out at the earliest time the
+		// wire takes, and the log says why.
+		u.log.Error("the system clock is unset; the site status carries the wire's earliest time instead",
+			"clock", at, "sent_as", wire.Epoch)
+		at = wire.Epoch
+	}
+	st.Site, st.State, st.At, st.Reason = u.cfg.Site, state, at, reason
 	if state == wire.SiteOffline {
 		st.CamerasUp = 0
 	}
