@@ -97,9 +97,18 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal("daemon not ready after 60s")
 	}
 
-	// Two passes of the 10 s clip.
-	const streamFor = 22 * time.Second
-	time.Sleep(streamFor)
+	// Stream until the region has a sighting of an enrolled person with
+	// its crop (the clip shows one within its first pass).
+	started := time.Now()
+	waitFor(t, 90*time.Second, "sighting of lin-manuel-miranda with its crop at the region", func() bool {
+		for _, s := range sub.sightings(t) {
+			if s.Person == "lin-manuel-miranda" && len(s.Crop) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	streamFor := time.Since(started).Round(time.Second)
 
 	h, code := getHealth(t, d.HTTPAddr())
 	if code != http.StatusOK || !h.Healthy {
@@ -112,24 +121,31 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("/healthz: gallery %+v, uplink %+v, models %+v, store %+v", h.Gallery, h.Uplink, h.Models, h.Store)
 	}
 	// A dashboard connecting now gets the camera's retained status: up,
-	// the wire's word for streaming.
-	camSub := subscribe(t, b.addr(), "dozor/v1/+/+/camera/+/status")
+	// the wire's word for streaming, with its rate once the camera has
+	// one. Each try is a new late subscriber, until the retained status
+	// carries a rate.
 	var cs wire.CameraStatus
 	var retained bool
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if got := camSub.snapshot(); len(got) > 0 {
-			m := got[len(got)-1]
+	waitFor(t, 30*time.Second, "retained camera status with a rate", func() bool {
+		camSub := subscribe(t, b.addr(), "dozor/v1/+/+/camera/+/status")
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			got := camSub.snapshot()
+			if len(got) == 0 {
+				continue
+			}
+			m := got[0]
 			msg, err := wire.Decode(m.topic, m.payload, time.Now())
 			if err != nil {
 				t.Fatalf("camera status the region would refuse: %s: %v\n%s", m.topic, err, clip(m.payload))
 			}
-			cs, retained = msg.Payload.(wire.CameraStatus), m.retained
 			if m.topic != "dozor/v1/north/ik5/camera/stage/status" {
 				t.Errorf("camera status on %s", m.topic)
 			}
-			break
+			cs, retained = msg.Payload.(wire.CameraStatus), m.retained
+			return cs.FPS > 0
 		}
-	}
+		return false
+	})
 	if !retained || cs.Camera != "stage" || cs.State != wire.CameraUp || cs.FPS <= 0 || cs.LastFrame.IsZero() {
 		t.Errorf("camera status for a late subscriber: retained %v, %+v; want a retained up status with a rate and a last frame", retained, cs)
 	}

@@ -100,30 +100,50 @@ http: {listen: "127.0.0.1:0"}
 		}
 	}()
 
-	// Run 1: streaming, the broker goes away for a while and comes back,
-	// then the daemon is killed without warning.
-	p := startEdged(t, bin, cfgPath, &logs)
-	time.Sleep(8 * time.Second)
-	b.stop(syscall.SIGTERM)
-	// The outage lasts until sightings wait in the outbox (a few seconds:
-	// the clip shows a face to decide most of the time).
-	time.Sleep(4 * time.Second)
-	_, queued := outboxState(t, dbPath)
-	for deadline := time.Now().Add(25 * time.Second); queued == 0 && time.Now().Before(deadline); {
-		time.Sleep(500 * time.Millisecond)
-		_, queued = outboxState(t, dbPath)
+	// The highest seq the region has seen so far, of a sighting or an
+	// audit record (they share the outbox's numbering).
+	topSeen := func() uint64 {
+		var top uint64
+		for seq := range dedup(t, sub.sightings(t)) {
+			top = max(top, seq)
+		}
+		for seq := range dedupAudit(t, auditSub.audits(t)) {
+			top = max(top, seq)
+		}
+		return top
 	}
+
+	// Run 1: streaming, the broker goes away until sightings wait in the
+	// outbox and comes back, and once the region has one of those, the
+	// daemon is killed without warning.
+	p := startEdged(t, bin, cfgPath, &logs)
+	waitFor(t, 90*time.Second, "a first sighting at the region", func() bool { return len(sub.sightings(t)) > 0 })
+	b.stop(syscall.SIGTERM)
+	var queued int
+	waitFor(t, 60*time.Second, "a sighting waiting in the outbox during the outage", func() bool {
+		_, queued = outboxState(t, dbPath)
+		return queued > 0
+	})
+	lastBeforeRestart, _ := outboxState(t, dbPath)
 	b.restart()
-	time.Sleep(8 * time.Second)
+	waitFor(t, 60*time.Second, "the sightings of the outage at the region", func() bool { return topSeen() >= lastBeforeRestart })
 	p.signal(syscall.SIGKILL)
 	if _, ok := p.wait(10 * time.Second); !ok {
 		t.Fatal("edged did not die on SIGKILL")
 	}
 	killedAt, _ := outboxState(t, dbPath)
 
-	// Run 2 on the same store: it sends what run 1 left and goes on.
+	// Run 2 on the same store: it sends what run 1 left and goes on, until
+	// a sighting of its own reaches the region.
 	p = startEdged(t, bin, cfgPath, &logs)
-	time.Sleep(10 * time.Second)
+	waitFor(t, 90*time.Second, "a sighting of the restarted daemon at the region", func() bool {
+		for seq := range dedup(t, sub.sightings(t)) {
+			if seq > killedAt {
+				return true
+			}
+		}
+		return false
+	})
 	p.signal(syscall.SIGTERM)
 	if err, ok := p.wait(30 * time.Second); !ok || err != nil {
 		t.Fatalf("edged did not stop cleanly: exited %v, %v", ok, err)
@@ -180,9 +200,9 @@ http: {listen: "127.0.0.1:0"}
 	if queued == 0 {
 		t.Errorf("no sighting waited in the outbox while the broker was down: the outage was not exercised")
 	}
-	t.Logf("zero loss: %d sightings stored (%d waiting when the broker came back, %d by the kill), %d messages received "+
-		"(%d duplicates), %d distinct, seq 1..%d without gaps",
-		last, queued, killedAt, len(all), len(all)-len(bySeq), len(byID), top)
+	t.Logf("zero loss: %d messages stored (%d waiting when the broker came back, %d by the kill); %d sightings received "+
+		"(%d duplicates, %d distinct) and %d audit records; seq 1..%d without gaps",
+		last, queued, killedAt, len(all), len(all)-len(bySeq), len(byID), len(audits), top)
 }
 
 // outboxState reads the last sequence number and the unsent count of a
@@ -202,4 +222,15 @@ func outboxState(t *testing.T, path string) (last uint64, depth int) {
 		t.Fatal(err)
 	}
 	return last, depth
+}
+
+// waitFor polls cond until it holds, failing the test when it does not
+// within limit: a bounded wait on an event the test can only observe.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %v", what, limit)
+		}
+	}
 }
