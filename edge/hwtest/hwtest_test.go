@@ -150,7 +150,7 @@ func TestSimulatedSite(t *testing.T) {
 	for _, c := range rep.Cameras {
 		cams[c.ID] = c
 	}
-	if c := cams["gate-1"]; !c.Streaming || c.Codec != "H264" || c.Width != 640 || c.Height != 360 || c.FPS < 20 || len(c.Snapshot) == 0 || c.FaceCount == 0 {
+	if c := cams["gate-1"]; !c.Streaming || c.Codec != "H264" || c.Width != 640 || c.Height != 360 || c.FPS <= 0 || c.Packets == 0 || c.Sampled == 0 || len(c.Snapshot) == 0 || c.FaceCount == 0 {
 		t.Errorf("healthy camera: %+v", summary(c))
 	}
 	if c := cams["yard"]; c.IODP90 >= hwtest.MinInterOcular || c.FaceCount == 0 {

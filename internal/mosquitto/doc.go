@@ -3,8 +3,9 @@
 //
 // Start writes a configuration file and a log file into a directory the
 // caller owns, starts the broker on a free port (or a given one) and
-// waits until every listener accepts connections. The broker can be
-// stopped with any signal and started again on the same ports with the
-// same configuration, which is how the tests simulate a broker crash or
-// restart.
+// waits until every listener accepts connections, which the broker itself
+// reports through the systemd readiness notification (Debian's build
+// sends it). The broker can be stopped with any signal and started again
+// on the same ports with the same configuration, which is how the tests
+// simulate a broker crash or restart.
 package mosquitto

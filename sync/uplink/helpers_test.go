@@ -293,7 +293,9 @@ func (s *subscriber) cameras() []received {
 	return out
 }
 
-// waitUntil polls cond every 10 ms until it holds or timeout passes.
+// waitUntil polls cond every 10 ms until it holds or timeout passes. It
+// polls because what the tests wait for (the uplink's Stats, what a
+// subscriber received, the outbox) changes without telling anyone.
 func waitUntil(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for {
