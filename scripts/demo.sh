@@ -53,10 +53,6 @@ pids+=($!)
 wait_port 127.0.0.1 "$RTSP_PORT" "simulated camera"
 echo "demo: camera on rtsp://127.0.0.1:$RTSP_PORT/cam1 ($(basename "$CLIP"), looping)"
 
-echo "demo: enrolling $(ls "$ENROL" | tr '\n' ' ')"
-bin/edgectl enroll --store "$DIR/dozor.db" --key "$DIR/dozor.key" --init-key --models "$MODELS" \
-  --facility demo-site --actor demo --dir "$ENROL"
-
 cat > "$DIR/edged.yaml" <<CONF
 site: {region: demo, id: demo-site, name: "Demo facility", time_zone: UTC}
 models: {dir: "$MODELS"}
@@ -66,6 +62,12 @@ store: {path: "$DIR/dozor.db", key_file: "$DIR/dozor.key"}
 uplink: {broker: "tcp://127.0.0.1:$BROKER_PORT"}
 http: {listen: "127.0.0.1:$HTTP_PORT"}
 CONF
+
+# The enrolment's audit records leave under the site the daemon runs as.
+echo "demo: enrolling $(ls "$ENROL" | tr '\n' ' ')"
+bin/edgectl enroll --config "$DIR/edged.yaml" --init-key --models "$MODELS" \
+  --facility demo-site --actor demo --dir "$ENROL"
+
 bin/edged -config "$DIR/edged.yaml" > "$DIR/edged.log" 2>&1 &
 pids+=($!)
 wait_port 127.0.0.1 "$HTTP_PORT" edged
