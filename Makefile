@@ -19,7 +19,7 @@ PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/trac
         ./edge/ ./edge/config/ ./edge/custody/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
         ./camera/ ./camera/simcam/ ./hw/ ./internal/backoff/ ./internal/stats/
 
-.PHONY: all build deps models demo test vet test-pure test-matprofile fuzz eval bench clean
+.PHONY: all build deps models demo test vet test-pure test-matprofile fuzz eval bench clean deb check-deb
 
 all: build
 
@@ -114,3 +114,19 @@ check-arm64-runtime: arm64
 test-arm64: arm64
 	./scripts/arm64/test.sh $(ARM64_BIN)
 	./scripts/arm64/check-runtime.sh $(ARM64_BIN)
+
+# Debian packages (packaging/deb): bin/dozor-edge_<version>_<arch>.deb with
+# edged, edgectl, the hardened unit dozor-edged.service and the commented
+# /etc/dozor/edged.yaml; Depends derived by dpkg-shlibdeps. The arm64 one is
+# built by the cross build above. VERSION= overrides git describe.
+#   make deb                  both architectures (DEB_ARCH=amd64 for one)
+#   make check-deb            install the amd64 one in a fresh Debian 12 root,
+#                             boot it and run the unit there, lintian, list
+#                             the arm64 one (packaging/deb/check.sh)
+DEB_ARCH ?= amd64 arm64
+
+deb: deps $(if $(filter arm64,$(DEB_ARCH)),arm64-sysroot)
+	for a in $(DEB_ARCH); do ./packaging/deb/build.sh $$a $(BIN) || exit 1; done
+
+check-deb: deb
+	./packaging/deb/check.sh $(BIN)
