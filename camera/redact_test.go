@@ -3,10 +3,12 @@ package camera
 import (
 	"strings"
 	"testing"
+
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
+	testenv.CheckFunc(t, "Redact", Redact, map[string]string{
 		"rtsp://admin:hunter2@10.0.0.5:554/Streaming/101": "rtsp://admin:***@10.0.0.5:554/Streaming/101",
 		"rtsp://admin:p%40ss@cam/x":                       "rtsp://admin:***@cam/x",
 		"rtsp://user@cam/x":                               "rtsp://user@cam/x",
@@ -15,11 +17,7 @@ func TestRedact(t *testing.T) {
 		"rtsp://us%20er:pw@cam/":                          "rtsp://us%20er:***@cam/",
 		"rtsp://a:b@cam:bad port/":                        "rtsp://<unparsable>",
 		"%zz":                                             "<unparsable URL>",
-	} {
-		if got := Redact(in); got != want {
-			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 func TestScrubber(t *testing.T) {

@@ -3,11 +3,9 @@
 package edge_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,8 +15,6 @@ import (
 	"github.com/dozor-edge/dozor/edge"
 	"github.com/dozor-edge/dozor/edge/cgodeps"
 	"github.com/dozor-edge/dozor/edge/config"
-	"github.com/dozor-edge/dozor/edge/store"
-	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/sync/uplink"
 	"github.com/dozor-edge/dozor/sync/wire"
@@ -76,26 +72,7 @@ func TestEndToEnd(t *testing.T) {
 	log, logs := newLog()
 	deps := cgodeps.Deps(cfg, log)
 	deps.Version, deps.Uplink, deps.RevisionEvery = "test", fastUplink, time.Second
-	d, err := edge.New(cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() {
-		if t.Failed() || os.Getenv("DOZOR_TEST_LOG") != "" {
-			t.Logf("daemon log:\n%s", logs.String())
-		}
-	}()
-	select {
-	case <-d.Ready():
-	case err := <-done:
-		t.Fatalf("daemon did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("daemon not ready after 60s")
-	}
+	d, cancel, done := runDaemon(t, cfg, deps, logs)
 
 	// Stream until the region has a sighting of an enrolled person with
 	// its crop (the clip shows one within its first pass).
@@ -177,29 +154,10 @@ func TestEndToEnd(t *testing.T) {
 
 	// Everything stored and acknowledged must have reached the region: the
 	// seqs received are 1..(last assigned - still unsent).
-	st, err := store.Open(cfg.Store.Path, store.Options{SQLite: sqlite.Binding{}, KeyFile: key, Region: cfg.Site.Region,
-		Site: cfg.Site.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	last, err := st.LastSeq(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	depth, err := st.OutboxDepth(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	last, depth := outboxState(t, cfg.Store.Path)
 	want := last - uint64(depth)
-	deadline := time.Now().Add(10 * time.Second)
-	var bySeq = dedup(t, sub.sightings(t))
-	var auditBySeq = dedupAudit(t, auditSub.audits(t))
-	for uint64(len(bySeq)+len(auditBySeq)) < want && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-		bySeq = dedup(t, sub.sightings(t))
-		auditBySeq = dedupAudit(t, auditSub.audits(t))
-	}
+	all, auditBySeq := awaitRegion(t, sub, auditSub, want, 10*time.Second)
+	bySeq := dedup(t, all)
 	// Sightings and audit records share the outbox's counter: together
 	// they are every seq from 1 with no gap.
 	union := map[uint64]wire.Sighting{}
@@ -218,7 +176,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	checkAuditShipped(t, bySeq, auditBySeq)
 
-	all := sub.sightings(t)
+	all = sub.sightings(t)
 	byPerson := map[string]int{}
 	ids := map[string]bool{}
 	withCrop := 0
@@ -252,23 +210,6 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("sightings: %d received (%d with duplicates), seq 1..%d, unsent %d, by person %v, %d with crop",
 		len(bySeq), len(all), top, depth, byPerson, withCrop)
 	t.Logf("health at %v: camera %+v", streamFor, h.Cameras)
-}
-
-// dedupAudit keeps the first copy of each outbox seq and checks that
-// copies agree.
-func dedupAudit(t *testing.T, all []wire.AuditRecord) map[uint64]wire.AuditRecord {
-	t.Helper()
-	bySeq := map[uint64]wire.AuditRecord{}
-	for _, r := range all {
-		if first, ok := bySeq[r.Seq]; ok {
-			if first.ID != r.ID {
-				t.Errorf("seq %d carried two different audit records: %s and %s", r.Seq, first.ID, r.ID)
-			}
-			continue
-		}
-		bySeq[r.Seq] = r
-	}
-	return bySeq
 }
 
 // checkAuditShipped checks the audit records the region received: their

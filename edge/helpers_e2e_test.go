@@ -20,6 +20,8 @@ import (
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
 	"github.com/dozor-edge/dozor/camera/simcam"
+	"github.com/dozor-edge/dozor/edge"
+	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/internal/mosquitto"
@@ -164,18 +166,69 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// dedup keeps the first copy of each seq and checks that copies agree.
+// outboxState reads the last sequence number and the unsent count of a
+// store another process is writing (read-only, without the key).
+func outboxState(t *testing.T, path string) (last uint64, depth int) {
+	t.Helper()
+	st, err := store.Open(path, store.Options{SQLite: sqlite.Binding{}, NoKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if last, err = st.LastSeq(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if depth, err = st.OutboxDepth(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return last, depth
+}
+
+// awaitRegion waits up to limit for the region to hold want distinct
+// messages, sightings and audit records together (they share the
+// outbox's numbering), and returns what it holds then: every sighting
+// delivered, copies included, and the audit records by seq.
+func awaitRegion(t *testing.T, sub, auditSub *subscriber, want uint64, limit time.Duration) ([]wire.Sighting, map[uint64]wire.AuditRecord) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		all, audits := sub.sightings(t), dedupAudit(t, auditSub.audits(t))
+		if uint64(len(dedup(t, all))+len(audits)) >= want || time.Now().After(deadline) {
+			return all, audits
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// dedup keeps the first copy of each sighting's seq; see firstCopies.
 func dedup(t *testing.T, all []wire.Sighting) map[uint64]wire.Sighting {
 	t.Helper()
-	bySeq := map[uint64]wire.Sighting{}
-	for _, s := range all {
-		if first, ok := bySeq[s.Seq]; ok {
-			if first.ID != s.ID {
-				t.Errorf("seq %d carried two different sightings: %s and %s", s.Seq, first.ID, s.ID)
+	return firstCopies(t, "sightings", all, func(s wire.Sighting) (uint64, wire.ID) { return s.Seq, s.ID })
+}
+
+// dedupAudit keeps the first copy of each audit record's seq; see
+// firstCopies.
+func dedupAudit(t *testing.T, all []wire.AuditRecord) map[uint64]wire.AuditRecord {
+	t.Helper()
+	return firstCopies(t, "audit records", all, func(r wire.AuditRecord) (uint64, wire.ID) { return r.Seq, r.ID })
+}
+
+// firstCopies keeps the first copy of each outbox seq in all (QoS 1
+// delivers at least once) and checks that the copies agree: a seq must
+// never carry two different messages. key gives a message's seq and id.
+func firstCopies[M any](t *testing.T, what string, all []M, key func(M) (uint64, wire.ID)) map[uint64]M {
+	t.Helper()
+	bySeq := map[uint64]M{}
+	for _, m := range all {
+		seq, id := key(m)
+		if first, ok := bySeq[seq]; ok {
+			if _, firstID := key(first); firstID != id {
+				t.Errorf("seq %d carried two different %s: %s and %s", seq, what, firstID, id)
 			}
 			continue
 		}
-		bySeq[s.Seq] = s
+		bySeq[seq] = m
 	}
 	return bySeq
 }
@@ -281,6 +334,35 @@ func enrol(t *testing.T, storePath, keyFile, modelDir string, photos []string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// runDaemon builds the daemon of cfg and deps and runs it until cancel is
+// called or the test ends; it returns once the daemon is ready, and done
+// then yields Run's result. logs, the daemon's log, is shown when the test
+// fails, or always when $DOZOR_TEST_LOG is set.
+func runDaemon(t *testing.T, cfg config.Config, deps edge.Deps, logs *testenv.Buffer) (d *edge.Daemon, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	d, err := edge.New(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	result := make(chan error, 1)
+	go func() { result <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("DOZOR_TEST_LOG") != "" {
+			t.Logf("daemon log:\n%s", logs.String())
+		}
+	})
+	select {
+	case <-d.Ready():
+	case err := <-result:
+		t.Fatalf("daemon did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("daemon not ready after 60s")
+	}
+	return d, cancel, result
 }
 
 func newLog() (*slog.Logger, *testenv.Buffer) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/edge/custody"
-	"github.com/dozor-edge/dozor/edge/rules"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/sync/wire"
@@ -48,16 +47,7 @@ func TestPublishingDoesNotWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := rules.Compile(rules.Config{Facility: "ik5", TimeZone: "UTC",
-		Zones:   []rules.Zone{{ID: "yard"}},
-		Cameras: []rules.Camera{{ID: "gate-1", Zone: "yard"}},
-		Persons: []rules.Person{{ID: "P-1", WatchLists: []string{"escape-risk"}}},
-		Rules:   []rules.Rule{{ID: "wl", Kind: custody.KindWatchList, Severity: custody.Critical}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, notified := testLoop(t, st, 0, &siteRules{rules: r, permitted: map[string]map[string]bool{}, count: 1})
+	l, notified := testLoop(t, st, 0, watchListSite(t))
 	l.sighting(ctx, facts("P-1", 1))
 	if *notified != 2 || l.m.rejected.Load() != 0 {
 		t.Fatalf("%d events stored, %d refused", *notified, l.m.rejected.Load())

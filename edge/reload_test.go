@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dozor-edge/dozor/edge"
 	"github.com/dozor-edge/dozor/edge/cgodeps"
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/store"
@@ -48,24 +47,7 @@ func TestGalleryFollowsTheStore(t *testing.T) {
 	deps := cgodeps.Deps(cfg, log)
 	deps.RevisionEvery = 100 * time.Millisecond
 	deps.NewEngine = func() (recognizer.Engine, error) { return fakeEngine{}, nil }
-	d, err := edge.New(cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() {
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", logs.String())
-		}
-	}()
-	select {
-	case <-d.Ready():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	d, cancel, done := runDaemon(t, cfg, deps, logs)
 	h, code := getHealth(t, d.HTTPAddr())
 	if code != http.StatusOK || h.Gallery.Templates != 0 || h.Uplink.Connected {
 		t.Fatalf("/healthz %d: gallery %+v, uplink %+v", code, h.Gallery, h.Uplink)

@@ -125,11 +125,11 @@ func TestSightingIsStoredWithItsOutboxMessage(t *testing.T) {
 	}
 }
 
-// TestCropOnTheWire checks when a message carries the crop (and names the
-// sighting whose crop it is, for the store to seal and audit): only when
-// crops are sent and the crop fits. The alert, whose crop the wire
-// requires, goes out numbered without it for the region to file.
-func TestCropOnTheWire(t *testing.T) {
+// watchListSite is a site with one camera, gate-1, in the yard and one
+// rule, wl, raising a critical alert on every sighting of P-1, who is on
+// the escape-risk watch list.
+func watchListSite(t *testing.T) *siteRules {
+	t.Helper()
 	r, err := rules.Compile(rules.Config{Facility: "ik5", TimeZone: "UTC",
 		Zones:   []rules.Zone{{ID: "yard"}},
 		Cameras: []rules.Camera{{ID: "gate-1", Zone: "yard"}},
@@ -139,6 +139,14 @@ func TestCropOnTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &siteRules{rules: r, permitted: map[string]map[string]bool{}, count: 1}
+}
+
+// TestCropOnTheWire checks when a message carries the crop (and names the
+// sighting whose crop it is, for the store to seal and audit): only when
+// crops are sent and the crop fits. The alert, whose crop the wire
+// requires, goes out numbered without it for the region to file.
+func TestCropOnTheWire(t *testing.T) {
 	for _, c := range []struct {
 		name    string
 		maxCrop int
@@ -152,7 +160,7 @@ func TestCropOnTheWire(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := &fakeEvents{}
-			l, _ := testLoop(t, st, 0, &siteRules{rules: r, permitted: map[string]map[string]bool{}, count: 1})
+			l, _ := testLoop(t, st, 0, watchListSite(t))
 			l.maxCrop = c.maxCrop
 			f := facts("P-1", 1)
 			if c.noCrop {
@@ -301,17 +309,8 @@ func TestTrackEvents(t *testing.T) {
 // A rule's alert is stored after the sighting it cites, with a valid wire
 // alert (no crop: it is attached when published).
 func TestWatchListAlert(t *testing.T) {
-	r, err := rules.Compile(rules.Config{Facility: "ik5", TimeZone: "UTC",
-		Zones:   []rules.Zone{{ID: "yard"}},
-		Cameras: []rules.Camera{{ID: "gate-1", Zone: "yard"}},
-		Persons: []rules.Person{{ID: "P-1", WatchLists: []string{"escape-risk"}}},
-		Rules:   []rules.Rule{{ID: "wl", Kind: custody.KindWatchList, Severity: custody.Critical}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := &fakeEvents{}
-	l, _ := testLoop(t, st, 0, &siteRules{rules: r, permitted: map[string]map[string]bool{}, count: 1})
+	l, _ := testLoop(t, st, 0, watchListSite(t))
 	l.sighting(context.Background(), facts("P-1", 1))
 	if len(st.sightings) != 1 || len(st.alerts) != 1 || len(st.outbox) != 2 {
 		t.Fatalf("%d sightings, %d alerts, %d messages", len(st.sightings), len(st.alerts), len(st.outbox))

@@ -149,30 +149,16 @@ http: {listen: "127.0.0.1:0"}
 		t.Fatalf("edged did not stop cleanly: exited %v, %v", ok, err)
 	}
 
+	last, depth := outboxState(t, dbPath)
+	want := last - uint64(depth)
+	all, audits := awaitRegion(t, sub, auditSub, want, 15*time.Second)
+	bySeq := dedup(t, all)
 	st, err := store.Open(dbPath, store.Options{SQLite: sqlite.Binding{}, KeyFile: key, Region: "north", Site: "ik5"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	ctx := context.Background()
-	last, err := st.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	depth, err := st.OutboxDepth(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := last - uint64(depth)
-	deadline := time.Now().Add(15 * time.Second)
-	all := sub.sightings(t)
-	audits := dedupAudit(t, auditSub.audits(t))
-	for uint64(len(dedup(t, all))+len(audits)) < want && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-		all = sub.sightings(t)
-		audits = dedupAudit(t, auditSub.audits(t))
-	}
-	bySeq := dedup(t, all)
 	byID := map[wire.ID]uint64{}
 	for seq, s := range bySeq {
 		if other, dup := byID[s.ID]; dup {
@@ -203,25 +189,6 @@ http: {listen: "127.0.0.1:0"}
 	t.Logf("zero loss: %d messages stored (%d waiting when the broker came back, %d by the kill); %d sightings received "+
 		"(%d duplicates, %d distinct) and %d audit records; seq 1..%d without gaps",
 		last, queued, killedAt, len(all), len(all)-len(bySeq), len(byID), len(audits), top)
-}
-
-// outboxState reads the last sequence number and the unsent count of a
-// store another process is writing (read-only, without the key).
-func outboxState(t *testing.T, path string) (last uint64, depth int) {
-	t.Helper()
-	st, err := store.Open(path, store.Options{SQLite: sqlite.Binding{}, NoKey: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ctx := context.Background()
-	if last, err = st.LastSeq(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if depth, err = st.OutboxDepth(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return last, depth
 }
 
 // waitFor polls cond until it holds, failing the test when it does not

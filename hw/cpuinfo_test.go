@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 var cpuInfoCases = []struct {
@@ -85,14 +87,8 @@ func TestParseCPUInfo(t *testing.T) {
 	for _, c := range cpuInfoCases {
 		t.Run(c.name, func(t *testing.T) {
 			info, err := parseCPUInfo([]byte(c.in))
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, c.wantErr)
-				}
+			if !testenv.ErrAsWanted(t, err, c.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if info.arch != c.arch || info.modelName != c.model || info.processors != c.processors {
 				t.Errorf("arch %q model %q processors %d, want %q %q %d",

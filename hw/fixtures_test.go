@@ -2,12 +2,13 @@ package hw
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 func fixture(name string) Roots {
@@ -75,7 +76,7 @@ func TestReadCPUFixtures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ReadCPU(fixture(c.name))
-			if !errAsWanted(t, err, c.wantErr) {
+			if !testenv.ErrAsWanted(t, err, c.wantErr) {
 				return
 			}
 			feats := got.Features
@@ -114,7 +115,7 @@ func TestReadMemoryFixtures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ReadMemory(fixture(c.name))
-			if !errAsWanted(t, err, c.wantErr) {
+			if !testenv.ErrAsWanted(t, err, c.wantErr) {
 				return
 			}
 			if got != c.want {
@@ -212,36 +213,12 @@ func TestReadTemperaturesFixtures(t *testing.T) {
 	}
 }
 
-// errAsWanted fails the test unless err contains wantErr (no error when
-// wantErr is empty), and reports whether a value came back to compare.
-func errAsWanted(t *testing.T, err error, wantErr string) bool {
-	t.Helper()
-	if wantErr != "" {
-		if err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Fatalf("err = %v, want it to contain %q", err, wantErr)
-		}
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
-}
-
 // writeTree builds a small /proc + /sys tree for cases not worth a
 // fixture directory.
 func writeTree(t *testing.T, files map[string]string) Roots {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.WriteFiles(t, dir, files)
 	return Roots{Proc: filepath.Join(dir, "proc"), Sys: filepath.Join(dir, "sys")}
 }
 
@@ -287,7 +264,7 @@ func TestReadMemoryVariants(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ReadMemory(writeTree(t, c.files))
-			if !errAsWanted(t, err, c.wantErr) {
+			if !testenv.ErrAsWanted(t, err, c.wantErr) {
 				return
 			}
 			if got != c.want {
@@ -372,7 +349,7 @@ func TestReadCPUVariants(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ReadCPU(writeTree(t, c.files))
-			if !errAsWanted(t, err, c.wantErr) {
+			if !testenv.ErrAsWanted(t, err, c.wantErr) {
 				return
 			}
 			if !reflect.DeepEqual(got, c.want) {

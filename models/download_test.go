@@ -231,24 +231,8 @@ func TestDownload(t *testing.T) {
 				if err == nil {
 					t.Fatal("Download succeeded")
 				}
-				got := fileErrors(t, err)
-				if len(got) != len(tc.wantErr) {
-					t.Errorf("got %d file errors, want %d:\n%v", len(got), len(tc.wantErr), err)
-				}
-				for name, w := range tc.wantErr {
-					fe := got[name]
-					if fe == nil {
-						t.Errorf("no error for %s in:\n%v", name, err)
-						continue
-					}
-					if !errors.Is(fe, w.kind) {
-						t.Errorf("%s: kind %v, want %v (%v)", name, fe.Kind, w.kind, fe)
-					}
-					for _, s := range append([]string{name}, w.text...) {
-						if !strings.Contains(err.Error(), s) {
-							t.Errorf("%s: error lacks %q:\n%v", name, s, err)
-						}
-					}
+				checkFileErrors(t, err, tc.wantErr)
+				for name := range tc.wantErr {
 					// The bad bytes must never sit under the final name.
 					assertAbsent(t, Path(to, name))
 				}

@@ -323,26 +323,7 @@ func TestVerifyBadFiles(t *testing.T) {
 			if err == nil {
 				t.Fatal("Verify passed a bad set")
 			}
-			got := fileErrors(t, err)
-			if len(got) != len(tc.want) {
-				t.Errorf("got %d file errors, want %d:\n%v", len(got), len(tc.want), err)
-			}
-			for name, w := range tc.want {
-				fe := got[name]
-				if fe == nil {
-					t.Errorf("no error for %s in:\n%v", name, err)
-					continue
-				}
-				if !errors.Is(fe, w.kind) {
-					t.Errorf("%s: kind %v, want %v", name, fe.Kind, w.kind)
-				}
-				msg := fe.Error()
-				for _, s := range append([]string{name}, w.text...) {
-					if !strings.Contains(msg, s) {
-						t.Errorf("%s: message %q lacks %q", name, msg, s)
-					}
-				}
-			}
+			checkFileErrors(t, err, tc.want)
 		})
 	}
 
@@ -354,9 +335,38 @@ func TestVerifyBadFiles(t *testing.T) {
 	})
 }
 
+// want is what a file's error must be: of kind, with text in its
+// message.
 type want struct {
 	kind error
 	text []string
+}
+
+// checkFileErrors fails t unless err holds one *FileError for each file
+// of want and no other, each of the wanted kind and with a message that
+// names the file and holds the wanted text.
+func checkFileErrors(t *testing.T, err error, want map[string]want) {
+	t.Helper()
+	got := fileErrors(t, err)
+	if len(got) != len(want) {
+		t.Errorf("got %d file errors, want %d:\n%v", len(got), len(want), err)
+	}
+	for name, w := range want {
+		fe := got[name]
+		if fe == nil {
+			t.Errorf("no error for %s in:\n%v", name, err)
+			continue
+		}
+		if !errors.Is(fe, w.kind) {
+			t.Errorf("%s: kind %v, want %v (%v)", name, fe.Kind, w.kind, fe)
+		}
+		msg := fe.Error()
+		for _, s := range append([]string{name}, w.text...) {
+			if !strings.Contains(msg, s) {
+				t.Errorf("%s: message %q lacks %q", name, msg, s)
+			}
+		}
+	}
 }
 
 func TestVerifyCache(t *testing.T) {
@@ -428,60 +438,51 @@ func TestLocate(t *testing.T) {
 		name    string
 		flag    string
 		env     string
-		setup   func(t *testing.T, root string)
+		empty   []string // folders made empty, relative to root
+		models  []string // folders made holding the model, relative to root
 		want    string   // relative to root; "" when an error is expected
 		wantErr []string // text the error must contain
 	}{
 		{
-			name: "flag wins",
-			flag: "../flagdir",
-			env:  "../envdir",
-			setup: func(t *testing.T, root string) {
-				os.Mkdir(filepath.Join(root, "flagdir"), 0o755)
-				modelsIn(t, filepath.Join(root, "work/var/models"))
-			},
-			want: "flagdir",
+			name:   "flag wins",
+			flag:   "../flagdir",
+			env:    "../envdir",
+			empty:  []string{"flagdir"},
+			models: []string{"work/var/models"},
+			want:   "flagdir",
 		},
 		{
 			name:    "missing flag directory does not fall through",
 			flag:    "../nope",
-			setup:   func(t *testing.T, root string) { modelsIn(t, filepath.Join(root, "work/var/models")) },
+			models:  []string{"work/var/models"},
 			wantErr: []string{"../nope", "does not exist"},
 		},
 		{
-			name: "environment next",
-			env:  "../envdir",
-			setup: func(t *testing.T, root string) {
-				os.Mkdir(filepath.Join(root, "envdir"), 0o755)
-				modelsIn(t, filepath.Join(root, "work/var/models"))
-			},
-			want: "envdir",
+			name:   "environment next",
+			env:    "../envdir",
+			empty:  []string{"envdir"},
+			models: []string{"work/var/models"},
+			want:   "envdir",
 		},
 		{
 			name:    "missing environment directory does not fall through",
 			env:     "../nope",
-			setup:   func(t *testing.T, root string) { modelsIn(t, filepath.Join(root, "work/var/models")) },
+			models:  []string{"work/var/models"},
 			wantErr: []string{"../nope", EnvDir},
 		},
 		{
-			name: "var/models next",
-			setup: func(t *testing.T, root string) {
-				modelsIn(t, filepath.Join(root, "work/var/models"))
-				modelsIn(t, filepath.Join(root, "shared/models"))
-			},
-			want: "work/var/models",
+			name:   "var/models next",
+			models: []string{"work/var/models", "shared/models"},
+			want:   "work/var/models",
 		},
 		{
-			name: "empty var/models falls through to ../shared/models",
-			setup: func(t *testing.T, root string) {
-				os.MkdirAll(filepath.Join(root, "work/var/models"), 0o755)
-				modelsIn(t, filepath.Join(root, "shared/models"))
-			},
-			want: "shared/models",
+			name:   "empty var/models falls through to ../shared/models",
+			empty:  []string{"work/var/models"},
+			models: []string{"shared/models"},
+			want:   "shared/models",
 		},
 		{
 			name:    "nothing found lists what was tried",
-			setup:   func(*testing.T, string) {},
 			wantErr: []string{EnvDir, "./var/models: does not exist", "../shared/models: does not exist"},
 		},
 	}
@@ -491,7 +492,14 @@ func TestLocate(t *testing.T) {
 			if err := os.Mkdir(filepath.Join(root, "work"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			tc.setup(t, root)
+			for _, dir := range tc.empty {
+				if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, dir := range tc.models {
+				modelsIn(t, filepath.Join(root, dir))
+			}
 			t.Chdir(filepath.Join(root, "work"))
 			t.Setenv(EnvDir, tc.env)
 			got, err := Locate(tc.flag)

@@ -3,6 +3,7 @@ package recognizer
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 )
 
 // Point is a position in image pixels.
@@ -123,4 +124,16 @@ func Normalize(v []float32) float32 {
 		v[i] *= inv
 	}
 	return float32(n)
+}
+
+// RandomUnit draws a uniformly random direction of dimension dim from r:
+// a synthetic embedding for benchmarks and tests, where what a vector
+// means does not matter, only that it is one.
+func RandomUnit(r *rand.Rand, dim int) []float32 {
+	v := make([]float32, dim)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	Normalize(v)
+	return v
 }

@@ -131,14 +131,7 @@ func FuzzDepacketizeDecode(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		codec, pkts := decodeFuzz(data)
-		dec, err := avcodec.NewDecoder(codec, avcodec.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr, err := camera.NewTrack(camera.TrackConfig{Codec: codec, PacketizationMode: 1, SampleRate: -1, MaxSide: 160, Decoder: dec})
-		if err != nil {
-			t.Fatal(err)
-		}
+		tr := fuzzTrack(t, codec)
 		now := time.Unix(1_700_000_000, 0)
 		frames := 0
 		for i, p := range pkts {
@@ -164,11 +157,10 @@ func FuzzDepacketizeDecode(f *testing.F) {
 	})
 }
 
-// The seeds decode: the fuzz corpus exercises the real path, not only
-// rejections.
-func TestFuzzSeedsDecode(t *testing.T) {
-	c := readClip(t, "hamilton_wh_short_640x360.mp4", avcodec.ClipOptions{MaxFrames: 4})
-	codec, pkts := decodeFuzz(encodeFuzz(c.Codec, seedPackets(t, c, 4), 9000))
+// fuzzTrack is the track the fuzz target feeds: a real decoder, frames
+// scaled to at most 160 pixels a side.
+func fuzzTrack(t *testing.T, codec camera.Codec) *camera.Track {
+	t.Helper()
 	dec, err := avcodec.NewDecoder(codec, avcodec.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +169,15 @@ func TestFuzzSeedsDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tr
+}
+
+// The seeds decode: the fuzz corpus exercises the real path, not only
+// rejections.
+func TestFuzzSeedsDecode(t *testing.T) {
+	c := readClip(t, "hamilton_wh_short_640x360.mp4", avcodec.ClipOptions{MaxFrames: 4})
+	codec, pkts := decodeFuzz(encodeFuzz(c.Codec, seedPackets(t, c, 4), 9000))
+	tr := fuzzTrack(t, codec)
 	defer tr.Close()
 	for _, p := range pkts {
 		tr.WritePacket(p, time.Now())

@@ -25,6 +25,23 @@ func streamingWithFrames(r *rig, after uint64) func() bool {
 	}
 }
 
+// streamingCamera serves the clip in a loop and starts a camera named id
+// on it, returning once frames flow.
+func streamingCamera(t *testing.T, id string) (*simcam.Server, *rig) {
+	t.Helper()
+	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
+	r := startCamera(t, camera.Config{ID: id, URL: srv.URL()}, false)
+	simcamtest.WaitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 2))
+	return srv, r
+}
+
+func inState(r *rig, state camera.State, reason camera.Reason) func() bool {
+	return func() bool {
+		h := r.cam.Health()
+		return h.State == state && h.Reason == reason
+	}
+}
+
 // restartedByWatchdog waits for the watchdog to end the stalled session
 // for reason and returns the health then, while it still shows the
 // watchdog's verdict (the wait before the next attempt, or that attempt
@@ -87,10 +104,7 @@ func TestCameraDownAtStartup(t *testing.T) {
 	t.Parallel()
 	addr := simcamtest.FreeAddr(t)
 	r := startCamera(t, camera.Config{ID: "yard", URL: "rtsp://" + addr + "/cam1"}, false)
-	simcamtest.WaitFor(t, 3*time.Second, "unreachable reported", func() bool {
-		h := r.cam.Health()
-		return h.State == camera.StateBackingOff && h.Reason == camera.ReasonUnreachable
-	})
+	simcamtest.WaitFor(t, 3*time.Second, "unreachable reported", inState(r, camera.StateBackingOff, camera.ReasonUnreachable))
 	// The camera comes up only after three failed attempts, when the
 	// backoff has grown to 4 s: the port probe, not the timer, must notice.
 	simcamtest.WaitFor(t, 10*time.Second, "three attempts", func() bool {
@@ -104,15 +118,10 @@ func TestCameraDownAtStartup(t *testing.T) {
 
 func TestSilentServerStalls(t *testing.T) {
 	t.Parallel()
-	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
-	r := startCamera(t, camera.Config{ID: "corridor", URL: srv.URL()}, false)
-	simcamtest.WaitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 2))
+	srv, r := streamingCamera(t, "corridor")
 
 	srv.SetFault(simcam.FaultSilent)
-	stalled := simcamtest.WaitFor(t, 10*time.Second, "stall reported within 10 s", func() bool {
-		h := r.cam.Health()
-		return h.State == camera.StateStalled && h.Reason == camera.ReasonNoPackets
-	})
+	stalled := simcamtest.WaitFor(t, 10*time.Second, "stall reported within 10 s", inState(r, camera.StateStalled, camera.ReasonNoPackets))
 	h, restarted := restartedByWatchdog(t, r, camera.ReasonNoPackets, 12*time.Second)
 	srv.SetFault(simcam.FaultNone)
 	again := simcamtest.WaitFor(t, 10*time.Second, "streaming again", streamingWithFrames(r, h.Frames))
@@ -125,15 +134,10 @@ func TestSilentServerStalls(t *testing.T) {
 
 func TestFrozenPicture(t *testing.T) {
 	t.Parallel()
-	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: hamilton(t), Loop: true})
-	r := startCamera(t, camera.Config{ID: "cell-block", URL: srv.URL()}, false)
-	simcamtest.WaitFor(t, 10*time.Second, "streaming", streamingWithFrames(r, 2))
+	srv, r := streamingCamera(t, "cell-block")
 
 	srv.SetFault(simcam.FaultFreeze)
-	stalled := simcamtest.WaitFor(t, 15*time.Second, "frozen picture reported within 15 s", func() bool {
-		h := r.cam.Health()
-		return h.State == camera.StateStalled && h.Reason == camera.ReasonNoPictures
-	})
+	stalled := simcamtest.WaitFor(t, 15*time.Second, "frozen picture reported within 15 s", inState(r, camera.StateStalled, camera.ReasonNoPictures))
 	h := r.cam.Health()
 	if h.Packets == 0 {
 		t.Fatal("no packets")

@@ -386,35 +386,30 @@ func (s *Server) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
 // OnDescribe implements gortsplib.ServerHandlerOnDescribe.
 func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	s.describes.Add(1)
-	if !s.authorized(ctx.Conn, ctx.Request) {
+	return s.streamFor(ctx.Conn, ctx.Request, ctx.Path)
+}
+
+// OnSetup implements gortsplib.ServerHandlerOnSetup.
+func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	return s.streamFor(ctx.Conn, ctx.Request, ctx.Path)
+}
+
+// streamFor answers DESCRIBE and SETUP alike: the credentials are checked
+// first, then the path; the stream is served once it runs.
+func (s *Server) streamFor(c *gortsplib.ServerConn, r *base.Request, path string) (*base.Response, *gortsplib.ServerStream, error) {
+	if !s.authorized(c, r) {
 		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
 	}
-	if !s.pathOK(ctx.Path) {
+	if !s.pathOK(path) {
 		s.notFound.Add(1)
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
 	}
-	return s.streamResponse()
-}
-
-func (s *Server) streamResponse() (*base.Response, *gortsplib.ServerStream, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stream == nil {
 		return &base.Response{StatusCode: base.StatusServiceUnavailable}, nil, nil
 	}
 	return &base.Response{StatusCode: base.StatusOK}, s.stream, nil
-}
-
-// OnSetup implements gortsplib.ServerHandlerOnSetup.
-func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
-	if !s.authorized(ctx.Conn, ctx.Request) {
-		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
-	}
-	if !s.pathOK(ctx.Path) {
-		s.notFound.Add(1)
-		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
-	}
-	return s.streamResponse()
 }
 
 // OnPlay implements gortsplib.ServerHandlerOnPlay: the session gets its
@@ -437,6 +432,17 @@ func (s *Server) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, 
 		s.play(stop, quit, ss)
 	}(ctx.Session)
 	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// encodeFunc is the Encode method of a format's RTP encoder, or the error
+// that made it.
+func encodeFunc[E interface {
+	Encode([][]byte) ([]*rtp.Packet, error)
+}](e E, err error) (func([][]byte) ([]*rtp.Packet, error), error) {
+	if err != nil {
+		return nil, err
+	}
+	return e.Encode, nil
 }
 
 // play streams the clip to one session in real time.
@@ -464,21 +470,16 @@ func (s *Server) play(stop, quit <-chan struct{}, ss *gortsplib.ServerSession) {
 	}
 	medi := s.desc.Medias[0]
 	var encode func([][]byte) ([]*rtp.Packet, error)
+	var err error
 	switch f := medi.Formats[0].(type) {
 	case *format.H264:
-		e, err := f.CreateEncoder()
-		if err != nil {
-			s.log.Error("simcam: RTP encoder", "error", err)
-			return
-		}
-		encode = e.Encode
+		encode, err = encodeFunc(f.CreateEncoder())
 	case *format.H265:
-		e, err := f.CreateEncoder()
-		if err != nil {
-			s.log.Error("simcam: RTP encoder", "error", err)
-			return
-		}
-		encode = e.Encode
+		encode, err = encodeFunc(f.CreateEncoder())
+	}
+	if err != nil {
+		s.log.Error("simcam: RTP encoder", "error", err)
+		return
 	}
 	clip := s.cfg.Clip
 	tsBase := randUint32()
@@ -488,6 +489,19 @@ func (s *Server) play(stop, quit <-chan struct{}, ss *gortsplib.ServerSession) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
+	// pause waits for d, or reports false when the session or the server
+	// ends first.
+	pause := func(d time.Duration) bool {
+		timer.Reset(d)
+		select {
+		case <-stop:
+			return false
+		case <-quit:
+			return false
+		case <-timer.C:
+			return true
+		}
+	}
 	for pass := int64(0); ; pass++ { // bounded by stop/quit (and by the clip's end unless Loop)
 		offset := time.Duration(pass) * clip.Period
 		for _, u := range clip.Units {
@@ -499,13 +513,8 @@ func (s *Server) play(stop, quit <-chan struct{}, ss *gortsplib.ServerSession) {
 				return
 			}
 			if d := time.Until(due); d > 0 {
-				timer.Reset(d)
-				select {
-				case <-stop:
+				if !pause(d) {
 					return
-				case <-quit:
-					return
-				case <-timer.C:
 				}
 			} else if done() {
 				return
@@ -546,13 +555,8 @@ func (s *Server) play(stop, quit <-chan struct{}, ss *gortsplib.ServerSession) {
 		}
 		if !s.cfg.Loop {
 			// Let the write queue drain before hanging up.
-			timer.Reset(endGrace)
-			select {
-			case <-stop:
+			if !pause(endGrace) {
 				return
-			case <-quit:
-				return
-			case <-timer.C:
 			}
 			s.log.Info("simcam: clip ended, closing the session")
 			ss.Close()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,7 +32,10 @@ type storeFlags struct {
 	path, key, actor string
 	region, site     string
 	initKey, noKey   bool
-	fs               *flag.FlagSet
+	// existing is set by the commands that never start a store: a path
+	// with nothing there is reported as such.
+	existing bool
+	fs       *flag.FlagSet
 }
 
 func (f *storeFlags) add(fs *flag.FlagSet, audited bool) {
@@ -73,6 +75,11 @@ func (f *storeFlags) checkActor() error {
 func (f *storeFlags) open(stderr io.Writer) (*store.Store, error) {
 	if err := f.fromConfig(); err != nil {
 		return nil, err
+	}
+	if f.existing {
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, fmt.Errorf("store %s: %w", f.path, err)
+		}
 	}
 	if f.noKey {
 		return store.Open(f.path, store.Options{SQLite: sqlite.Binding{}, NoKey: true})
@@ -122,6 +129,20 @@ func (f *storeFlags) open(stderr io.Writer) (*store.Store, error) {
 		fmt.Fprintf(stderr, "created store %s\n", st.Path())
 	}
 	return st, nil
+}
+
+// openWithEngine opens the store, then builds the still-photo engine
+// named: a wrong path or key is reported before the models load. closeAll
+// closes both.
+func (f *storeFlags) openWithEngine(modelFlag, engineName string) (st *store.Store, eng recognizer.Engine, closeAll func(), err error) {
+	if st, err = f.open(os.Stderr); err != nil {
+		return nil, nil, nil, err
+	}
+	if eng, err = stillEngine(modelFlag, engineName); err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return st, eng, func() { eng.Close(); st.Close() }, nil
 }
 
 // fromConfig takes the store, key, region and site from the daemon's
@@ -179,7 +200,8 @@ type enrollReport struct {
 }
 
 func runEnroll(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
+	fs := newFlags("enroll", "usage: edgectl enroll [flags] --person ID [--name NAME] PHOTO...\n"+
+		"       edgectl enroll [flags] --dir FOLDER | --csv FILE")
 	var sf storeFlags
 	sf.add(fs, true)
 	fs.BoolVar(&sf.initKey, "init-key", false, "start a new store: create the key file and the database when they do not exist")
@@ -193,11 +215,6 @@ func runEnroll(ctx context.Context, args []string) error {
 	threshold := fs.Float64("threshold", 0, "similarity to another person at which a photo is refused as a look-alike (default: measured for the engine's model)")
 	allowSimilar := fs.Bool("allow-similar", false, "enrol look-alikes anyway (each is still reported and audited)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: edgectl enroll [flags] --person ID [--name NAME] PHOTO...\n"+
-			"       edgectl enroll [flags] --dir FOLDER | --csv FILE")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -244,16 +261,11 @@ func runEnroll(ctx context.Context, args []string) error {
 		return err
 	}
 
-	st, err := sf.open(os.Stderr)
+	st, eng, closeAll, err := sf.openWithEngine(*modelFlag, *engineName)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	eng, err := stillEngine(*modelFlag, *engineName)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
+	defer closeAll()
 	e, err := enroll.New(ctx, st, eng, enroll.Options{Actor: sf.actor, Facility: *facility, Decode: decodeStill,
 		Threshold: float32(*threshold), AllowSimilar: *allowSimilar})
 	if err != nil {
@@ -326,12 +338,6 @@ func printEnrollTable(w io.Writer, rep enrollReport, lines bool) {
 		strings.Join(parts, ", "))
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func runGallery(ctx context.Context, args []string) error {
 	usage := "usage: edgectl gallery list [flags]\n       edgectl gallery reembed --engine NAME [flags]"
 	if len(args) == 0 {
@@ -351,18 +357,12 @@ func runGallery(ctx context.Context, args []string) error {
 
 func runGalleryList(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("gallery list", flag.ContinueOnError)
-	var sf storeFlags
+	sf := storeFlags{existing: true}
 	sf.add(fs, false)
 	fs.BoolVar(&sf.noKey, "no-key", false, "open the store read-only without its key (listing reads no biometric data)")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if _, err := os.Stat(sf.path); err != nil {
-		return fmt.Errorf("store %s: %w", sf.path, err)
 	}
 	st, err := sf.open(os.Stderr)
 	if err != nil {
@@ -402,36 +402,25 @@ func runGalleryList(ctx context.Context, args []string) error {
 
 func runGalleryReembed(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("gallery reembed", flag.ContinueOnError)
-	var sf storeFlags
+	sf := storeFlags{existing: true}
 	sf.add(fs, true)
 	modelFlag := fs.String("models", "", "models directory (default: $DOZOR_MODELS, ./var/models, ../shared/models)")
 	engineName := fs.String("engine", "", "engine whose model the templates are made for: "+strings.Join(engineNames, ", "))
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	case *engineName == "":
+	if *engineName == "" {
 		return errors.New("--engine is required: it names the model to build templates for")
 	}
 	if err := sf.checkActor(); err != nil {
 		return err
 	}
-	if _, err := os.Stat(sf.path); err != nil {
-		return fmt.Errorf("store %s: %w", sf.path, err)
-	}
-	st, err := sf.open(os.Stderr)
+	st, eng, closeAll, err := sf.openWithEngine(*modelFlag, *engineName)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	eng, err := stillEngine(*modelFlag, *engineName)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
+	defer closeAll()
 	// The total is known only once the store has been read, so the bar
 	// starts with the first photo.
 	var bar *progressBar

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dozor-edge/dozor/internal/engines"
@@ -129,12 +129,109 @@ func runEvalOne(ctx context.Context, args []string, identify bool) error {
 		}
 	}
 	if f.json {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(os.Stdout, rep)
 	}
 	printReport(v.Model(), rep)
 	return nil
+}
+
+// runEvalTable scores several engines and variants on several data sets and
+// prints one table: the comparison behind the choice of default engine.
+func runEvalTable(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("eval table", flag.ContinueOnError)
+	var datasets multiFlag
+	fs.Var(&datasets, "dataset", "data set folder (repeatable)")
+	engineList := fs.String("engines", "faceplugin,dlibonnx,fused,gofacedlib", "comma-separated engines, each with optional +-joined options after a colon: noflip (no mirrored chip), norm (gallery cohort score normalisation), margin=λ (decision score top1 + λ·margin), w=a/b (fusion weights); e.g. fused:noflip or fused:margin=0.25+norm")
+	genuine := fs.String("genuine", eval.GenuineFile, "genuine probe list in identification/")
+	modelsFlag := fs.String("models", "", "models directory")
+	asJSON := fs.Bool("json", false, "print JSON")
+	plotDir := fs.String("plot-dir", "", "write one identification DET plot per data set into this folder")
+	workers := fs.Int("workers", 0, "parallel workers for feature extraction")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(datasets) == 0 {
+		return errors.New("at least one --dataset is required")
+	}
+	var specs []eval.EngineSpec
+	var variants []features.Variant
+	for _, s := range strings.Split(*engineList, ",") {
+		spec, err := eval.ParseEngineSpec(s)
+		if err != nil {
+			return err
+		}
+		v, err := features.NewVariant(spec.Engine, !spec.NoFlip, spec.Weights)
+		if err != nil {
+			return err
+		}
+		specs, variants = append(specs, spec), append(variants, v)
+	}
+	var rows []eval.TableRow
+	for _, dir := range datasets {
+		ds, err := eval.LoadDataset(dir)
+		if err != nil {
+			return err
+		}
+		var curves []eval.Curve
+		for i, spec := range specs {
+			feats, err := datasetFeatures(ctx, ds, variants[i].Engine, *modelsFlag, *workers)
+			if err != nil {
+				return err
+			}
+			row, ir, err := eval.NewTableRow(ds, spec.Spec, feats, variants[i], spec.IdentifyOptions(*genuine))
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
+			curves = append(curves, eval.Curve{Name: spec.Spec, Points: ir.DET})
+		}
+		if *plotDir != "" {
+			p := eval.DETPlot{Title: ds.Name() + ": open-set identification", Curves: curves}
+			if err := writePlot(filepath.Join(*plotDir, ds.Name()+"-det.png"), p); err != nil {
+				return err
+			}
+		}
+	}
+	if *asJSON {
+		return writeJSON(os.Stdout, rows)
+	}
+	return eval.WriteTable(os.Stdout, rows)
+}
+
+// runEvalCalibrate prints, per embedder, the mean and spread of cosine
+// similarity for same-person and different-person pairs pooled over the
+// given data sets. The different-person figures are the fusion normalisers
+// in internal/engines; d' says how well each model separates the two.
+func runEvalCalibrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("eval calibrate", flag.ContinueOnError)
+	var datasets multiFlag
+	fs.Var(&datasets, "dataset", "data set folder (repeatable)")
+	modelsFlag := fs.String("models", "", "models directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(datasets) == 0 {
+		return errors.New("at least one --dataset is required")
+	}
+	names := []string{engines.FacePlugin, engines.DlibONNX}
+	seps := map[string]*eval.Separation{}
+	for _, n := range names {
+		seps[n] = &eval.Separation{}
+	}
+	for _, dir := range datasets {
+		ds, err := eval.LoadDataset(dir)
+		if err != nil {
+			return err
+		}
+		feats, err := datasetFeatures(ctx, ds, engines.Fused, *modelsFlag, 0)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			seps[n].AddPairs(ds.Pairs, eval.Embeddings(feats, features.Variant{Engine: n, Flip: true}))
+		}
+	}
+	return eval.WriteCalibration(os.Stdout, names, seps)
 }
 
 func writePlot(path string, p eval.DETPlot) error {

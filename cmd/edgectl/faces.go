@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,16 +13,12 @@ import (
 )
 
 func runFaces(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("faces", flag.ContinueOnError)
+	fs := newFlags("faces", "usage: edgectl faces [flags] IMAGE...")
 	modelFlag := fs.String("models", "", "models directory (default: $DOZOR_MODELS, ./var/models, ../shared/models)")
 	outDir := fs.String("out", "", "directory for annotated copies (default: beside each image)")
 	detSize := fs.Int("det-size", opencv.DefaultDetectorConfig.MaxSide, "detection resolution: longest side in pixels")
 	thr := fs.Float64("threshold", float64(opencv.DefaultDetectorConfig.ScoreThreshold), "detector score threshold")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: edgectl faces [flags] IMAGE...")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,9 +79,7 @@ func runFaces(ctx context.Context, args []string) error {
 		results = append(results, r)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(results); err != nil {
+		if err := writeJSON(os.Stdout, results); err != nil {
 			return err
 		}
 	} else {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +22,7 @@ func runHWTest(ctx context.Context, args []string) error {
 }
 
 func hwtestMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("hwtest", flag.ContinueOnError)
+	fs := newFlags("hwtest", "usage: edgectl hwtest [--config FILE] [--json] [--report DIR] [flags]\n\nRun it with edged stopped: it streams every camera itself and measures an idle box.\nExit status: 0 when nothing failed (warnings allowed), 1 when a check failed.")
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "the daemon's configuration file (default: the compiled-in defaults, no cameras)")
 	asJSON := fs.Bool("json", false, "write the report as JSON on stdout instead of the table")
@@ -38,15 +37,8 @@ func hwtestMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	quiet := fs.Bool("quiet", false, "no progress display")
 	var only multiFlag
 	fs.Var(&only, "camera", "test only this camera id (repeatable; default: every camera in the configuration)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: edgectl hwtest [--config FILE] [--json] [--report DIR] [flags]\n\nRun it with edged stopped: it streams every camera itself and measures an idle box.\nExit status: 0 when nothing failed (warnings allowed), 1 when a check failed.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *writeMiB < 0 || *writeMiB > 4096 {
 		return fmt.Errorf("--write-mib %d: want 0 to 4096", *writeMiB)

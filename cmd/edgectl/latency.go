@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,7 @@ import (
 )
 
 func runBenchLatency(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("bench-latency", flag.ContinueOnError)
+	fs := newFlags("bench-latency", "usage: edgectl bench-latency [--clip FILE] [--duration 30s] [--models DIR] [--json]")
 	clipFile := fs.String("clip", "", "video clip the simulated camera streams in a loop (default: "+bench.DefaultClip+" under $DOZOR_SHARED/testdata or ../shared/testdata)")
 	enrollDir := fs.String("enroll", "", "folder of enrolment photos named <person id>.jpg (default: enroll/ beside the clip)")
 	duration := fs.Duration("duration", 30*time.Second, "how long to measure once the daemon is ready")
@@ -24,15 +23,8 @@ func runBenchLatency(ctx context.Context, args []string) error {
 	mosquittoBin := fs.String("mosquitto", mosquitto.DefaultBin, "mosquitto binary")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	verbose := fs.Bool("v", false, "log the daemon at info level (default: warnings) to stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: edgectl bench-latency [--clip FILE] [--duration 30s] [--models DIR] [--json]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *duration <= 0 {
 		return errors.New("--duration must be positive")

@@ -50,12 +50,7 @@ func runModels(ctx context.Context, args []string) error {
 }
 
 func modelsFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("edgectl models "+name, flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), modelsUsage+"\nflags:\n")
-		fs.PrintDefaults()
-	}
-	return fs
+	return newFlags("edgectl models "+name, modelsUsage+"\nflags:")
 }
 
 func modelsList(out io.Writer, args []string) error {

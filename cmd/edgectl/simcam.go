@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,10 +12,11 @@ import (
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
 	"github.com/dozor-edge/dozor/camera/simcam"
+	"github.com/dozor-edge/dozor/internal/backoff"
 )
 
 func runSimcam(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("simcam", flag.ContinueOnError)
+	fs := newFlags("simcam", "usage: edgectl simcam --file CLIP [--listen 127.0.0.1:8554] [--path /cam1] [--codec h264|h265] [--loop] [faults]")
 	file := fs.String("file", "", "video clip to stream (MP4 or any file libavformat reads) (required)")
 	listen := fs.String("listen", "127.0.0.1:8554", "RTSP address to listen on")
 	path := fs.String("path", "/cam1", "stream path")
@@ -34,10 +34,6 @@ func runSimcam(ctx context.Context, args []string) error {
 	faultFor := fs.Duration("fault-for", 0, "switch the fault off again after this long (0: keep it)")
 	unsupported := fs.Bool("unsupported", false, "announce a VP8 track instead (a codec the camera ingest refuses)")
 	verbose := fs.Bool("v", false, "log session details")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: edgectl simcam --file CLIP [--listen 127.0.0.1:8554] [--path /cam1] [--codec h264|h265] [--loop] [faults]")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,23 +104,12 @@ func runSimcam(ctx context.Context, args []string) error {
 // scheduleFault switches the fault on after `after` and off again after
 // `span` (if not zero).
 func scheduleFault(ctx context.Context, srv *simcam.Server, f simcam.Fault, after, span time.Duration) {
-	if !sleepCtx(ctx, after) {
+	if !backoff.Sleep(ctx, after) {
 		return
 	}
 	srv.SetFault(f)
-	if span == 0 || !sleepCtx(ctx, span) {
+	if span == 0 || !backoff.Sleep(ctx, span) {
 		return
 	}
 	srv.SetFault(simcam.FaultNone)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

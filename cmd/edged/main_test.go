@@ -256,16 +256,12 @@ func TestHealthcheckTimeout(t *testing.T) {
 }
 
 func TestHealthAddr(t *testing.T) {
-	for listen, want := range map[string]string{
+	testenv.CheckFunc(t, "healthAddr", healthAddr, map[string]string{
 		"127.0.0.1:8080":    "127.0.0.1:8080",
 		":8080":             "127.0.0.1:8080",
 		"0.0.0.0:8080":      "127.0.0.1:8080",
 		"[::]:8080":         "[::1]:8080",
 		"[fe80::1]:8080":    "[fe80::1]:8080",
 		"box.example:18080": "box.example:18080",
-	} {
-		if got := healthAddr(listen); got != want {
-			t.Errorf("healthAddr(%q) = %q, want %q", listen, got, want)
-		}
-	}
+	})
 }

@@ -109,17 +109,10 @@ func testPhotos(t *testing.T) photos {
 	return p
 }
 
+// readPNG reads a PNG file as RGBA pixels from (0, 0).
 func readPNG(t *testing.T, path string) *image.RGBA {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testenv.ReadPNG(t, path)
 	b := m.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	for y := range b.Dy() {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dozor-edge/dozor/internal/engines"
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 // csvCases are the parser's table; they also seed FuzzParseCSV.
@@ -170,7 +171,7 @@ func FuzzParseCSV(f *testing.F) {
 }
 
 func TestPersonFromFile(t *testing.T) {
-	for in, want := range map[string]string{
+	testenv.CheckFunc(t, "personFromFile", personFromFile, map[string]string{
 		"P-1.jpg":           "P-1",
 		"P-1_2.jpg":         "P-1",
 		"P-1_002.png":       "P-1",
@@ -179,11 +180,7 @@ func TestPersonFromFile(t *testing.T) {
 		"P_x.jpg":           "P_x",
 		"_1.jpg":            "_1",
 		"P-1_.jpg":          "P-1_",
-	} {
-		if got := personFromFile(in); got != want {
-			t.Errorf("%s: %q, want %q", in, got, want)
-		}
-	}
+	})
 }
 
 func TestPlanDir(t *testing.T) {

@@ -2,13 +2,13 @@ package hwtest
 
 import (
 	"bytes"
-	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 // siteFaces is a camera's worth of faces of every size class, a few
@@ -50,20 +50,17 @@ func TestHistogramPNG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range []string{t.TempDir(), artifactDir(t)} {
+	for _, dir := range []string{t.TempDir(), testenv.ArtifactDir(t)} {
 		file := filepath.Join(dir, "hwtest-face-sizes.png")
 		if err := os.WriteFile(file, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		img := decodePNG(t, file)
-		if b := img.Bounds(); b.Dx() != histW || b.Dy() != histH {
-			t.Fatalf("%s is %v, want %dx%d", file, b, histW, histH)
-		}
+		img := testenv.DecodePNG(t, file, histW, histH)
 		for name, c := range map[string]color.RGBA{
 			"small bars": sizeColours["small"], "marginal bars": sizeColours["marginal"], "good bars": sizeColours["good"],
 			"16 px line": minLine, "32 px line": goodLine,
 		} {
-			if n := countColour(img, c); n < 40 {
+			if n := testenv.CountColour(img, c); n < 40 {
 				t.Errorf("%s: %d pixels of %v", name, n, c)
 			}
 		}
@@ -83,8 +80,8 @@ func TestWriteHTMLHistogram(t *testing.T) {
 	if err := r.WriteHTML(dir); err != nil {
 		t.Fatal(err)
 	}
-	img := decodePNG(t, filepath.Join(dir, "faces-gate_1.png"))
-	if n := countColour(img, sizeColours["good"]); n < 40 {
+	img := testenv.DecodePNG(t, filepath.Join(dir, "faces-gate_1.png"), histW, histH)
+	if n := testenv.CountColour(img, sizeColours["good"]); n < 40 {
 		t.Errorf("histogram in the report: %d pixels of good bars", n)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "faces-yard.png")); !os.IsNotExist(err) {
@@ -97,47 +94,6 @@ func TestWriteHTMLHistogram(t *testing.T) {
 	if n := strings.Count(string(page), `<img class="hist"`); n != 1 || !bytes.Contains(page, []byte(`src="faces-gate_1.png"`)) {
 		t.Errorf("index.html shows %d histograms, want the one of gate 1", n)
 	}
-}
-
-// artifactDir is var/artifacts of the repository, or $DOZOR_ARTIFACTS.
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("DOZOR_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "var", "artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-func decodePNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return img
-}
-
-// countColour counts the pixels of exactly colour c.
-func countColour(img image.Image, c color.RGBA) int {
-	n := 0
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if color.RGBAModel.Convert(img.At(x, y)) == c {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 func TestCountTicks(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,14 +236,7 @@ func screenshot(t *testing.T, page string) string {
 	if bin == "" {
 		t.Fatal("headless Chromium not found (apt-get install chromium; scripts/deps.sh installs it) or set $CHROMIUM")
 	}
-	out := os.Getenv("DOZOR_ARTIFACTS")
-	if out == "" {
-		out = filepath.Join("..", "..", "var", "artifacts")
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	png1 := filepath.Join(out, "hwtest-report.png")
+	png1 := filepath.Join(testenv.ArtifactDir(t), "hwtest-report.png")
 	os.Remove(png1)
 	profile := t.TempDir()
 	abs, _ := filepath.Abs(page)
@@ -256,18 +248,7 @@ func screenshot(t *testing.T, page string) string {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("chromium: %v\n%s", err, b)
 	}
-	f, err := os.Open(png1)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 2400 {
-		t.Errorf("screenshot is %v", b)
-	}
+	img := testenv.DecodePNG(t, png1, 1280, 2400)
 	// The FAIL badge (#c62828) and the PASS cells (#1f8a4c) must show: a
 	// blank or unstyled page has neither.
 	var red, green int

@@ -2,14 +2,6 @@ package hwtest_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,13 +23,7 @@ import (
 // the fix that names the setting to correct.
 func TestUplinkTLSAndCredentials(t *testing.T) {
 	dir := t.TempDir()
-	ca, caKey := newCA(t, "region CA")
-	other, _ := newCA(t, "some other CA")
-	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", ca.Raw)
-	writePEM(t, filepath.Join(dir, "other-ca.pem"), "CERTIFICATE", other.Raw)
-	serverCert, serverKey := newLeaf(t, ca, caKey)
-	writePEM(t, filepath.Join(dir, "server.pem"), "CERTIFICATE", serverCert)
-	writePEM(t, filepath.Join(dir, "server.key"), "EC PRIVATE KEY", serverKey)
+	k := testenv.NewPKI(t, "ik5")
 
 	passwd := filepath.Join(dir, "passwd")
 	tool, err := exec.LookPath("mosquitto_passwd")
@@ -48,7 +34,7 @@ func TestUplinkTLSAndCredentials(t *testing.T) {
 		t.Fatalf("mosquitto_passwd: %v\n%s", err, out)
 	}
 	broker, err := mosquitto.Start(dir, mosquitto.Options{PasswordFile: passwd,
-		Listener: "cafile " + filepath.Join(dir, "ca.pem") + "\ncertfile " + filepath.Join(dir, "server.pem") + "\nkeyfile " + filepath.Join(dir, "server.key") + "\n"})
+		Listener: "cafile " + k.CAFile + "\ncertfile " + k.ServerCert + "\nkeyfile " + k.ServerKey + "\n"})
 	if err != nil {
 		t.Fatalf("mosquitto: %v", err)
 	}
@@ -69,10 +55,10 @@ func TestUplinkTLSAndCredentials(t *testing.T) {
 		value, fix      string
 		roundTripPassed bool
 	}{
-		{"right settings", "ca.pem", right, hwtest.Pass, "TLS 1.3", "", true},
-		{"wrong password", "ca.pem", wrong, hwtest.Fail, "ik5", "uplink.username", false},
-		{"wrong CA", "other-ca.pem", right, hwtest.Fail, "certificate", "uplink.ca_file", false},
-		{"missing password file", "ca.pem", filepath.Join(dir, "absent.pass"), hwtest.Fail, "password_file", "password file", false},
+		{"right settings", k.CAFile, right, hwtest.Pass, "TLS 1.3", "", true},
+		{"wrong password", k.CAFile, wrong, hwtest.Fail, "ik5", "uplink.username", false},
+		{"wrong CA", k.OtherCA, right, hwtest.Fail, "certificate", "uplink.ca_file", false},
+		{"missing password file", k.CAFile, filepath.Join(dir, "absent.pass"), hwtest.Fail, "password_file", "password file", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -81,7 +67,7 @@ func TestUplinkTLSAndCredentials(t *testing.T) {
 			cfg.Models.Dir = testenv.ModelDir(t)
 			cfg.Store.Path = filepath.Join(t.TempDir(), "dozor.db")
 			cfg.Uplink.Broker = "ssl://" + broker.Addr()
-			cfg.Uplink.Username, cfg.Uplink.PasswordFile, cfg.Uplink.CAFile = "ik5", c.pass, filepath.Join(dir, c.ca)
+			cfg.Uplink.Username, cfg.Uplink.PasswordFile, cfg.Uplink.CAFile = "ik5", c.pass, c.ca
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			rep, err := hwtest.Run(ctx, cfg, hwtest.Options{Roots: hw.Roots{Proc: "../../hw/testdata/x86-vm/proc", Sys: "../../hw/testdata/x86-vm/sys"},
@@ -104,55 +90,5 @@ func TestUplinkTLSAndCredentials(t *testing.T) {
 				t.Error("a password leaked into the report")
 			}
 		})
-	}
-}
-
-func newCA(t *testing.T, cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(2 * 365 * 24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, key
-}
-
-// newLeaf returns a server certificate for 127.0.0.1 signed by ca, and its
-// key, both DER.
-func newLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey) ([]byte, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "broker"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der, kb
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }

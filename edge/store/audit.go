@@ -159,24 +159,11 @@ func (s *Store) AuditEntries(ctx context.Context, afterSeq uint64, limit int) ([
 
 // auditAfter reads up to limit entries with Seq > after inside tx.
 func auditAfter(ctx context.Context, tx *sql.Tx, after uint64, limit int) ([]AuditEntry, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, at_ms, actor, action, object, detail, prev_hash, hash
+	return appendRows(ctx, tx, nil, scanAudit, `SELECT seq, at_ms, actor, action, object, detail, prev_hash, hash
 		FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(min(after, 1<<63-1)), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
-func scanAudit(rows *sql.Rows) (AuditEntry, error) {
+func scanAudit(rows scanner) (AuditEntry, error) {
 	var e AuditEntry
 	var at int64
 	var prev, hash []byte

@@ -44,8 +44,7 @@ func TestVerifyAuditFindsFirstBrokenLink(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, _ := openNew(t)
-			setupSite(t, s) // 8 audited changes
+			s, _, _ := openSite(t) // 8 audited changes
 			for i := range 3 {
 				must(t, s.Audit(ctx, "auditor", "search", fmt.Sprintf("query:%d", i), `{"text":"P-1"}`))
 			}
@@ -84,8 +83,7 @@ func TestVerifyAuditFindsFirstBrokenLink(t *testing.T) {
 }
 
 func TestAuditLogAppendOnly(t *testing.T) {
-	s, _, _ := openNew(t)
-	setupSite(t, s)
+	s, _, _ := openSite(t)
 	for _, q := range []string{`UPDATE audit_log SET actor = 'x' WHERE seq = 1`, `DELETE FROM audit_log WHERE seq = 1`} {
 		if _, err := s.w.Exec(q); err == nil {
 			t.Errorf("%s succeeded", q)
@@ -95,8 +93,7 @@ func TestAuditLogAppendOnly(t *testing.T) {
 
 func TestAuditChainShape(t *testing.T) {
 	ctx := context.Background()
-	s, _, _ := openNew(t)
-	setupSite(t, s)
+	s, _, _ := openSite(t)
 	entries, err := s.AuditEntries(ctx, 0, 100)
 	must(t, err)
 	var prev [32]byte

@@ -14,8 +14,7 @@ import (
 
 func TestBiometricRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	s, path, _ := openNew(t)
-	setupSite(t, s)
+	s, path, _ := openSite(t)
 
 	photo := testJPEG(t, 99, 0)
 	photoID, err := s.AddPhoto(ctx, "supervisor", "P-1", photo, "booking photo")
@@ -175,8 +174,7 @@ func TestSealedValueBoundToRow(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _, _ := openNew(t)
-			setupSite(t, s)
+			s, _, _ := openSite(t)
 			ids := map[string]string{}
 			var err error
 			for i, p := range []string{"P-1", "P-2"} {
@@ -225,8 +223,7 @@ func flipBit(table, column, id string) string {
 
 func TestTemplateDimensionAndDeletion(t *testing.T) {
 	ctx := context.Background()
-	s, _, _ := openNew(t)
-	setupSite(t, s)
+	s, _, _ := openSite(t)
 	_, err := s.AddTemplate(ctx, "supervisor", NewTemplate{PersonID: "P-1", Model: testModel, Vec: unitVec(1, 512), Quality: 0.9, Source: "camera"})
 	must(t, err)
 	_, err = s.AddTemplate(ctx, "supervisor", NewTemplate{PersonID: "P-2", Model: testModel, Vec: unitVec(2, 128), Quality: 0.9, Source: "camera"})

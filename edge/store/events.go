@@ -185,11 +185,8 @@ func (s *Store) Crop(ctx context.Context, actor, sightingID string) ([]byte, err
 		var camera string
 		var sealed []byte
 		err := tx.QueryRowContext(ctx, `SELECT camera_id, best_crop FROM sightings WHERE id = ?`, sightingID).Scan(&camera, &sealed)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: sighting %q", ErrNotFound, sightingID)
-		}
 		if err != nil {
-			return err
+			return notFound(err, "sighting", sightingID)
 		}
 		if sealed == nil {
 			return fmt.Errorf("%w: sighting %q has no crop", ErrNotFound, sightingID)
@@ -272,15 +269,11 @@ func (s *Store) RecordAlert(ctx context.Context, a Alert, compose Compose) (uint
 			return 0, err
 		}
 	}
-	var seq uint64
-	err = s.write(ctx, "record alert "+a.ID, func(tx *sql.Tx) error {
+	return s.writeWithOutbox(ctx, "record alert "+a.ID, compose, func(tx *sql.Tx) error {
 		var ruleSeverity string
 		err := tx.QueryRowContext(ctx, `SELECT severity FROM rules WHERE id = ?`, a.RuleID).Scan(&ruleSeverity)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: rule %q", ErrNotFound, a.RuleID)
-		}
 		if err != nil {
-			return err
+			return notFound(err, "rule", a.RuleID)
 		}
 		if err := mustExist(ctx, tx, "sightings", "sighting", a.SightingID); err != nil {
 			return err
@@ -295,16 +288,8 @@ func (s *Store) RecordAlert(ctx context.Context, a Alert, compose Compose) (uint
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO alerts (id, rule_id, severity, sighting_id, state, evidence, created_at_ms)
 			VALUES (?, ?, ?, ?, 'open', ?, ?)`, a.ID, a.RuleID, severity, a.SightingID, string(evidence), created)
-		if err != nil {
-			return err
-		}
-		seq, err = s.appendOutbox(ctx, tx, compose)
 		return err
 	})
-	if err != nil {
-		return 0, err
-	}
-	return seq, nil
 }
 
 // DecideAlert records a person's decision on an open alert, the audit
@@ -334,15 +319,11 @@ func (s *Store) DecideAlert(ctx context.Context, d AlertDecision, compose Compos
 	if compose == nil {
 		return 0, invalid(what, "outbox", "is empty: a decision must be reported to the region")
 	}
-	var seq uint64
-	err := s.write(ctx, "decide alert "+d.AlertID, func(tx *sql.Tx) error {
+	return s.writeWithOutbox(ctx, "decide alert "+d.AlertID, compose, func(tx *sql.Tx) error {
 		var state string
 		err := tx.QueryRowContext(ctx, `SELECT state FROM alerts WHERE id = ?`, d.AlertID).Scan(&state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: alert %q", ErrNotFound, d.AlertID)
-		}
 		if err != nil {
-			return err
+			return notFound(err, "alert", d.AlertID)
 		}
 		if state != string(AlertOpen) {
 			return fmt.Errorf("%w: alert %s is %s", ErrAlreadyDecided, d.AlertID, state)
@@ -358,23 +339,15 @@ func (s *Store) DecideAlert(ctx context.Context, d AlertDecision, compose Compos
 		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET state = ? WHERE id = ?`, string(d.Decision), d.AlertID); err != nil {
 			return err
 		}
-		if err := s.appendAudit(ctx, tx, d.Actor, "alert.decide", "alert:"+d.AlertID, map[string]any{
-			"decision": d.Decision, "note": d.Note}); err != nil {
-			return err
-		}
-		seq, err = s.appendOutbox(ctx, tx, compose)
-		return err
+		return s.appendAudit(ctx, tx, d.Actor, "alert.decide", "alert:"+d.AlertID, map[string]any{
+			"decision": d.Decision, "note": d.Note})
 	})
-	if err != nil {
-		return 0, err
-	}
-	return seq, nil
 }
 
 const alertColumns = `a.id, a.rule_id, a.sighting_id, a.severity, a.evidence, a.state, a.created_at_ms,
 	d.actor, d.decision, d.note, d.decided_at_ms`
 
-func scanAlert(sc interface{ Scan(...any) error }) (Alert, error) {
+func scanAlert(sc scanner) (Alert, error) {
 	var a Alert
 	var evidence string
 	var created int64
@@ -411,23 +384,7 @@ func (s *Store) OpenAlerts(ctx context.Context, limit int) ([]Alert, error) {
 	if limit <= 0 || limit > MaxBatch {
 		return nil, invalid("alert query", "limit", "must be in 1..%d, got %d", MaxBatch, limit)
 	}
-	var out []Alert
-	err := s.read(ctx, "open alerts", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+alertColumns+`
-			FROM alerts a LEFT JOIN alert_decisions d ON d.alert_id = a.id
-			WHERE a.state = 'open' ORDER BY a.created_at_ms, a.id LIMIT ?`, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a, err := scanAlert(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return readRows(ctx, s, "open alerts", nil, scanAlert, `SELECT `+alertColumns+`
+		FROM alerts a LEFT JOIN alert_decisions d ON d.alert_id = a.id
+		WHERE a.state = 'open' ORDER BY a.created_at_ms, a.id LIMIT ?`, limit)
 }

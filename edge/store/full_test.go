@@ -15,8 +15,7 @@ import (
 // and everything stored before is intact.
 func TestStorageFull(t *testing.T) {
 	ctx := context.Background()
-	s, _, _ := openNew(t)
-	setupSite(t, s)
+	s, _, _ := openSite(t)
 
 	stored := map[string][]byte{}
 	var seqs []uint64

@@ -62,6 +62,14 @@ func openNew(t testing.TB) (s *Store, dbPath, keyPath string) {
 	return s, dbPath, keyPath
 }
 
+// openSite is openNew with setupSite's site added.
+func openSite(t testing.TB) (s *Store, dbPath, keyPath string) {
+	t.Helper()
+	s, dbPath, keyPath = openNew(t)
+	setupSite(t, s)
+	return s, dbPath, keyPath
+}
+
 // setupSite adds a zone, two cameras, three persons and a rule.
 func setupSite(t testing.TB, s *Store) {
 	t.Helper()
@@ -133,13 +141,7 @@ func auditRows(t testing.TB, s *Store) int {
 
 // unitVec is a deterministic unit vector of dimension dim.
 func unitVec(seed uint64, dim int) []float32 {
-	r := rand.New(rand.NewPCG(seed, 7))
-	v := make([]float32, dim)
-	for i := range v {
-		v[i] = float32(r.NormFloat64())
-	}
-	recognizer.Normalize(v)
-	return v
+	return recognizer.RandomUnit(rand.New(rand.NewPCG(seed, 7)), dim)
 }
 
 func fileSum(t testing.TB, path string) [32]byte {

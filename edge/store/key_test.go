@@ -149,8 +149,7 @@ func TestKeyNeverPrinted(t *testing.T) {
 // audit log are readable, and biometric data is not.
 func TestWrongKeyAndNoKeyMode(t *testing.T) {
 	ctx := context.Background()
-	s, path, _ := openNew(t)
-	setupSite(t, s)
+	s, path, _ := openSite(t)
 	vec := unitVec(1, 128)
 	tid, err := s.AddTemplate(ctx, "supervisor", NewTemplate{PersonID: "P-1", Model: testModel, Vec: vec, Quality: 0.8, Source: "booking photo"})
 	must(t, err)

@@ -82,20 +82,11 @@ type appliedMigration struct {
 }
 
 func readApplied(ctx context.Context, q querier) ([]appliedMigration, error) {
-	rows, err := q.QueryContext(ctx, `SELECT version, name, checksum FROM schema_version ORDER BY version`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []appliedMigration
-	for rows.Next() {
+	return appendRows(ctx, q, nil, func(r scanner) (appliedMigration, error) {
 		var a appliedMigration
-		if err := rows.Scan(&a.version, &a.name, &a.checksum); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		err := r.Scan(&a.version, &a.name, &a.checksum)
+		return a, err
+	}, `SELECT version, name, checksum FROM schema_version ORDER BY version`)
 }
 
 // checkApplied compares what the database says was applied with what this

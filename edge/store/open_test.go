@@ -184,8 +184,7 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, path, keyPath := openNew(t)
-			setupSite(t, s)
+			s, path, keyPath := openSite(t)
 			ctx := context.Background()
 			for i := range 60 {
 				_, err := s.RecordSighting(ctx, sightingN(i, "P-1"), msg("dozor/F-07/sightings"))

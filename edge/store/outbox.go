@@ -119,12 +119,28 @@ func (s *Store) Enqueue(ctx context.Context, compose Compose) (uint64, error) {
 	if compose == nil {
 		return 0, invalid("outbox message", "compose", "is nil")
 	}
+	return s.writeWithOutbox(ctx, "enqueue", compose, nil)
+}
+
+// writeWithOutbox runs fn (if any) and then appends the message compose
+// makes, in one write transaction: the event and its message are stored
+// together or not at all. It returns the message's sequence number (0 for
+// no message).
+func (s *Store) writeWithOutbox(ctx context.Context, op string, compose Compose, fn func(*sql.Tx) error) (uint64, error) {
 	var seq uint64
-	err := s.write(ctx, "enqueue", func(tx *sql.Tx) (err error) {
+	err := s.write(ctx, op, func(tx *sql.Tx) (err error) {
+		if fn != nil {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
 		seq, err = s.appendOutbox(ctx, tx, compose)
 		return err
 	})
-	return seq, err
+	if err != nil {
+		return 0, err
+	}
+	return seq, nil
 }
 
 // Pending returns up to limit unsent messages with Seq > afterSeq, in
@@ -137,36 +153,27 @@ func (s *Store) Pending(ctx context.Context, afterSeq uint64, limit int) ([]Outb
 	if afterSeq > math.MaxInt64 {
 		return nil, nil
 	}
-	var out []OutboxMessage
-	err := s.read(ctx, "pending", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT seq, topic, payload, retain, created_at_ms, crop_of FROM outbox
-			WHERE sent_at_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`, int64(afterSeq), limit)
-		if err != nil {
-			return err
+	return readRows(ctx, s, "pending", nil, func(r scanner) (OutboxMessage, error) {
+		var m OutboxMessage
+		var created int64
+		var cropOf sql.NullString
+		if err := r.Scan(&m.Seq, &m.Topic, &m.Payload, &m.Retain, &created, &cropOf); err != nil {
+			return m, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var m OutboxMessage
-			var created int64
-			var cropOf sql.NullString
-			if err := rows.Scan(&m.Seq, &m.Topic, &m.Payload, &m.Retain, &created, &cropOf); err != nil {
-				return err
+		m.CreatedAt = fromMs(created)
+		if cropOf.Valid {
+			if err := s.needKey("pending"); err != nil {
+				return m, err
 			}
-			m.CreatedAt = fromMs(created)
-			if cropOf.Valid {
-				if err := s.needKey("pending"); err != nil {
-					return err
-				}
-				if m.Payload, err = s.seal.open(m.Payload, outboxAD(m.Seq)); err != nil {
-					return fmt.Errorf("outbox message %d: %w", m.Seq, err)
-				}
-				m.CropOf = cropOf.String
+			var err error
+			if m.Payload, err = s.seal.open(m.Payload, outboxAD(m.Seq)); err != nil {
+				return m, fmt.Errorf("outbox message %d: %w", m.Seq, err)
 			}
-			out = append(out, m)
+			m.CropOf = cropOf.String
 		}
-		return rows.Err()
-	})
-	return out, err
+		return m, nil
+	}, `SELECT seq, topic, payload, retain, created_at_ms, crop_of FROM outbox
+		WHERE sent_at_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`, int64(afterSeq), limit)
 }
 
 // MarkSent records that the broker acknowledged these messages. Marking a

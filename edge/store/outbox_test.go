@@ -153,8 +153,7 @@ func checkGapFree(t *testing.T, s *Store, n int) {
 // record of the release.
 func TestOutboxGapFreeUnderConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
-	s, _, _ := openNew(t)
-	setupSite(t, s)
+	s, _, _ := openSite(t)
 	base, err := s.LastSeq(ctx)
 	must(t, err)
 	const writers, perWriter = 8, 25

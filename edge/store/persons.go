@@ -135,26 +135,19 @@ func loadPersons(ctx context.Context, tx *sql.Tx, id string) ([]Person, error) {
 	if id != "" {
 		where, args = " WHERE id = ?", []any{id}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, display_name, facility, status, created_at_ms, updated_at_ms FROM persons`+where+` ORDER BY id`, args...)
+	out, err := appendRows(ctx, tx, nil, func(r scanner) (Person, error) {
+		var p Person
+		var created, updated int64
+		err := r.Scan(&p.ID, &p.DisplayName, &p.Facility, &p.Status, &created, &updated)
+		p.CreatedAt, p.UpdatedAt = fromMs(created), fromMs(updated)
+		return p, err
+	}, `SELECT id, display_name, facility, status, created_at_ms, updated_at_ms FROM persons`+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []Person
 	index := map[string]int{}
-	for rows.Next() {
-		var p Person
-		var created, updated int64
-		if err := rows.Scan(&p.ID, &p.DisplayName, &p.Facility, &p.Status, &created, &updated); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		p.CreatedAt, p.UpdatedAt = fromMs(created), fromMs(updated)
-		index[p.ID] = len(out)
-		out = append(out, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	for i, p := range out {
+		index[p.ID] = i
 	}
 	where = ""
 	if id != "" {
@@ -271,23 +264,11 @@ func (s *Store) Permits(ctx context.Context, personID string) ([]Permit, error) 
 	if personID != "" {
 		q, args = q+` WHERE person_id = ?`, []any{personID}
 	}
-	var out []Permit
-	err := s.read(ctx, "permits", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, q+` ORDER BY person_id, id`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p Permit
-			if err := rows.Scan(&p.ID, &p.PersonID, &p.ZoneID, &p.Window); err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return readRows(ctx, s, "permits", nil, func(r scanner) (Permit, error) {
+		var p Permit
+		err := r.Scan(&p.ID, &p.PersonID, &p.ZoneID, &p.Window)
+		return p, err
+	}, q+` ORDER BY person_id, id`, args...)
 }
 
 // KeepApart is an order that two persons must not meet.
@@ -357,23 +338,11 @@ func (s *Store) RemoveKeepApart(ctx context.Context, actor, a, b string) error {
 
 // KeepAparts returns every keep-apart order.
 func (s *Store) KeepAparts(ctx context.Context) ([]KeepApart, error) {
-	var out []KeepApart
-	err := s.read(ctx, "keep-apart orders", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT person_a, person_b, reason, created_by, created_at_ms FROM keep_apart ORDER BY person_a, person_b`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k KeepApart
-			var at int64
-			if err := rows.Scan(&k.A, &k.B, &k.Reason, &k.CreatedBy, &at); err != nil {
-				return err
-			}
-			k.CreatedAt = fromMs(at)
-			out = append(out, k)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return readRows(ctx, s, "keep-apart orders", nil, func(r scanner) (KeepApart, error) {
+		var k KeepApart
+		var at int64
+		err := r.Scan(&k.A, &k.B, &k.Reason, &k.CreatedBy, &at)
+		k.CreatedAt = fromMs(at)
+		return k, err
+	}, `SELECT person_a, person_b, reason, created_by, created_at_ms FROM keep_apart ORDER BY person_a, person_b`)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"strings"
 	"time"
@@ -85,29 +84,13 @@ func (s *Store) PhotosByHash(ctx context.Context, sum string) ([]PhotoInfo, erro
 }
 
 func (s *Store) photoInfos(ctx context.Context, op, q string, args ...any) ([]PhotoInfo, error) {
-	out := []PhotoInfo{}
-	err := s.read(ctx, op, func(tx *sql.Tx) error {
-		out = out[:0]
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p PhotoInfo
-			var at int64
-			if err := rows.Scan(&p.ID, &p.PersonID, &p.Source, &p.SHA256, &p.Size, &p.EnrolledBy, &at); err != nil {
-				return err
-			}
-			p.EnrolledAt = fromMs(at)
-			out = append(out, p)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return readRows(ctx, s, op, []PhotoInfo{}, func(r scanner) (PhotoInfo, error) {
+		var p PhotoInfo
+		var at int64
+		err := r.Scan(&p.ID, &p.PersonID, &p.Source, &p.SHA256, &p.Size, &p.EnrolledBy, &at)
+		p.EnrolledAt = fromMs(at)
+		return p, err
+	}, q, args...)
 }
 
 // TemplateModels lists, sorted by model id, every model that has stored
@@ -115,57 +98,25 @@ func (s *Store) photoInfos(ctx context.Context, op, q string, args ...any) ([]Ph
 // has. The store keeps one dimension per model (AddTemplate refuses
 // another), so each model appears once.
 func (s *Store) TemplateModels(ctx context.Context) ([]ModelCount, error) {
-	out := []ModelCount{}
-	err := s.read(ctx, "template models", func(tx *sql.Tx) error {
-		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT model_id, min(dim), count(*), count(DISTINCT person_id)
-			FROM face_templates GROUP BY model_id ORDER BY model_id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m ModelCount
-			var model string
-			if err := rows.Scan(&model, &m.Dim, &m.Templates, &m.Persons); err != nil {
-				return err
-			}
-			m.Model = recognizer.ModelID(model)
-			out = append(out, m)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return readRows(ctx, s, "template models", []ModelCount{}, func(r scanner) (ModelCount, error) {
+		var m ModelCount
+		var model string
+		err := r.Scan(&model, &m.Dim, &m.Templates, &m.Persons)
+		m.Model = recognizer.ModelID(model)
+		return m, err
+	}, `SELECT model_id, min(dim), count(*), count(DISTINCT person_id)
+		FROM face_templates GROUP BY model_id ORDER BY model_id`)
 }
 
 // TemplateCounts lists how many templates each person has of each model,
 // ordered by person and model; pairs with no template are left out.
 func (s *Store) TemplateCounts(ctx context.Context) ([]TemplateCount, error) {
-	out := []TemplateCount{}
-	err := s.read(ctx, "template counts", func(tx *sql.Tx) error {
-		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT person_id, model_id, count(*)
-			FROM face_templates GROUP BY person_id, model_id ORDER BY person_id, model_id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c TemplateCount
-			var model string
-			if err := rows.Scan(&c.PersonID, &model, &c.Count); err != nil {
-				return err
-			}
-			c.Model = recognizer.ModelID(model)
-			out = append(out, c)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return readRows(ctx, s, "template counts", []TemplateCount{}, func(r scanner) (TemplateCount, error) {
+		var c TemplateCount
+		var model string
+		err := r.Scan(&c.PersonID, &model, &c.Count)
+		c.Model = recognizer.ModelID(model)
+		return c, err
+	}, `SELECT person_id, model_id, count(*)
+		FROM face_templates GROUP BY person_id, model_id ORDER BY person_id, model_id`)
 }

@@ -21,9 +21,10 @@ func sumHex(b []byte) string {
 
 // photoFixture is a store at a fixed clock holding four enrolment photos:
 // A and B of P-1 (in that order), A again for P-2, and C for P-2 under
-// another source. It is closed when the test ends.
+// another source; ro is the same database opened without the key. Both are
+// closed when the test ends.
 type photoFixture struct {
-	s         *Store
+	s, ro     *Store
 	path, key string
 	clock     *testClock
 	img       map[string][]byte // A, B, C
@@ -54,6 +55,9 @@ func newPhotoFixture(t *testing.T) *photoFixture {
 		must(t, err)
 		f.ids[p.name] = id
 	}
+	f.ro, err = Open(f.path, Options{SQLite: lib, NoKey: true})
+	must(t, err)
+	t.Cleanup(func() { f.ro.Close() })
 	return f
 }
 
@@ -75,6 +79,36 @@ func (f *photoFixture) infos(names ...string) []PhotoInfo {
 		out = append(out, f.info(n))
 	}
 	return out
+}
+
+// checkListing runs list as subtests on the keyed store and on the one
+// without the key: both must return want, or ErrInvalid when invalid, and
+// neither may write an audit entry, since listing metadata releases no
+// photo (what names the listing in failures).
+func (f *photoFixture) checkListing(t *testing.T, name, what string, want []PhotoInfo, invalid bool, list func(*Store) ([]PhotoInfo, error)) {
+	t.Helper()
+	for _, st := range []struct {
+		name string
+		s    *Store
+	}{{"keyed", f.s}, {"no key", f.ro}} {
+		t.Run(name+"/"+st.name, func(t *testing.T) {
+			before := auditLen(t, f.s)
+			got, err := list(st.s)
+			if invalid {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("got %v, want ErrInvalid", err)
+				}
+				return
+			}
+			must(t, err)
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %+v\nwant %+v", got, want)
+			}
+			if after := auditLen(t, f.s); after != before {
+				t.Fatalf("%s wrote %d audit entries", what, after-before)
+			}
+		})
+	}
 }
 
 func auditLen(t *testing.T, s *Store) int {
@@ -102,35 +136,13 @@ func TestPhotos(t *testing.T) {
 		{"every person", "", f.infos("P1A", "P1B", "P2A", "P2C"), false},
 		{"bad id", "P 1", nil, true},
 	}
-	ro, err := Open(f.path, Options{SQLite: lib, NoKey: true})
-	must(t, err)
-	defer ro.Close()
 	for _, c := range cases {
-		for _, st := range []struct {
-			name string
-			s    *Store
-		}{{"keyed", f.s}, {"no key", ro}} {
-			t.Run(c.name+"/"+st.name, func(t *testing.T) {
-				before := auditLen(t, f.s)
-				got, err := st.s.Photos(ctx, c.person)
-				if c.invalid {
-					if !errors.Is(err, ErrInvalid) {
-						t.Fatalf("got %v, want ErrInvalid", err)
-					}
-					return
-				}
-				must(t, err)
-				if !slices.Equal(got, c.want) {
-					t.Fatalf("got %+v\nwant %+v", got, c.want)
-				}
-				if after := auditLen(t, f.s); after != before {
-					t.Fatalf("a metadata listing wrote %d audit entries", after-before)
-				}
-			})
-		}
+		f.checkListing(t, c.name, "a metadata listing", c.want, c.invalid, func(s *Store) ([]PhotoInfo, error) {
+			return s.Photos(ctx, c.person)
+		})
 	}
 	// Deleting a person's biometrics removes the photos from the listing.
-	_, _, err = f.s.DeleteBiometrics(ctx, "supervisor", "P-1")
+	_, _, err := f.s.DeleteBiometrics(ctx, "supervisor", "P-1")
 	must(t, err)
 	got, err := f.s.Photos(ctx, "")
 	must(t, err)
@@ -142,9 +154,6 @@ func TestPhotos(t *testing.T) {
 func TestPhotosByHash(t *testing.T) {
 	ctx := context.Background()
 	f := newPhotoFixture(t)
-	ro, err := Open(f.path, Options{SQLite: lib, NoKey: true})
-	must(t, err)
-	defer ro.Close()
 	cases := []struct {
 		name    string
 		sum     string
@@ -160,35 +169,15 @@ func TestPhotosByHash(t *testing.T) {
 		{"not hex", strings.Repeat("g", 64), nil, true},
 	}
 	for _, c := range cases {
-		for _, st := range []struct {
-			name string
-			s    *Store
-		}{{"keyed", f.s}, {"no key", ro}} {
-			t.Run(c.name+"/"+st.name, func(t *testing.T) {
-				before := auditLen(t, f.s)
-				got, err := st.s.PhotosByHash(ctx, c.sum)
-				if c.invalid {
-					if !errors.Is(err, ErrInvalid) {
-						t.Fatalf("got %v, want ErrInvalid", err)
-					}
-					return
-				}
-				must(t, err)
-				if !slices.Equal(got, c.want) {
-					t.Fatalf("got %+v\nwant %+v", got, c.want)
-				}
-				if after := auditLen(t, f.s); after != before {
-					t.Fatalf("a hash lookup wrote %d audit entries", after-before)
-				}
-			})
-		}
+		f.checkListing(t, c.name, "a hash lookup", c.want, c.invalid, func(s *Store) ([]PhotoInfo, error) {
+			return s.PhotosByHash(ctx, c.sum)
+		})
 	}
 }
 
 func TestTemplateModels(t *testing.T) {
 	ctx := context.Background()
-	s, path, _ := openNew(t)
-	setupSite(t, s)
+	s, path, _ := openSite(t)
 	add := func(person string, model recognizer.ModelID, dim int, seed uint64) func(t *testing.T) {
 		return func(t *testing.T) {
 			_, err := s.AddTemplate(ctx, "supervisor", NewTemplate{PersonID: person, Model: model,

@@ -34,8 +34,7 @@ func dataVersion(t *testing.T, conn *sql.Conn) int64 {
 // often, writes nothing.
 func TestCropMessageIsSealedAndReleasedOnce(t *testing.T) {
 	ctx := context.Background()
-	s, path, _ := openNew(t)
-	setupSite(t, s)
+	s, path, _ := openSite(t)
 	sg := sightingN(1, "P-1")
 	sg.Crop = testJPEG(t, 1, 2000)
 	payload := func(seq uint64) []byte {

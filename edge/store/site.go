@@ -93,23 +93,11 @@ func (s *Store) PutZone(ctx context.Context, actor string, z Zone) error {
 
 // Zones returns every zone ordered by id.
 func (s *Store) Zones(ctx context.Context) ([]Zone, error) {
-	var out []Zone
-	err := s.read(ctx, "zones", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, name, kind FROM zones ORDER BY id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var z Zone
-			if err := rows.Scan(&z.ID, &z.Name, &z.Kind); err != nil {
-				return err
-			}
-			out = append(out, z)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return readRows(ctx, s, "zones", nil, func(r scanner) (Zone, error) {
+		var z Zone
+		err := r.Scan(&z.ID, &z.Name, &z.Kind)
+		return z, err
+	}, `SELECT id, name, kind FROM zones ORDER BY id`)
 }
 
 // PutCamera creates or replaces a camera; its zone must exist.
@@ -136,23 +124,11 @@ func (s *Store) PutCamera(ctx context.Context, actor string, c Camera) error {
 
 // Cameras returns every camera ordered by id.
 func (s *Store) Cameras(ctx context.Context) ([]Camera, error) {
-	var out []Camera
-	err := s.read(ctx, "cameras", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, name, zone_id FROM cameras ORDER BY id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c Camera
-			if err := rows.Scan(&c.ID, &c.Name, &c.ZoneID); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return readRows(ctx, s, "cameras", nil, func(r scanner) (Camera, error) {
+		var c Camera
+		err := r.Scan(&c.ID, &c.Name, &c.ZoneID)
+		return c, err
+	}, `SELECT id, name, zone_id FROM cameras ORDER BY id`)
 }
 
 // mustExist gives a clear ErrNotFound for a missing reference before the
@@ -160,6 +136,12 @@ func (s *Store) Cameras(ctx context.Context) ([]Camera, error) {
 func mustExist(ctx context.Context, q querier, table, what, id string) error {
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = ?`, id).Scan(&one)
+	return notFound(err, what, id)
+}
+
+// notFound turns the error of a lookup that found no row into ErrNotFound
+// naming what was looked up; any other error is returned as it is.
+func notFound(err error, what, id string) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: %s %q", ErrNotFound, what, id)
 	}
@@ -249,25 +231,13 @@ func (s *Store) PutRule(ctx context.Context, actor string, r Rule) error {
 
 // Rules returns every rule ordered by id.
 func (s *Store) Rules(ctx context.Context) ([]Rule, error) {
-	var out []Rule
-	err := s.read(ctx, "rules", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, kind, name, params, severity, cooldown_s, enabled FROM rules ORDER BY id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r Rule
-			var params string
-			var cooldown int64
-			if err := rows.Scan(&r.ID, &r.Kind, &r.Name, &params, &r.Severity, &cooldown, &r.Enabled); err != nil {
-				return err
-			}
-			r.Params = json.RawMessage(params)
-			r.Cooldown = time.Duration(cooldown) * time.Second
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return readRows(ctx, s, "rules", nil, func(sc scanner) (Rule, error) {
+		var r Rule
+		var params string
+		var cooldown int64
+		err := sc.Scan(&r.ID, &r.Kind, &r.Name, &params, &r.Severity, &cooldown, &r.Enabled)
+		r.Params = json.RawMessage(params)
+		r.Cooldown = time.Duration(cooldown) * time.Second
+		return r, err
+	}, `SELECT id, kind, name, params, severity, cooldown_s, enabled FROM rules ORDER BY id`)
 }

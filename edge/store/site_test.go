@@ -14,8 +14,7 @@ import (
 
 func TestPersonsAndOrders(t *testing.T) {
 	ctx := context.Background()
-	s, _, _ := openNew(t)
-	setupSite(t, s)
+	s, _, _ := openSite(t)
 	p := Person{ID: "P-1", DisplayName: "Иван Петров", Facility: "F-09", Status: StatusInTransit,
 		Categories: []string{"strict", "a", "strict"}, WatchLists: []string{"w2", "w1"}}
 	must(t, s.PutPerson(ctx, "supervisor", p))
@@ -95,8 +94,7 @@ func TestPersonsAndOrders(t *testing.T) {
 
 func TestAlertLifecycle(t *testing.T) {
 	ctx := context.Background()
-	s, _, _ := openNew(t)
-	setupSite(t, s)
+	s, _, _ := openSite(t)
 	sg := sightingN(1, "P-1")
 	first, err := s.RecordSighting(ctx, sg, msg("dozor/F-07/sightings"))
 	must(t, err)

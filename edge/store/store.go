@@ -535,6 +535,44 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// scanner is one row to read: a *sql.Row or the current row of *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// appendRows runs query and appends each row, as scan reads it, to dst.
+func appendRows[T any](ctx context.Context, q querier, dst []T, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// readRows is appendRows in a read transaction of its own, for an
+// operation that is one query.
+func readRows[T any](ctx context.Context, s *Store, op string, dst []T, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	err := s.read(ctx, op, func(tx *sql.Tx) (err error) {
+		dst, err = appendRows(ctx, tx, dst, scan, query, args...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
 // inTx runs fn in a transaction and commits it; any error rolls back all
 // of fn's writes.
 func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {

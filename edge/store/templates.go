@@ -140,11 +140,8 @@ func (s *Store) AddTemplate(ctx context.Context, actor string, t NewTemplate) (s
 		if t.PhotoID != "" {
 			var owner string
 			err := tx.QueryRowContext(ctx, `SELECT person_id FROM enrolment_photos WHERE id = ?`, t.PhotoID).Scan(&owner)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w: enrolment photo %q", ErrNotFound, t.PhotoID)
-			}
 			if err != nil {
-				return err
+				return notFound(err, "enrolment photo", t.PhotoID)
 			}
 			if owner != t.PersonID {
 				return invalid("template", "photo", "%q is a photo of another person", t.PhotoID)
@@ -184,38 +181,32 @@ func (s *Store) Templates(ctx context.Context, model recognizer.ModelID, actor s
 		return nil, err
 	}
 	var out []Template
-	err := s.write(ctx, "load templates", func(tx *sql.Tx) error {
-		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT id, person_id, dim, quality, source, photo_id, enrolled_by, enrolled_at_ms, vector
-			FROM face_templates WHERE model_id = ? ORDER BY person_id, enrolled_at_ms, id`, string(model))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+	err := s.write(ctx, "load templates", func(tx *sql.Tx) (err error) {
+		out, err = appendRows(ctx, tx, nil, func(r scanner) (Template, error) {
 			t := Template{Model: model}
 			var dim int
 			var quality float64
 			var photo sql.NullString
 			var at int64
 			var sealed []byte
-			if err := rows.Scan(&t.ID, &t.PersonID, &dim, &quality, &t.Source, &photo, &t.EnrolledBy, &at, &sealed); err != nil {
-				return err
+			if err := r.Scan(&t.ID, &t.PersonID, &dim, &quality, &t.Source, &photo, &t.EnrolledBy, &at, &sealed); err != nil {
+				return t, err
 			}
 			plain, err := s.seal.open(sealed, templateAD(t.ID, t.PersonID, model, dim))
 			if err != nil {
-				return fmt.Errorf("template %s of person %s: %w", t.ID, t.PersonID, err)
+				return t, fmt.Errorf("template %s of person %s: %w", t.ID, t.PersonID, err)
 			}
 			if len(plain) != 4*dim {
-				return fmt.Errorf("template %s: %w: %d bytes for dimension %d", t.ID, ErrCorrupt, len(plain), dim)
+				return t, fmt.Errorf("template %s: %w: %d bytes for dimension %d", t.ID, ErrCorrupt, len(plain), dim)
 			}
 			t.Vec = decodeVec(plain)
 			t.Quality = float32(quality)
 			t.PhotoID = photo.String
 			t.EnrolledAt = fromMs(at)
-			out = append(out, t)
-		}
-		if err := rows.Err(); err != nil {
+			return t, nil
+		}, `SELECT id, person_id, dim, quality, source, photo_id, enrolled_by, enrolled_at_ms, vector
+			FROM face_templates WHERE model_id = ? ORDER BY person_id, enrolled_at_ms, id`, string(model))
+		if err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, tx, actor, "template.read", "model:"+string(model), map[string]any{
@@ -291,11 +282,8 @@ func (s *Store) Photo(ctx context.Context, actor, id string) ([]byte, error) {
 		var person string
 		var sealed []byte
 		err := tx.QueryRowContext(ctx, `SELECT person_id, image FROM enrolment_photos WHERE id = ?`, id).Scan(&person, &sealed)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: enrolment photo %q", ErrNotFound, id)
-		}
 		if err != nil {
-			return err
+			return notFound(err, "enrolment photo", id)
 		}
 		if out, err = s.seal.open(sealed, photoAD(id, person)); err != nil {
 			return fmt.Errorf("photo %s: %w", id, err)

@@ -46,20 +46,12 @@ func (s *Store) finishV1Outbox(ctx context.Context, tx *sql.Tx) error {
 		topic   string
 		payload []byte
 	}
-	var pending []row
-	rows, err := tx.QueryContext(ctx, `SELECT seq, topic, payload FROM outbox WHERE sent_at_ms IS NULL ORDER BY seq`)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
+	pending, err := appendRows(ctx, tx, nil, func(sc scanner) (row, error) {
 		var r row
-		if err := rows.Scan(&r.seq, &r.topic, &r.payload); err != nil {
-			rows.Close()
-			return err
-		}
-		pending = append(pending, r)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		err := sc.Scan(&r.seq, &r.topic, &r.payload)
+		return r, err
+	}, `SELECT seq, topic, payload FROM outbox WHERE sent_at_ms IS NULL ORDER BY seq`)
+	if err != nil {
 		return err
 	}
 	for _, r := range pending {

@@ -16,8 +16,7 @@ import (
 // that nothing was written: no row, no audit entry, no sequence number.
 func TestValidation(t *testing.T) {
 	ctx := context.Background()
-	s, _, _ := openNew(t)
-	setupSite(t, s)
+	s, _, _ := openSite(t)
 	_, err := s.AddTemplate(ctx, "supervisor", NewTemplate{PersonID: "P-1", Model: testModel, Vec: unitVec(1, 512), Quality: 0.9, Source: "camera"})
 	must(t, err)
 	_, err = s.RecordSighting(ctx, sightingN(500, "P-1"), nil)

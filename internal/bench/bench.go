@@ -287,12 +287,8 @@ func randomGallery(model recognizer.ModelID, dim, n int) (*gallery.Snapshot, err
 	r := rand.New(rand.NewPCG(1, uint64(n)))
 	ts := make([]gallery.Template, n)
 	for i := range ts {
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32(r.NormFloat64())
-		}
-		recognizer.Normalize(v)
-		ts[i] = gallery.Template{PersonID: fmt.Sprintf("p%06d", i/2), TemplateID: fmt.Sprintf("t%07d", i), Vec: v}
+		ts[i] = gallery.Template{PersonID: fmt.Sprintf("p%06d", i/2), TemplateID: fmt.Sprintf("t%07d", i),
+			Vec: recognizer.RandomUnit(r, dim)}
 	}
 	return gallery.New(model, dim, ts, gallery.Options{})
 }

@@ -1,6 +1,8 @@
-// Package testenv finds the shared models and test data for tests. They are
-// never committed; tests that need them fail (never skip) when absent, so a
-// CI run without data cannot pass by testing nothing.
+// Package testenv holds what the tests of many packages share: finding
+// the shared models and test data, the folder where pictures are kept for
+// people to look at, and the checks every table test repeats. The models
+// and data are never committed; tests that need them fail (never skip)
+// when absent, so a CI run without data cannot pass by testing nothing.
 package testenv
 
 import (

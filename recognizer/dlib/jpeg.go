@@ -92,14 +92,10 @@ func (e *encoder) encode(m *image.RGBA) ([]byte, error) {
 func areaResample(img *recognizer.Image, x0, y0 int, fx, fy float64, dst *image.RGBA) {
 	w, h := dst.Rect.Dx(), dst.Rect.Dy()
 	for y := 0; y < h; y++ {
-		sy0 := y0 + int(float64(y)*fy)
-		sy1 := y0 + int(math.Ceil(float64(y+1)*fy))
-		sy1 = min(max(sy1, sy0+1), img.H)
+		sy0, sy1 := areaSpan(y, y0, fy, img.H)
 		d := dst.Pix[y*dst.Stride:]
 		for x := 0; x < w; x++ {
-			sx0 := x0 + int(float64(x)*fx)
-			sx1 := x0 + int(math.Ceil(float64(x+1)*fx))
-			sx1 = min(max(sx1, sx0+1), img.W)
+			sx0, sx1 := areaSpan(x, x0, fx, img.W)
 			var b, g, r, n int
 			for sy := sy0; sy < sy1; sy++ {
 				s := img.Pix[(sy*img.W+sx0)*3 : (sy*img.W+sx1)*3]
@@ -117,25 +113,26 @@ func areaResample(img *recognizer.Image, x0, y0 int, fx, fy float64, dst *image.
 	}
 }
 
+// areaSpan is the source pixels [lo, hi) that destination pixel i covers
+// along one axis, for a scale factor f and a source rectangle starting at
+// off; hi stops at limit and lo < hi.
+func areaSpan(i, off int, f float64, limit int) (lo, hi int) {
+	lo = off + int(float64(i)*f)
+	hi = off + int(math.Ceil(float64(i+1)*f))
+	return lo, min(max(hi, lo+1), limit)
+}
+
 // bilinearResample enlarges with pixel-centre alignment, reading only
 // inside the source rectangle.
 func bilinearResample(img *recognizer.Image, x0, y0, x1, y1 int, fx, fy float64, dst *image.RGBA) {
 	w, h := dst.Rect.Dx(), dst.Rect.Dy()
 	for y := 0; y < h; y++ {
-		sy := (float64(y)+0.5)*fy - 0.5
-		sy = min(max(sy, 0), float64(y1-y0-1))
-		iy := int(sy)
-		ty := sy - float64(iy)
-		iy1 := min(iy+1, y1-y0-1)
+		iy, iy1, ty := bilinearTaps(y, fy, y1-y0)
 		r0 := img.Pix[(y0+iy)*img.W*3:]
 		r1 := img.Pix[(y0+iy1)*img.W*3:]
 		d := dst.Pix[y*dst.Stride:]
 		for x := 0; x < w; x++ {
-			sx := (float64(x)+0.5)*fx - 0.5
-			sx = min(max(sx, 0), float64(x1-x0-1))
-			ix := int(sx)
-			tx := sx - float64(ix)
-			ix1 := min(ix+1, x1-x0-1)
+			ix, ix1, tx := bilinearTaps(x, fx, x1-x0)
 			a, b := (x0+ix)*3, (x0+ix1)*3
 			for c := 0; c < 3; c++ {
 				top := float64(r0[a+c])*(1-tx) + float64(r0[b+c])*tx
@@ -144,4 +141,13 @@ func bilinearResample(img *recognizer.Image, x0, y0, x1, y1 int, fx, fy float64,
 			}
 		}
 	}
+}
+
+// bilinearTaps is, along one axis of n source pixels, the two pixels that
+// destination pixel i lies between (centres aligned, clamped to the edge)
+// and the weight t of the second.
+func bilinearTaps(i int, f float64, n int) (i0, i1 int, t float64) {
+	s := min(max((float64(i)+0.5)*f-0.5, 0), float64(n-1))
+	i0 = int(s)
+	return i0, min(i0+1, n-1), s - float64(i0)
 }

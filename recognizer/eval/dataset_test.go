@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 var pairsCases = []struct {
@@ -77,14 +79,8 @@ func TestParsePairs(t *testing.T) {
 	for _, tc := range pairsCases {
 		t.Run(tc.name, func(t *testing.T) {
 			pairs, folds, err := ParsePairs(strings.NewReader(tc.input), "pairs.txt", tc.subset)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one containing %q", err, tc.err)
-				}
+			if !testenv.ErrAsWanted(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if folds != tc.folds {
 				t.Errorf("folds = %d, want %d", folds, tc.folds)
@@ -168,14 +164,8 @@ func TestParseList(t *testing.T) {
 	for _, tc := range listCases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseList(strings.NewReader(tc.input), "list.txt")
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one containing %q", err, tc.err)
-				}
+			if !testenv.ErrAsWanted(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
@@ -236,16 +226,18 @@ func TestSubsetFor(t *testing.T) {
 func fakeDataset(t *testing.T, name string, files map[string]string) string {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), name)
-	for rel, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.WriteFiles(t, root, files)
 	return root
+}
+
+// loadFake writes the data set files describes and loads it.
+func loadFake(t *testing.T, name string, files map[string]string) *Dataset {
+	t.Helper()
+	d, err := LoadDataset(fakeDataset(t, name, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func baseFiles() map[string]string {
@@ -264,10 +256,7 @@ func baseFiles() map[string]string {
 }
 
 func TestLoadDatasetSynthetic(t *testing.T) {
-	d, err := LoadDataset(fakeDataset(t, "tiny", baseFiles()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := loadFake(t, "tiny", baseFiles())
 	if d.Folds != 1 || len(d.Pairs) != 4 || len(d.Gallery) != 2 || len(d.Genuine) != 2 || len(d.Impostor) != 1 {
 		t.Fatalf("folds %d pairs %d gallery %d genuine %d impostor %d",
 			d.Folds, len(d.Pairs), len(d.Gallery), len(d.Genuine), len(d.Impostor))
@@ -293,10 +282,7 @@ func TestLoadDatasetSynthetic(t *testing.T) {
 		t.Errorf("LoadGenuine changed the dataset")
 	}
 
-	cfp, err := LoadDataset(fakeDataset(t, "cfp-tiny", baseFiles()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfp := loadFake(t, "cfp-tiny", baseFiles())
 	var subs []string
 	for _, p := range cfp.Pairs {
 		subs = append(subs, p.Subset)
@@ -313,10 +299,7 @@ func TestLoadDatasetVerifyOnly(t *testing.T) {
 			delete(files, k)
 		}
 	}
-	d, err := LoadDataset(fakeDataset(t, "tiny", files))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := loadFake(t, "tiny", files)
 	if d.Gallery != nil || d.Genuine != nil || d.Impostor != nil {
 		t.Errorf("identification lists loaded from nowhere: %+v", d)
 	}
@@ -379,10 +362,7 @@ func TestLoadDatasetErrors(t *testing.T) {
 	t.Run("LoadGenuine", func(t *testing.T) {
 		files := baseFiles()
 		files["identification/bad.txt"] = "A\tA/A_0002.jpg\nA\tA/A_0003.jpg\n"
-		d, err := LoadDataset(fakeDataset(t, "tiny", files))
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := loadFake(t, "tiny", files)
 		for name, want := range map[string]string{
 			"../pairs.txt":        "expected a file name",
 			"":                    "expected a file name",

@@ -71,10 +71,7 @@ func (f *fakeExtractors) extraction(key, cacheDir string, progress func(done, to
 
 func TestExtractionFillsAndReusesTheCache(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	ds, err := LoadDataset(fakeDataset(t, "tiny", baseFiles()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := loadFake(t, "tiny", baseFiles())
 	cacheDir := t.TempDir()
 	var calls [][2]int
 	ex := &fakeExtractors{}
@@ -126,10 +123,7 @@ func TestExtractionFillsAndReusesTheCache(t *testing.T) {
 // the rest.
 func TestExtractionResumesAfterCancel(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	ds, err := LoadDataset(fakeDataset(t, "tiny", baseFiles()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := loadFake(t, "tiny", baseFiles())
 	cacheDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	first := &fakeExtractors{onExtract: func(string) { cancel() }}
@@ -154,10 +148,7 @@ func TestExtractionResumesAfterCancel(t *testing.T) {
 
 func TestExtractionExtractorError(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	ds, err := LoadDataset(fakeDataset(t, "tiny", baseFiles()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := loadFake(t, "tiny", baseFiles())
 	ex := &fakeExtractors{failAfter: 2}
 	if _, err := ex.extraction("k", t.TempDir(), nil).Features(context.Background(), ds); err == nil || !strings.Contains(err.Error(), "no more engines") {
 		t.Fatalf("err %v, want the extractor's", err)

@@ -3,13 +3,13 @@ package eval
 import (
 	"bytes"
 	"image"
-	"image/color"
-	"image/png"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 // sampleCurves builds DET curves from synthetic, well-separated score
@@ -44,58 +44,12 @@ func sampleCurves(t *testing.T) []Curve {
 	return curves
 }
 
-// artifactDir is where plots are kept for people to look at: var/artifacts
-// of the repository, or $DOZOR_ARTIFACTS.
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("DOZOR_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "var", "artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// decodePNG reads a PNG file back and checks its size.
-func decodePNG(t *testing.T, path string, w, h int) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s does not decode: %v", path, err)
-	}
-	if got := img.Bounds(); got != image.Rect(0, 0, w, h) {
-		t.Fatalf("%s is %v, want %dx%d", path, got, w, h)
-	}
-	return img
-}
-
-// countColour counts the pixels of exactly colour c.
-func countColour(img image.Image, c color.RGBA) int {
-	n := 0
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if color.RGBAModel.Convert(img.At(x, y)) == c {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // checkCurves fails when a curve's colour covers too few pixels to be a
 // line across the chart: the legend's sample alone stays under the bound.
 func checkCurves(t *testing.T, img image.Image, curves []Curve, atLeast int) {
 	t.Helper()
 	for k, c := range curves {
-		if n := countColour(img, palette[k]); n < atLeast {
+		if n := testenv.CountColour(img, palette[k]); n < atLeast {
 			t.Errorf("curve %d (%s): %d pixels of its colour %v, want at least %d", k, c.Name, n, palette[k], atLeast)
 		}
 	}
@@ -108,7 +62,7 @@ func TestPlotDET(t *testing.T) {
 	if err := PlotDET(&buf, title, curves); err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range []string{t.TempDir(), artifactDir(t)} {
+	for _, dir := range []string{t.TempDir(), testenv.ArtifactDir(t)} {
 		file := filepath.Join(dir, "eval-det.png")
 		if err := PlotDETFile(file, title, curves); err != nil {
 			t.Fatal(err)
@@ -120,7 +74,7 @@ func TestPlotDET(t *testing.T) {
 		if !bytes.Equal(data, buf.Bytes()) {
 			t.Errorf("PlotDETFile wrote different bytes from PlotDET")
 		}
-		checkCurves(t, decodePNG(t, file, 900, 700), curves, 300)
+		checkCurves(t, testenv.DecodePNG(t, file, 900, 700), curves, 300)
 		t.Logf("DET plot: %s", file)
 	}
 }
@@ -131,7 +85,7 @@ func TestPlotVerificationLabels(t *testing.T) {
 	curves := sampleCurves(t)[:1]
 	p := DETPlot{Title: "lfw verify: synthetic", XLabel: "False accept rate (FAR)", YLabel: "False reject rate (FRR)",
 		Width: 1200, Height: 800, Curves: curves}
-	file := filepath.Join(artifactDir(t), "eval-det-verify.png")
+	file := filepath.Join(testenv.ArtifactDir(t), "eval-det-verify.png")
 	f, err := os.Create(file)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +96,7 @@ func TestPlotVerificationLabels(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkCurves(t, decodePNG(t, file, 1200, 800), curves, 300)
+	checkCurves(t, testenv.DecodePNG(t, file, 1200, 800), curves, 300)
 	t.Logf("DET plot: %s", file)
 }
 
@@ -202,7 +156,7 @@ func TestPlotSinglePointAndZeroRates(t *testing.T) {
 	// FNIR 0 lies beyond the bottom edge, so the perfect curve shows only
 	// in the legend; the lone point is a dot, well below the legend.
 	below := img.SubImage(image.Rect(0, 200, 900, 700))
-	if n := countColour(below, palette[1]); n < 10 {
+	if n := testenv.CountColour(below, palette[1]); n < 10 {
 		t.Errorf("lone point: %d pixels of its colour below the legend", n)
 	}
 }
@@ -236,15 +190,11 @@ func TestRateTicks(t *testing.T) {
 }
 
 func TestAbbrev(t *testing.T) {
-	for in, want := range map[string]string{
+	testenv.CheckFunc(t, "abbrev", abbrev, map[string]string{
 		"False accept rate (FAR)":                   "FAR",
 		"False negative identification rate (FNIR)": "FNIR",
 		"miss rate": "miss rate",
 		"odd ()":    "odd ()",
 		"odd ) (":   "odd ) (",
-	} {
-		if got := abbrev(in); got != want {
-			t.Errorf("abbrev(%q) = %q, want %q", in, got, want)
-		}
-	}
+	})
 }

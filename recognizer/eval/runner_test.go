@@ -55,10 +55,7 @@ func tinyEmbeddings() map[string][]float32 {
 }
 
 func TestVerifyDataset(t *testing.T) {
-	ds, err := LoadDataset(fakeDataset(t, "tiny", baseFiles()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := loadFake(t, "tiny", baseFiles())
 	embs := tinyEmbeddings()
 	// Pairs: A1-A2 0.7 and A1-A11 0.5 (same), A1-B1 0 and A2-C1 0.36.
 	got, err := VerifyDataset(ds, embs)
@@ -85,10 +82,7 @@ func TestVerifyDataset(t *testing.T) {
 }
 
 func TestIdentifyDataset(t *testing.T) {
-	ds, err := LoadDataset(fakeDataset(t, "tiny", baseFiles()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := loadFake(t, "tiny", baseFiles())
 	cases := []struct {
 		name    string
 		drop    string // image without a face

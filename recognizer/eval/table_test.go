@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 func TestParseEngineSpec(t *testing.T) {
@@ -25,14 +27,8 @@ func TestParseEngineSpec(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.spec, func(t *testing.T) {
 			got, err := ParseEngineSpec(c.spec)
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("err %v, want %q", err, c.err)
-				}
-				return
-			}
-			if err != nil || !reflect.DeepEqual(got, c.want) {
-				t.Fatalf("got %+v, %v; want %+v", got, err, c.want)
+			if testenv.ErrAsWanted(t, err, c.err) && !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %+v; want %+v", got, c.want)
 			}
 		})
 	}
@@ -54,10 +50,7 @@ func TestParseWeights(t *testing.T) {
 }
 
 func TestTable(t *testing.T) {
-	ds, err := LoadDataset(fakeDataset(t, "tiny", baseFiles()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := loadFake(t, "tiny", baseFiles())
 	feats := map[string]Features{}
 	for p, e := range tinyEmbeddings() {
 		feats[p] = Features{Vecs: map[string]RawVec{"m": {Plain: e}}}

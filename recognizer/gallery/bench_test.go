@@ -38,7 +38,7 @@ func benchGallery(b *testing.B, n, dim int, norm bool) *benchSet {
 	var ts []Template
 	var centres [][]float32
 	for i := 0; len(ts) < n; i++ {
-		c := gaussUnit(rng, dim)
+		c := recognizer.RandomUnit(rng, dim)
 		centres = append(centres, c)
 		for j := 0; j < 5 && len(ts) < n; j++ {
 			ts = append(ts, Template{PersonID: fmt.Sprint("person", i), TemplateID: fmt.Sprint(i, ".", j), Vec: near(rng, c, 0.8)})

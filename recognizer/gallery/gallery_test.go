@@ -79,7 +79,7 @@ func TestNewAcceptsAndDescribes(t *testing.T) {
 			{PersonID: "a", Vec: []float32{1, 1}}, {PersonID: "c", Vec: []float32{-1, 1}},
 			{PersonID: "b", Vec: []float32{3, 1}},
 		}, 5, 3, 32, 8},
-		{"dim 640", 640, []Template{{PersonID: "a", Vec: gaussUnit(newRand(1), 640)}}, 1, 1, 640, 4},
+		{"dim 640", 640, []Template{{PersonID: "a", Vec: recognizer.RandomUnit(newRand(1), 640)}}, 1, 1, 640, 4},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -293,7 +293,7 @@ func TestCohortStatistics(t *testing.T) {
 	const dim = 512
 	var ts []Template
 	for i := range 90 {
-		ts = append(ts, Template{PersonID: fmt.Sprint("p", i/3), TemplateID: fmt.Sprint(i), Vec: gaussUnit(rng, dim)})
+		ts = append(ts, Template{PersonID: fmt.Sprint("p", i/3), TemplateID: fmt.Sprint(i), Vec: recognizer.RandomUnit(rng, dim)})
 	}
 	cases := []struct {
 		name       string
@@ -438,13 +438,13 @@ func TestDecide(t *testing.T) {
 func TestHolderSwapDuringSearch(t *testing.T) {
 	const dim = 64
 	rng := newRand(5)
-	probe := gaussUnit(rng, dim)
+	probe := recognizer.RandomUnit(rng, dim)
 	snaps := make([]*Snapshot, 4)
 	marker := map[*Snapshot]string{}
 	for i := range snaps {
 		ts := []Template{{PersonID: fmt.Sprint("marker", i), TemplateID: "m", Vec: slices.Clone(probe)}}
 		for j := range 200 {
-			ts = append(ts, Template{PersonID: fmt.Sprint("p", j), Vec: gaussUnit(rng, dim)})
+			ts = append(ts, Template{PersonID: fmt.Sprint("p", j), Vec: recognizer.RandomUnit(rng, dim)})
 		}
 		s, err := New(testModel, dim, ts, Options{ScoreNorm: i%2 == 1})
 		if err != nil {
@@ -553,14 +553,14 @@ func TestErrorBound(t *testing.T) {
 				rng := newRand(uint64(dim))
 				ts, q := adversarial(rng, dim, 64, 64)
 				for i := range 64 {
-					ts = append(ts, Template{PersonID: fmt.Sprint("r", i), Vec: gaussUnit(rng, dim)})
+					ts = append(ts, Template{PersonID: fmt.Sprint("r", i), Vec: recognizer.RandomUnit(rng, dim)})
 				}
 				s, err := New(testModel, dim, ts, Options{ScoreNorm: norm})
 				if err != nil {
 					t.Fatal(err)
 				}
 				worst := 0.0
-				for _, qv := range [][]float32{q, gaussUnit(rng, dim), near(rng, ts[70].Vec, 0.8)} {
+				for _, qv := range [][]float32{q, recognizer.RandomUnit(rng, dim), near(rng, ts[70].Vec, 0.8)} {
 					pq, err := s.prepare(emb(qv))
 					if err != nil {
 						t.Fatal(err)

@@ -15,19 +15,9 @@ const testModel recognizer.ModelID = "arcface-r100@test"
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
 
-// gaussUnit is a uniformly random direction.
-func gaussUnit(rng *rand.Rand, dim int) []float32 {
-	v := make([]float32, dim)
-	for i := range v {
-		v[i] = float32(rng.NormFloat64())
-	}
-	recognizer.Normalize(v)
-	return v
-}
-
 // near returns a unit vector whose cosine with base is about cos.
 func near(rng *rand.Rand, base []float32, cos float64) []float32 {
-	noise := gaussUnit(rng, len(base))
+	noise := recognizer.RandomUnit(rng, len(base))
 	sin := math.Sqrt(1 - cos*cos)
 	v := make([]float32, len(base))
 	for i := range v {
@@ -108,16 +98,16 @@ var scenarios = []scenario{
 	{"one template per person", func(rng *rand.Rand, dim int) ([]Template, [][]float32) {
 		var ts []Template
 		for i := range 300 {
-			ts = append(ts, Template{PersonID: personName(rng, i), TemplateID: fmt.Sprint("t", i), Vec: gaussUnit(rng, dim)})
+			ts = append(ts, Template{PersonID: personName(rng, i), TemplateID: fmt.Sprint("t", i), Vec: recognizer.RandomUnit(rng, dim)})
 		}
-		qs := [][]float32{gaussUnit(rng, dim), gaussUnit(rng, dim), near(rng, ts[7].Vec, 0.7), slices.Clone(ts[42].Vec)}
+		qs := [][]float32{recognizer.RandomUnit(rng, dim), recognizer.RandomUnit(rng, dim), near(rng, ts[7].Vec, 0.7), slices.Clone(ts[42].Vec)}
 		return ts, qs
 	}},
 	{"several templates per person", func(rng *rand.Rand, dim int) ([]Template, [][]float32) {
 		var ts []Template
 		var centres [][]float32
 		for p := range 60 {
-			c := gaussUnit(rng, dim)
+			c := recognizer.RandomUnit(rng, dim)
 			centres = append(centres, c)
 			name := personName(rng, p)
 			for j := range 1 + rng.IntN(8) {
@@ -125,14 +115,14 @@ var scenarios = []scenario{
 			}
 		}
 		rng.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
-		qs := [][]float32{near(rng, centres[3], 0.75), near(rng, centres[10], 0.3), gaussUnit(rng, dim)}
+		qs := [][]float32{near(rng, centres[3], 0.75), near(rng, centres[10], 0.3), recognizer.RandomUnit(rng, dim)}
 		return ts, qs
 	}},
 	{"duplicated vectors", func(rng *rand.Rand, dim int) ([]Template, [][]float32) {
 		var ts []Template
-		shared := [][]float32{gaussUnit(rng, dim), gaussUnit(rng, dim), gaussUnit(rng, dim)}
+		shared := [][]float32{recognizer.RandomUnit(rng, dim), recognizer.RandomUnit(rng, dim), recognizer.RandomUnit(rng, dim)}
 		for i := range 150 {
-			v := gaussUnit(rng, dim)
+			v := recognizer.RandomUnit(rng, dim)
 			if i%3 == 0 {
 				v = slices.Clone(shared[rng.IntN(len(shared))])
 			}
@@ -150,7 +140,7 @@ var scenarios = []scenario{
 	{"near ties", func(rng *rand.Rand, dim int) ([]Template, [][]float32) {
 		// Scores that differ far below the quantisation error: only the
 		// exact rescoring can order them.
-		q := gaussUnit(rng, dim)
+		q := recognizer.RandomUnit(rng, dim)
 		var ts []Template
 		for i := range 80 {
 			v := slices.Clone(q)
@@ -165,7 +155,7 @@ var scenarios = []scenario{
 			ts = append(ts, Template{PersonID: personName(rng, 40+i), TemplateID: fmt.Sprint("band", i), Vec: near(rng, q, 0.3+1e-6*rng.Float64())})
 		}
 		for i := range 100 {
-			ts = append(ts, Template{PersonID: personName(rng, 120+i), TemplateID: fmt.Sprint("r", i), Vec: gaussUnit(rng, dim)})
+			ts = append(ts, Template{PersonID: personName(rng, 120+i), TemplateID: fmt.Sprint("r", i), Vec: recognizer.RandomUnit(rng, dim)})
 		}
 		rng.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
 		band := near(rng, q, 0.3)
@@ -183,14 +173,14 @@ var scenarios = []scenario{
 	{"fewer persons than k", func(rng *rand.Rand, dim int) ([]Template, [][]float32) {
 		var ts []Template
 		for i := range 120 {
-			ts = append(ts, Template{PersonID: fmt.Sprint("person", i%3), TemplateID: fmt.Sprint("t", i), Vec: gaussUnit(rng, dim)})
+			ts = append(ts, Template{PersonID: fmt.Sprint("person", i%3), TemplateID: fmt.Sprint("t", i), Vec: recognizer.RandomUnit(rng, dim)})
 		}
-		return ts, [][]float32{gaussUnit(rng, dim), near(rng, ts[5].Vec, 0.9)}
+		return ts, [][]float32{recognizer.RandomUnit(rng, dim), near(rng, ts[5].Vec, 0.9)}
 	}},
 	{"unnormalised input", func(rng *rand.Rand, dim int) ([]Template, [][]float32) {
 		var ts []Template
 		for i := range 100 {
-			v := gaussUnit(rng, dim)
+			v := recognizer.RandomUnit(rng, dim)
 			scale := float32(math.Exp(rng.NormFloat64() * 3))
 			for j := range v {
 				v[j] *= scale

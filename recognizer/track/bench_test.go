@@ -20,22 +20,14 @@ func BenchmarkUpdate10Faces(b *testing.B) {
 		frames = 64 // distinct frames, replayed in a loop
 	)
 	rng := rand.New(rand.NewPCG(7, 8))
-	unitN := func() []float32 {
-		v := make([]float32, dim)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		recognizer.Normalize(v)
-		return v
-	}
 	centres := make([][]float32, faces)
 	for i := range centres {
-		centres[i] = unitN()
+		centres[i] = recognizer.RandomUnit(rng, dim)
 	}
 	script := make([][]Observation, frames)
 	for f := range script {
 		for i := range faces {
-			noise := unitN()
+			noise := recognizer.RandomUnit(rng, dim)
 			v := make([]float32, dim)
 			for j := range v {
 				v[j] = 0.7*centres[i][j] + 0.7*noise[j]

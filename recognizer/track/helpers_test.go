@@ -61,7 +61,7 @@ func newWorld(t testing.TB, seed uint64, enrolled int) *world {
 func (w *world) centre(person string) []float32 {
 	c, ok := w.centres[person]
 	if !ok {
-		c = unit(w.rng)
+		c = recognizer.RandomUnit(w.rng, testDim)
 		w.centres[person] = c
 	}
 	return c
@@ -90,18 +90,9 @@ func (w *world) see(t testing.TB, frame int, person string, box recognizer.Rect,
 	}
 }
 
-func unit(rng *rand.Rand) []float32 {
-	v := make([]float32, testDim)
-	for i := range v {
-		v[i] = float32(rng.NormFloat64())
-	}
-	recognizer.Normalize(v)
-	return v
-}
-
 // near returns a unit vector at cosine about cos to base.
 func near(rng *rand.Rand, base []float32, cos float64) []float32 {
-	n := unit(rng)
+	n := recognizer.RandomUnit(rng, len(base))
 	// Remove n's component along base so the cosine is exact.
 	d := float64(recognizer.Dot(n, base))
 	sin := math.Sqrt(1 - cos*cos)

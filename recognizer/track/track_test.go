@@ -27,6 +27,18 @@ func m(person string, score float32) gallery.Match {
 	return gallery.Match{PersonID: person, Score: score, RawScore: score}
 }
 
+// endedAt checks that each track ended at its x: two tracks that swapped
+// faces end where the other person went.
+func endedAt(wantX map[ID]float32) func(*testing.T, []Event) {
+	return func(t *testing.T, evs []Event) {
+		for _, e := range find(evs, TrackEnded) {
+			if x := e.Summary.LastBox.X; x != wantX[e.Track] {
+				t.Errorf("track %d ended at x=%v, want %v: the tracks swapped faces", e.Track, x, wantX[e.Track])
+			}
+		}
+	}
+}
+
 func TestScenarios(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -80,14 +92,7 @@ func TestScenarios(t *testing.T) {
 				"f2 start #1", "f2 start #2", "f3 decide #1 p01", "f3 decide #2 p02",
 				"end #1 identified p01", "end #2 identified p02",
 			},
-			check: func(t *testing.T, evs []Event) {
-				for _, e := range find(evs, TrackEnded) {
-					wantX := map[ID]float32{1: 800, 2: 0}[e.Track]
-					if e.Summary.LastBox.X != wantX {
-						t.Errorf("track %d ended at x=%v, want %v: the tracks swapped faces", e.Track, e.Summary.LastBox.X, wantX)
-					}
-				}
-			},
+			check: endedAt(map[ID]float32{1: 800, 2: 0}),
 		},
 		{
 			name: "two people meet and turn back",
@@ -109,14 +114,7 @@ func TestScenarios(t *testing.T) {
 				"f2 start #1", "f2 start #2", "f3 decide #1 p02", "f3 decide #2 p01",
 				"end #1 identified p02", "end #2 identified p01",
 			},
-			check: func(t *testing.T, evs []Event) {
-				for _, e := range find(evs, TrackEnded) {
-					wantX := map[ID]float32{1: 520, 2: 90}[e.Track]
-					if e.Summary.LastBox.X != wantX {
-						t.Errorf("track %d ended at x=%v, want %v: the tracks swapped faces", e.Track, e.Summary.LastBox.X, wantX)
-					}
-				}
-			},
+			check: endedAt(map[ID]float32{1: 520, 2: 90}),
 		},
 		{
 			name: "two poor frames then good ones",

@@ -212,7 +212,8 @@ func (c Config) LogValue() slog.Value {
 }
 
 // Redact returns a broker URL fit for logs: any password is replaced by
-// ***, and a URL that does not parse is reduced to its scheme.
+// xxxxx (url.URL.Redacted), and a URL that does not parse is reduced to
+// its scheme.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {

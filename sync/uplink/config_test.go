@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
@@ -98,12 +99,12 @@ func TestNewLoadsSecrets(t *testing.T) {
 	if _, err := New(tc, newMemOutbox(), log, Options{}); err == nil || !strings.Contains(err.Error(), "ca_file") || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("CA file without a certificate: %v", err)
 	}
-	k := makePKI(t)
-	tc.CAFile, tc.CertFile, tc.KeyFile = k.caFile, k.clientCert, k.serverKey // key of another certificate
+	k := testenv.NewPKI(t, testSite)
+	tc.CAFile, tc.CertFile, tc.KeyFile = k.CAFile, k.ClientCert, k.ServerKey // key of another certificate
 	if _, err := New(tc, newMemOutbox(), log, Options{}); err == nil || !strings.Contains(err.Error(), "cert_file/key_file") {
 		t.Errorf("mismatched key: %v", err)
 	}
-	tc.KeyFile = k.clientKey
+	tc.KeyFile = k.ClientKey
 	if _, err := New(tc, newMemOutbox(), log, Options{}); err != nil {
 		t.Errorf("good TLS files: %v", err)
 	}
@@ -113,16 +114,12 @@ func TestNewLoadsSecrets(t *testing.T) {
 }
 
 func TestRedactAndLogValue(t *testing.T) {
-	for in, want := range map[string]string{
+	testenv.CheckFunc(t, "Redact", Redact, map[string]string{
 		"tcp://a:1883":              "tcp://a:1883",
 		"ssl://site:s3cret@a:8883":  "ssl://site:xxxxx@a:8883",
 		"tcp://a b:1:2\x7f":         "tcp://<unparsable>",
 		"\x7f:not a url s3cret@x:1": "<unparsable URL>",
-	} {
-		if got := Redact(in); got != want {
-			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
-		}
-	}
+	})
 	var buf bytes.Buffer
 	cfg := testConfig("ssl://site:s3cret@a:8883")
 	cfg.Username, cfg.PasswordFile = "site", "/run/secrets/pw"

@@ -2,19 +2,10 @@ package uplink
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -51,6 +42,15 @@ type memOutbox struct {
 }
 
 func newMemOutbox() *memOutbox { return &memOutbox{sent: map[uint64]bool{}} }
+
+// backlogOutbox is an outbox already holding n unsent test messages.
+func backlogOutbox(t *testing.T, n int) *memOutbox {
+	o := newMemOutbox()
+	for range n {
+		o.add(testMessage(t))
+	}
+	return o
+}
 
 // add stores a message built for its sequence number, as the store does
 // inside one transaction.
@@ -455,86 +455,4 @@ func checkLeaks(t *testing.T) {
 	t.Helper()
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
-}
-
-// pki is a throw-away certificate authority with a server certificate for
-// 127.0.0.1 and a client certificate for the test site.
-type pki struct {
-	caFile, serverCert, serverKey, clientCert, clientKey string
-	otherCA                                              string // a CA that signed nothing here
-}
-
-func makePKI(t *testing.T) pki {
-	t.Helper()
-	dir := t.TempDir()
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	serial := int64(1)
-	sign := func(tmpl, parent *x509.Certificate, pub *ecdsa.PublicKey, signer *ecdsa.PrivateKey) *x509.Certificate {
-		serial++
-		tmpl.SerialNumber = big.NewInt(serial)
-		// Valid since before 2000, when a synctest bubble's fake clock
-		// starts, so that handshakes made in a bubble verify too.
-		tmpl.NotBefore = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
-		tmpl.NotAfter = time.Now().Add(24 * time.Hour)
-		if parent == nil {
-			parent = tmpl
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	writeCert := func(name string, c *x509.Certificate) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	writeKey := func(name string, k *ecdsa.PrivateKey) string {
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	caTmpl := func(cn string) *x509.Certificate {
-		return &x509.Certificate{Subject: pkix.Name{CommonName: cn}, IsCA: true, BasicConstraintsValid: true,
-			KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	}
-	caKey := newKey()
-	ca := sign(caTmpl("dozor test CA"), nil, &caKey.PublicKey, caKey)
-	otherKey := newKey()
-	other := sign(caTmpl("unrelated CA"), nil, &otherKey.PublicKey, otherKey)
-
-	srvKey := newKey()
-	srv := sign(&x509.Certificate{Subject: pkix.Name{CommonName: "broker"}, DNSNames: []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca, &srvKey.PublicKey, caKey)
-	cliKey := newKey()
-	cli := sign(&x509.Certificate{Subject: pkix.Name{CommonName: testSite}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, ca, &cliKey.PublicKey, caKey)
-	return pki{
-		caFile:     writeCert("ca.pem", ca),
-		otherCA:    writeCert("other-ca.pem", other),
-		serverCert: writeCert("server.pem", srv),
-		serverKey:  writeKey("server.key", srvKey),
-		clientCert: writeCert("client.pem", cli),
-		clientKey:  writeKey("client.key", cliKey),
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/internal/mosquitto"
+	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
 // probe runs Probe with a bounded context.
@@ -173,10 +174,10 @@ func TestProbePassword(t *testing.T) {
 
 func TestProbeTLS(t *testing.T) {
 	checkLeaks(t)
-	k := makePKI(t)
-	b := startBroker(t, brokerConfig{caFile: k.caFile, certFile: k.serverCert, keyFile: k.serverKey})
+	k := testenv.NewPKI(t, testSite)
+	b := startBroker(t, brokerConfig{caFile: k.CAFile, certFile: k.ServerCert, keyFile: k.ServerKey})
 	cfg := testConfig("ssl://" + b.addr())
-	cfg.CAFile, cfg.CertFile, cfg.KeyFile = k.caFile, k.clientCert, k.clientKey
+	cfg.CAFile, cfg.CertFile, cfg.KeyFile = k.CAFile, k.ClientCert, k.ClientKey
 
 	t.Run("right CA", func(t *testing.T) {
 		res, err, took := probe(t, cfg, 3)
@@ -187,7 +188,7 @@ func TestProbeTLS(t *testing.T) {
 		if !res.TLS || !strings.HasPrefix(res.TLSVersion, "TLS 1.") || res.Broker != "ssl://"+b.addr() {
 			t.Errorf("result %+v; want TLS to %s", res, b.addr())
 		}
-		if want := certNotAfter(t, k.serverCert); !res.CertExpires.Equal(want) {
+		if want := certNotAfter(t, k.ServerCert); !res.CertExpires.Equal(want) {
 			t.Errorf("certificate expires %v; the broker's expires %v", res.CertExpires, want)
 		}
 		t.Logf("TLS: %s, certificate expires %s, connect %v, RTT %v", res.TLSVersion, res.CertExpires.Format(time.RFC3339), res.Connect, res.RTT)
@@ -195,7 +196,7 @@ func TestProbeTLS(t *testing.T) {
 
 	t.Run("wrong CA", func(t *testing.T) {
 		bad := cfg
-		bad.CAFile = k.otherCA
+		bad.CAFile = k.OtherCA
 		res, err, _ := probe(t, bad, 3)
 		if err == nil {
 			t.Fatalf("connected with the wrong CA: %+v", res)
@@ -324,10 +325,7 @@ func TestProbeBesideUplink(t *testing.T) {
 	checkLeaks(t)
 	b := startBroker(t, brokerConfig{})
 	sub := newSubscriber(t, b.addr(), "dozor/v1/r1/s1/#", "", "")
-	ob := newMemOutbox()
-	for range 5 {
-		ob.add(testMessage(t))
-	}
+	ob := backlogOutbox(t, 5)
 	cfg := testConfig("tcp://" + b.addr())
 	u := runUplink(t, cfg, ob, nil)
 	if !waitUntil(10*time.Second, func() bool { return ob.unsent() == 0 && len(sub.seqs()) >= 5 }) {

@@ -60,10 +60,7 @@ func TestRetainedStates(t *testing.T) {
 	b := startBroker(t, brokerConfig{})
 	p := startProxy(t, b.addr(), true)
 	sub := newSubscriber(t, b.addr(), "dozor/v1/r1/s1/#", "", "")
-	ob := newMemOutbox()
-	for range backlog {
-		ob.add(testMessage(t))
-	}
+	ob := backlogOutbox(t, backlog)
 	gate1, gate2 := cameraTopic(t, "gate-1"), cameraTopic(t, "gate-2")
 
 	// Kept out until the states are set.

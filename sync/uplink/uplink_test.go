@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
@@ -23,10 +24,7 @@ func TestDeliversInOrder(t *testing.T) {
 	b := startBroker(t, brokerConfig{})
 	p := startProxy(t, b.addr(), true)
 	sub := newSubscriber(t, b.addr(), "dozor/v1/r1/s1/#", "", "")
-	ob := newMemOutbox()
-	for range backlog {
-		ob.add(testMessage(t))
-	}
+	ob := backlogOutbox(t, backlog)
 	start := time.Now()
 	u := runUplink(t, testConfig("tcp://"+p.addr()), ob, p)
 	produce(t, u, ob, live, nil)
@@ -240,11 +238,11 @@ func TestLastWill(t *testing.T) {
 // (TLS) and a password.
 func TestAuthAndTLS(t *testing.T) {
 	checkLeaks(t)
-	k := makePKI(t)
+	k := testenv.NewPKI(t, testSite)
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "passwd")
 	writePasswordFile(t, pwFile, map[string]string{testSite: "right-horse-battery", "region": "region-pass"}, false)
-	b := startBroker(t, brokerConfig{passwordFile: pwFile, caFile: k.caFile, certFile: k.serverCert, keyFile: k.serverKey, plainPort: true})
+	b := startBroker(t, brokerConfig{passwordFile: pwFile, caFile: k.CAFile, certFile: k.ServerCert, keyFile: k.ServerKey, plainPort: true})
 	secret := func(name, content string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
@@ -254,7 +252,7 @@ func TestAuthAndTLS(t *testing.T) {
 	}
 	tlsConfig := func(addr, password string) Config {
 		c := testConfig("ssl://" + addr)
-		c.CAFile, c.CertFile, c.KeyFile = k.caFile, k.clientCert, k.clientKey
+		c.CAFile, c.CertFile, c.KeyFile = k.CAFile, k.ClientCert, k.ClientKey
 		c.Username, c.PasswordFile = testSite, secret("pw-"+password, password)
 		return c
 	}
@@ -262,10 +260,7 @@ func TestAuthAndTLS(t *testing.T) {
 	t.Run("client certificate and password", func(t *testing.T) {
 		const n = 20
 		sub := newSubscriber(t, b.plainAddr(), "dozor/v1/r1/s1/#", "region", "region-pass")
-		ob := newMemOutbox()
-		for range n {
-			ob.add(testMessage(t))
-		}
+		ob := backlogOutbox(t, n)
 		u := runUplink(t, tlsConfig(b.addr(), "right-horse-battery"), ob, nil)
 		if !waitUntil(15*time.Second, func() bool { return len(sub.seqs()) >= n && ob.unsent() == 0 }) {
 			t.Fatalf("%d of %d over TLS; stats %+v", len(sub.seqs()), n, u.Stats())
@@ -325,7 +320,7 @@ func TestAuthAndTLS(t *testing.T) {
 
 	t.Run("unknown CA", func(t *testing.T) {
 		cfg := tlsConfig(b.addr(), "right-horse-battery")
-		cfg.CAFile = k.otherCA
+		cfg.CAFile = k.OtherCA
 		u := runUplink(t, cfg, newMemOutbox(), nil)
 		if !waitUntil(10*time.Second, func() bool { return u.Stats().LastError != "" }) {
 			t.Fatalf("no error with the wrong CA; stats %+v", u.Stats())
@@ -347,10 +342,7 @@ func TestSelfHashedPasswordFile(t *testing.T) {
 	writePasswordFile(t, pwFile, map[string]string{testSite: "pa55", "region": "rp"}, true)
 	b := startBroker(t, brokerConfig{passwordFile: pwFile})
 	sub := newSubscriber(t, b.addr(), "dozor/v1/r1/s1/#", "region", "rp")
-	ob := newMemOutbox()
-	for range 5 {
-		ob.add(testMessage(t))
-	}
+	ob := backlogOutbox(t, 5)
 	cfg := testConfig("tcp://" + b.addr())
 	cfg.Username, cfg.PasswordFile = testSite, filepath.Join(dir, "site-pw")
 	if err := os.WriteFile(cfg.PasswordFile, []byte("pa55"), 0o600); err != nil {

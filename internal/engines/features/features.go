@@ -160,16 +160,21 @@ func stillDetector() opencv.DetectorConfig {
 	return det
 }
 
+// stillEngine is the OpenCV engine named, with the still detector.
+func stillEngine(modelDir, name string) (*opencv.Engine, error) {
+	cfg, err := engines.OpenCVConfig(modelDir, name, stillDetector())
+	if err != nil {
+		return nil, err
+	}
+	return opencv.New(cfg)
+}
+
 // opencvExtractor runs YuNet and both ONNX embedders, with mirrored
 // chips, so one pass yields every OpenCV engine variant.
 type opencvExtractor struct{ e *opencv.Engine }
 
 func newOpenCVExtractor(modelDir string) (*opencvExtractor, error) {
-	cfg, err := engines.OpenCVConfig(modelDir, engines.Fused, stillDetector())
-	if err != nil {
-		return nil, err
-	}
-	e, err := opencv.New(cfg)
+	e, err := stillEngine(modelDir, engines.Fused)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +184,24 @@ func newOpenCVExtractor(modelDir string) (*opencvExtractor, error) {
 func (x *opencvExtractor) Close() error { return x.e.Close() }
 
 func (x *opencvExtractor) Extract(path string) eval.Features {
-	img, faces, err := engines.DetectFile(x.e, path)
+	return extractMain(x.e, path, func(img *recognizer.Image, face recognizer.Face) (eval.Features, error) {
+		feats, err := x.e.Features(img, []recognizer.Face{face})
+		if err != nil {
+			return eval.Features{}, err
+		}
+		return eval.Features{Face: face, Vecs: map[string]eval.RawVec{
+			engines.FacePlugin: {Plain: feats[0][0].Plain, Flipped: feats[0][0].Flipped},
+			engines.DlibONNX:   {Plain: feats[0][1].Plain, Flipped: feats[0][1].Flipped},
+		}}, nil
+	})
+}
+
+// extractMain detects the faces of the photo at path with det, picks the
+// labelled one (eval.MainFace) and has embed describe it. A photo that
+// cannot be read, shows no face or fails to embed counts as one without
+// a face, with the error kept.
+func extractMain(det recognizer.Detector, path string, embed func(*recognizer.Image, recognizer.Face) (eval.Features, error)) eval.Features {
+	img, faces, err := engines.DetectFile(det, path)
 	if err != nil {
 		return eval.Features{Err: err.Error(), NoFace: true}
 	}
@@ -187,14 +209,11 @@ func (x *opencvExtractor) Extract(path string) eval.Features {
 	if i < 0 {
 		return eval.Features{NoFace: true}
 	}
-	feats, err := x.e.Features(img, faces[i:i+1])
+	f, err := embed(img, faces[i])
 	if err != nil {
 		return eval.Features{Err: err.Error(), NoFace: true}
 	}
-	return eval.Features{Face: faces[i], Vecs: map[string]eval.RawVec{
-		engines.FacePlugin: {Plain: feats[0][0].Plain, Flipped: feats[0][0].Flipped},
-		engines.DlibONNX:   {Plain: feats[0][1].Plain, Flipped: feats[0][1].Flipped},
-	}}
+	return f
 }
 
 // dlibExtractor evaluates the go-face engine: YuNet picks the labelled
@@ -206,11 +225,7 @@ type dlibExtractor struct {
 }
 
 func newDlibExtractor(modelDir string) (*dlibExtractor, error) {
-	cfg, err := engines.OpenCVConfig(modelDir, engines.FacePlugin, stillDetector())
-	if err != nil {
-		return nil, err
-	}
-	e, err := opencv.New(cfg)
+	e, err := stillEngine(modelDir, engines.FacePlugin)
 	if err != nil {
 		return nil, err
 	}
@@ -228,20 +243,14 @@ func (x *dlibExtractor) Close() error {
 }
 
 func (x *dlibExtractor) Extract(path string) eval.Features {
-	img, faces, err := engines.DetectFile(x.det, path)
-	if err != nil {
-		return eval.Features{Err: err.Error(), NoFace: true}
-	}
-	i := eval.MainFace(faces, img.W, img.H)
-	if i < 0 {
-		return eval.Features{NoFace: true}
-	}
-	embs, err := x.d.Embed(img, faces[i:i+1])
-	if err != nil {
-		return eval.Features{Err: err.Error(), NoFace: true}
-	}
-	if embs[0].Vec == nil {
-		return eval.Features{NoFace: true, Face: faces[i]}
-	}
-	return eval.Features{Face: faces[i], Vecs: map[string]eval.RawVec{dlib.EngineName: {Plain: embs[0].Vec}}}
+	return extractMain(x.det, path, func(img *recognizer.Image, face recognizer.Face) (eval.Features, error) {
+		embs, err := x.d.Embed(img, []recognizer.Face{face})
+		if err != nil {
+			return eval.Features{}, err
+		}
+		if embs[0].Vec == nil {
+			return eval.Features{NoFace: true, Face: face}, nil
+		}
+		return eval.Features{Face: face, Vecs: map[string]eval.RawVec{dlib.EngineName: {Plain: embs[0].Vec}}}, nil
+	})
 }
