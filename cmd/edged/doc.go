@@ -1,5 +1,7 @@
 // Command edged is the facility daemon: it reads its configuration, builds
-// the logger, and runs package edge until SIGINT or SIGTERM.
+// the logger and the parts that link C libraries (the SQLite store, the
+// recognizer engines, the libavcodec decoders, through edge/cgodeps), and
+// runs package edge with them until SIGINT or SIGTERM.
 //
 //	edged -config /etc/dozor/edged.yaml
 //	edged -print-example-config > edged.yaml
