@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,5 +290,33 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 	must(t, err)
 	if len(entries) != 1 || entries[0].Name() != "f?x=1#y.db" {
 		t.Errorf("directory holds %v", entries)
+	}
+}
+
+// OpenFirst makes the key only on the very first start, with neither the
+// database nor the key there: a database whose key went missing is never
+// given a new one that could not read it.
+func TestOpenFirst(t *testing.T) {
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "f.db"), filepath.Join(t.TempDir(), "f.key")
+	opt := Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: key}
+	s, made, err := OpenFirst(db, opt)
+	if err != nil || !made {
+		t.Fatalf("first start: made key %v, %v; want a new key and store", made, err)
+	}
+	s.Close()
+	s, made, err = OpenFirst(db, opt)
+	if err != nil || made {
+		t.Fatalf("second start: made key %v, %v; want the existing key", made, err)
+	}
+	s.Close()
+	if err := os.Remove(key); err != nil {
+		t.Fatal(err)
+	}
+	if _, made, err = OpenFirst(db, opt); made || !errors.Is(err, ErrKeyFile) {
+		t.Fatalf("database without its key: made key %v, %v; want no new key and ErrKeyFile", made, err)
+	}
+	if _, err := os.Stat(key); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a key file was made for a database that had another: %v", err)
 	}
 }
