@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -84,7 +85,7 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 		return false
-	})
+	}, sub.changed)
 	streamFor := time.Since(started).Round(time.Second)
 
 	h, code := getHealth(t, d.HTTPAddr())
@@ -98,31 +99,28 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("/healthz: gallery %+v, uplink %+v, models %+v, store %+v", h.Gallery, h.Uplink, h.Models, h.Store)
 	}
 	// A dashboard connecting now gets the camera's retained status: up,
-	// the wire's word for streaming, with its rate once the camera has
-	// one. Each try is a new late subscriber, until the retained status
-	// carries a rate.
-	var cs wire.CameraStatus
-	var retained bool
-	waitFor(t, 30*time.Second, "retained camera status with a rate", func() bool {
-		camSub := subscribe(t, b.addr(), "dozor/v1/+/+/camera/+/status")
-		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			got := camSub.snapshot()
-			if len(got) == 0 {
-				continue
-			}
-			m := got[0]
-			msg, err := wire.Decode(m.topic, m.payload, time.Now())
-			if err != nil {
-				t.Fatalf("camera status the region would refuse: %s: %v\n%s", m.topic, err, clip(m.payload))
-			}
-			if m.topic != "dozor/v1/north/ik5/camera/stage/status" {
-				t.Errorf("camera status on %s", m.topic)
-			}
-			cs, retained = msg.Payload.(wire.CameraStatus), m.retained
-			return cs.FPS > 0
+	// the wire's word for streaming, with its rate. The rate is known
+	// once a status carrying it has been published (seen live), and a
+	// subscriber connecting after that is handed it as retained.
+	cameraStatus := func(m received) wire.CameraStatus {
+		msg, err := wire.Decode(m.topic, m.payload, time.Now())
+		if err != nil {
+			t.Fatalf("camera status the region would refuse: %s: %v\n%s", m.topic, err, clip(m.payload))
 		}
-		return false
-	})
+		if m.topic != "dozor/v1/north/ik5/camera/stage/status" {
+			t.Errorf("camera status on %s", m.topic)
+		}
+		return msg.Payload.(wire.CameraStatus)
+	}
+	live := subscribe(t, b.addr(), "dozor/v1/+/+/camera/+/status")
+	waitFor(t, 30*time.Second, "camera status with a rate", func() bool {
+		return slices.ContainsFunc(live.snapshot(), func(m received) bool { return cameraStatus(m).FPS > 0 })
+	}, live.changed)
+	late := subscribe(t, b.addr(), "dozor/v1/+/+/camera/+/status")
+	waitFor(t, 10*time.Second, "retained camera status for a late subscriber", func() bool { return len(late.snapshot()) > 0 },
+		late.changed)
+	first := late.snapshot()[0]
+	cs, retained := cameraStatus(first), first.retained
 	if !retained || cs.Camera != "stage" || cs.State != wire.CameraUp || cs.FPS <= 0 || cs.LastFrame.IsZero() {
 		t.Errorf("camera status for a late subscriber: retained %v, %+v; want a retained up status with a rate and a last frame", retained, cs)
 	}

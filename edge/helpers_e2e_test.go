@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -66,10 +67,11 @@ func (b *broker) stop(sig syscall.Signal) { b.b.Stop(sig) }
 
 // subscriber records every message on a topic filter, duplicates included.
 type subscriber struct {
-	t      *testing.T
-	client mqtt.Client
-	mu     sync.Mutex
-	msgs   []received
+	t       *testing.T
+	client  mqtt.Client
+	mu      sync.Mutex
+	msgs    []received
+	changed chan struct{} // signalled (never blocking) on every message
 }
 
 type received struct {
@@ -88,7 +90,7 @@ func subscribe(t *testing.T, addr, filter string) *subscriber {
 // aggregator does.
 func subscribeWith(t *testing.T, addr, filter string, clean bool) *subscriber {
 	t.Helper()
-	s := &subscriber{t: t}
+	s := &subscriber{t: t, changed: make(chan struct{}, 1)}
 	subscribed := make(chan mqtt.Token, 1)
 	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("region-test-%d", time.Now().UnixNano())).
 		SetCleanSession(clean).SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
@@ -123,6 +125,10 @@ func (s *subscriber) handle(_ mqtt.Client, m mqtt.Message) {
 	s.mu.Lock()
 	s.msgs = append(s.msgs, received{topic: m.Topic(), payload: append([]byte(nil), m.Payload()...), retained: m.Retained(), at: time.Now()})
 	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default: // a signal is already waiting
+	}
 }
 
 func (s *subscriber) snapshot() []received {
@@ -191,14 +197,42 @@ func outboxState(t *testing.T, path string) (last uint64, depth int) {
 // delivered, copies included, and the audit records by seq.
 func awaitRegion(t *testing.T, sub, auditSub *subscriber, want uint64, limit time.Duration) ([]wire.Sighting, map[uint64]wire.AuditRecord) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		all, audits := sub.sightings(t), dedupAudit(t, auditSub.audits(t))
-		if uint64(len(dedup(t, all))+len(audits)) >= want || time.Now().After(deadline) {
-			return all, audits
-		}
-		time.Sleep(100 * time.Millisecond)
+	var all []wire.Sighting
+	var audits map[uint64]wire.AuditRecord
+	waitChanges(time.Now().Add(limit), func() bool {
+		all, audits = sub.sightings(t), dedupAudit(t, auditSub.audits(t))
+		return uint64(len(dedup(t, all))+len(audits)) >= want
+	}, sub.changed, auditSub.changed)
+	return all, audits
+}
+
+// waitFor waits until cond holds, checking it again each time one of
+// changes is signalled, and fails the test when it does not hold within
+// limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool, changes ...<-chan struct{}) {
+	t.Helper()
+	if !waitChanges(time.Now().Add(limit), cond, changes...) {
+		t.Fatalf("no %s within %v", what, limit)
 	}
+}
+
+// waitChanges checks cond, then again after each signal on one of
+// changes, until it holds (true) or the deadline passes (false). The
+// channels carry one pending signal each, so a change between a check
+// and the wait is never missed.
+func waitChanges(deadline time.Time, cond func() bool, changes ...<-chan struct{}) bool {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	cases := []reflect.SelectCase{{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)}}
+	for _, c := range changes {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c)})
+	}
+	for !cond() {
+		if i, _, _ := reflect.Select(cases); i == 0 {
+			return cond()
+		}
+	}
+	return true
 }
 
 // dedup keeps the first copy of each sighting's seq; see firstCopies.

@@ -55,7 +55,9 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 	// One call, so the frame is handed to the engine's library once.
 	// Faces too small to identify are followed by their box alone: no
 	// embedding is spent on them. The first want call marks the end of
-	// detection, which splits the time between the two stages.
+	// detection, which splits the time between the two stages (an engine
+	// that computes descriptors while it detects, as dlib does, reports
+	// them as detection).
 	t0 := time.Now()
 	var detected time.Time
 	faces, embs, err := eng.Recognize(img, func(fc recognizer.Face) bool {

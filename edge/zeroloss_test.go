@@ -3,6 +3,7 @@
 package edge_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -12,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/sqlite"
@@ -116,17 +120,19 @@ http: {listen: "127.0.0.1:0"}
 	// Run 1: streaming, the broker goes away until sightings wait in the
 	// outbox and comes back, and once the region has one of those, the
 	// daemon is killed without warning.
+	region := []<-chan struct{}{sub.changed, auditSub.changed}
+	writes := storeWrites(t, dbPath)
 	p := startEdged(t, bin, cfgPath, &logs)
-	waitFor(t, 90*time.Second, "a first sighting at the region", func() bool { return len(sub.sightings(t)) > 0 })
+	waitFor(t, 90*time.Second, "a first sighting at the region", func() bool { return len(sub.sightings(t)) > 0 }, region...)
 	b.stop(syscall.SIGTERM)
 	var queued int
 	waitFor(t, 60*time.Second, "a sighting waiting in the outbox during the outage", func() bool {
 		_, queued = outboxState(t, dbPath)
 		return queued > 0
-	})
+	}, writes)
 	lastBeforeRestart, _ := outboxState(t, dbPath)
 	b.restart()
-	waitFor(t, 60*time.Second, "the sightings of the outage at the region", func() bool { return topSeen() >= lastBeforeRestart })
+	waitFor(t, 60*time.Second, "the sightings of the outage at the region", func() bool { return topSeen() >= lastBeforeRestart }, region...)
 	p.signal(syscall.SIGKILL)
 	if _, ok := p.wait(10 * time.Second); !ok {
 		t.Fatal("edged did not die on SIGKILL")
@@ -143,7 +149,7 @@ http: {listen: "127.0.0.1:0"}
 			}
 		}
 		return false
-	})
+	}, region...)
 	p.signal(syscall.SIGTERM)
 	if err, ok := p.wait(30 * time.Second); !ok || err != nil {
 		t.Fatalf("edged did not stop cleanly: exited %v, %v", ok, err)
@@ -191,13 +197,46 @@ http: {listen: "127.0.0.1:0"}
 		last, queued, killedAt, len(all), len(all)-len(bySeq), len(byID), len(audits), top)
 }
 
-// waitFor polls cond until it holds, failing the test when it does not
-// within limit: a bounded wait on an event the test can only observe.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+// storeWrites is signalled each time a process writes the database's
+// write-ahead log (inotify on its directory), so that the test waits for
+// the daemon to store something instead of polling the file.
+func storeWrites(t *testing.T, dbPath string) <-chan struct{} {
 	t.Helper()
-	for deadline := time.Now().Add(limit); !cond(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v", what, limit)
-		}
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatalf("inotify: %v", err)
 	}
+	if _, err := unix.InotifyAddWatch(fd, filepath.Dir(dbPath), unix.IN_MODIFY|unix.IN_CREATE); err != nil {
+		unix.Close(fd)
+		t.Fatalf("inotify watch: %v", err)
+	}
+	// A non-blocking descriptor goes through the runtime's poller, so
+	// Close ends the Read below.
+	f := os.NewFile(uintptr(fd), "inotify")
+	wal := filepath.Base(dbPath) + "-wal"
+	ch := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := f.Read(buf)
+			if err != nil {
+				return
+			}
+			for off := 0; off+unix.SizeofInotifyEvent <= n; {
+				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
+				off += unix.SizeofInotifyEvent + int(ev.Len)
+				if string(bytes.TrimRight(name, "\x00")) == wal {
+					select {
+					case ch <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { f.Close(); <-done })
+	return ch
 }
