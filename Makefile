@@ -1,7 +1,7 @@
 # dozor: face-recognition edge appliance.
 #   make deps     install the Debian packages (apt) that are missing
 #   make models   link the model files from $(SHARED)/models and verify them
-#   make demo     a whole facility on this machine: broker, simulated camera, edged, live sightings
+#   make demo     a whole facility on this machine: broker, simulated camera, edged, its guard-post monitor
 #   make test     the whole test suite (what CI runs)
 #   make eval     accuracy table on the development sets
 #   make bench    per-stage speed on this box
@@ -17,7 +17,8 @@ export DOZOR_MODELS := $(MODELS_DIR)
 # Packages without cgo: they must build and test with CGO_ENABLED=0.
 PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ \
         ./edge/ ./edge/config/ ./edge/custody/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
-        ./camera/ ./camera/simcam/ ./hw/ ./internal/backoff/ ./internal/stats/
+        ./camera/ ./camera/simcam/ ./camera/live/ ./hw/ ./internal/backoff/ ./internal/stats/ \
+        ./edge/monitor/ ./edge/monitor/auth/ ./edge/monitor/web/
 
 .PHONY: all build deps models demo test vet test-pure test-matprofile fuzz eval bench clean deb check-deb
 
@@ -76,6 +77,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTopic$$' -fuzztime $(FUZZTIME) ./sync/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHWTestPing$$' -fuzztime $(FUZZTIME) ./sync/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCPUInfo$$' -fuzztime $(FUZZTIME) ./hw/
+	$(GO) test -run '^$$' -fuzz '^FuzzHubWriteAccessUnit$$' -fuzztime $(FUZZTIME) ./camera/live/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHash$$' -fuzztime $(FUZZTIME) ./edge/monitor/auth/
 
 eval: build
 	./$(BIN)/edgectl eval table --dataset $(SHARED)/testdata/lfw-dev --dataset $(SHARED)/testdata/celeba-dev --dataset $(SHARED)/testdata/cfp-dev --plot-dir var

@@ -148,6 +148,10 @@ type Options struct {
 	Decoders DecoderFactory
 	// Out receives the frames.
 	Out *Latest
+	// Live receives every valid access unit before it is decoded, for
+	// the live view (camera/live.Hub); nil: none. It is called on the
+	// packet goroutine and must not block.
+	Live LiveSink
 	// Now and Rand replace the clock and the jitter source in tests.
 	Now  func() time.Time
 	Rand func() float64
@@ -473,7 +477,7 @@ func (c *Camera) session(ctx context.Context) (res sessionResult) {
 	if err != nil {
 		return sessionResult{reason: ReasonUnsupportedCodec, detail: err.Error()}
 	}
-	tc := TrackConfig{SampleRate: c.cfg.SampleRate, MaxSide: c.cfg.MaxSide}
+	tc := TrackConfig{SampleRate: c.cfg.SampleRate, MaxSide: c.cfg.MaxSide, Live: c.opt.Live}
 	switch f := forma.(type) {
 	case *format.H264:
 		sps, pps := f.SafeParams()

@@ -24,6 +24,10 @@
 //     counted as dropped), so nothing queues without bound.
 //   - Health (health.go) is the per-camera state and counters for the
 //     daemon, the guard monitor and metrics.
+//   - LiveSink (live.go) receives every valid access unit, parameter sets
+//     in front of each random-access unit, before it is decoded; it must
+//     not block. camera/live repackages H.264 for browsers as fragmented
+//     MP4 without decoding: the live view costs the pipeline no decode.
 //
 // Camera credentials live only in the URL given to Config; everything this
 // package logs or reports carries the URL as rtsp://user:***@host.

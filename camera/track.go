@@ -50,6 +50,9 @@ type TrackConfig struct {
 	// Decoder decodes the track; the Track owns it from here on and closes
 	// it in Close.
 	Decoder Decoder
+	// Live receives every valid access unit before it is decoded (nil:
+	// none).
+	Live LiveSink
 }
 
 // TrackStats are a Track's counters.
@@ -316,6 +319,9 @@ func (t *Track) accessUnit(au [][]byte, ts int64, now time.Time) (*Frame, error)
 		}
 		t.waitIDR = false
 	}
+	if t.cfg.Live != nil {
+		t.cfg.Live.WriteAccessUnit(LiveUnit{Codec: t.cfg.Codec, NALUs: au, PTS: ts, Wall: t.wallOf(ts, now), Random: random})
+	}
 
 	n, pic, err := t.dec.Decode(au, ts)
 	if err != nil {
@@ -427,6 +433,21 @@ func (t *Track) captured(pts int64, now time.Time) time.Time {
 		t.lagFrom, t.lagMin = now, time.Duration(math.MaxInt64)
 	default:
 		t.lagMin = min(t.lagMin, lag)
+	}
+	return c
+}
+
+// wallOf maps a PTS to the wall clock as captured does, without moving
+// the mapping: the live view sees an access unit before it is decoded,
+// and only decoded pictures correct the clock.
+func (t *Track) wallOf(pts int64, now time.Time) time.Time {
+	if !t.haveClock {
+		return now
+	}
+	d := pts - t.clockPTS
+	c := t.clockBase.Add(time.Duration(d/ClockRate)*time.Second + time.Duration(d%ClockRate)*time.Second/ClockRate)
+	if lag := now.Sub(c); lag < 0 || lag > maxJump {
+		return now // captured would re-anchor here
 	}
 	return c
 }

@@ -15,7 +15,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dozor-edge/dozor/camera"
+	"github.com/dozor-edge/dozor/camera/live"
 	"github.com/dozor-edge/dozor/edge/config"
+	"github.com/dozor-edge/dozor/edge/monitor"
+	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
 	"github.com/dozor-edge/dozor/recognizer/gallery"
 	"github.com/dozor-edge/dozor/recognizer/track"
@@ -40,6 +43,10 @@ type Deps struct {
 	NewEngine func() (recognizer.Engine, error)
 	// Decoders opens the cameras' video decoders (cmd/edged: libavcodec).
 	Decoders camera.DecoderFactory
+	// Decode decodes an uploaded photo into at most maxSide pixels on its
+	// longest side (cmd/edged: the recognizer's safe decoder,
+	// opencv.DecodeImage), for enrolment and search in the monitor.
+	Decode func(data []byte, maxSide int) (*recognizer.Image, error)
 	// Logger receives everything the daemon logs; nil discards.
 	Logger *slog.Logger
 	// Version is the software version reported to the region and on
@@ -70,6 +77,9 @@ func (d Deps) check() error {
 	}
 	if d.Decoders == nil {
 		missing = append(missing, "Decoders")
+	}
+	if d.Decode == nil {
+		missing = append(missing, "Decode")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("edge: Deps.%s not set", strings.Join(missing, ", Deps."))
@@ -106,7 +116,18 @@ type Daemon struct {
 	rulesCount atomic.Int64
 	unstored   *unstored
 	depth      depthCache
-	startedAt  time.Time
+
+	// The guard-post monitor's feeds: each camera's live video (nil for
+	// none), its latest picture, the events of the pipeline, the names
+	// drawn over the video, and the engine of interactive requests.
+	hubs          []*live.Hub
+	snaps         *snapshots
+	events        *monitor.Hub
+	names         atomic.Pointer[map[string]string]
+	regions       atomic.Pointer[map[string][]store.Point]
+	interactive   *interactive
+	decisionTopic string
+	startedAt     time.Time
 }
 
 // New checks the configuration and returns a daemon ready to Run. Nothing
@@ -125,7 +146,7 @@ func New(cfg config.Config, deps Deps) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, deps: deps, log: log.With("site", cfg.Site.ID), baseLog: log, m: newMetrics(),
 		reload: make(chan struct{}, 1), ready: make(chan struct{}),
-		unstored: &unstored{},
+		unstored: &unstored{}, snaps: newSnapshots(), events: monitor.NewHub(),
 	}
 	d.recErrs = newEvery(d.log.With("component", "recognizer"), slog.LevelWarn, "recognition errors", time.Minute)
 	d.httpAddr.Store("")
@@ -213,6 +234,8 @@ type parts struct {
 	ln        net.Listener
 	srv       *http.Server
 	st        Store
+
+	interactive *interactive
 }
 
 // close releases the engines and closes the store; the error is the
@@ -220,6 +243,9 @@ type parts struct {
 func (p *parts) close(log *slog.Logger) error {
 	for _, e := range p.engs {
 		e.Close()
+	}
+	if p.interactive != nil {
+		p.interactive.close()
 	}
 	if p.st == nil {
 		return nil
@@ -289,11 +315,13 @@ func (d *Daemon) build(ctx context.Context, p *parts) error {
 
 	p.latest = camera.NewLatest()
 	for _, cc := range cfg.Cameras {
-		cam, err := camera.New(d.cameraConfig(cc), camera.Options{Logger: log, Decoders: d.deps.Decoders, Out: p.latest})
+		hub := live.NewHub(cc.ID, log)
+		cam, err := camera.New(d.cameraConfig(cc), camera.Options{Logger: log, Decoders: d.deps.Decoders, Out: p.latest, Live: hub})
 		if err != nil {
 			return fatal("config", err)
 		}
 		d.cams = append(d.cams, cam)
+		d.hubs = append(d.hubs, hub)
 	}
 	if p.camStatus, err = newCameraStatusWatcher(cfg.Site.Region, cfg.Site.ID, d.cams, d.up, log); err != nil {
 		return fatal("config", err)
@@ -312,12 +340,25 @@ func (d *Daemon) build(ctx context.Context, p *parts) error {
 	if err != nil {
 		return fatal("config", err)
 	}
+	p.loop.watch = watcher{stored: d.stored, seen: d.seen}
+	d.loadNames(ctx)
+	d.loadRegions(ctx)
 
-	if p.ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
+	if d.decisionTopic, err = wire.AlertDecisionTopic(cfg.Site.Region, cfg.Site.ID); err != nil {
+		return fatal("config", err)
+	}
+	d.interactive = &interactive{build: d.deps.NewEngine, gallery: d.holder}
+	p.interactive = d.interactive
+	mon, err := d.newMonitor()
+	if err != nil {
 		return fatal("http", err)
 	}
-	p.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
+	if p.ln, err = d.listen(); err != nil {
+		return fatal("http", err)
+	}
+	p.srv = &http.Server{Handler: d.handler(mon.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	d.httpAddr.Store(p.ln.Addr().String())
+	d.warnPlainHTTP(p.ln.Addr())
 	return nil
 }
 
@@ -492,6 +533,10 @@ func (d *Daemon) watchStore(ctx context.Context, dim int, rulesCh chan *siteRule
 				d.m.galleryReloads.Inc()
 				log.Info("gallery reloaded", "templates", snap.Len(), "persons", snap.Persons())
 			}
+		}
+		if forced || rulesChanged || galleryChanged {
+			d.loadNames(ctx)
+			d.loadRegions(ctx)
 		}
 		if forced || rulesChanged {
 			sr, err := loadRules(ctx, d.st, d.cfg.Site)

@@ -363,8 +363,14 @@ func enrol(t *testing.T, storePath, keyFile, modelDir string, photos []string) {
 		if err := st.PutPerson(ctx, "supervisor", store.Person{ID: id, DisplayName: id, Facility: "ik5", Status: store.StatusActive}); err != nil {
 			t.Fatal(err)
 		}
+		// The photo is kept, as enrolment keeps it: the guard compares
+		// the live crop with it.
+		photo, err := st.AddPhoto(ctx, "supervisor", id, data, "booking photo")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := st.AddTemplate(ctx, "supervisor", store.NewTemplate{PersonID: id, Model: embs[0].Model, Vec: embs[0].Vec,
-			Quality: faces[best].Quality.Score, Source: "booking photo"}); err != nil {
+			Quality: faces[best].Quality.Score, Source: "booking photo", PhotoID: photo}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,16 +1,36 @@
 package edge
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"time"
 )
 
-func (d *Daemon) handler() http.Handler {
+// handler serves /healthz and /metrics, and everything else from the
+// guard-post monitor.
+func (d *Daemon) handler(monitor http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", d.serveHealth)
 	mux.Handle("GET /metrics", d.metricsHandler())
+	mux.Handle("/", monitor)
 	return mux
+}
+
+// listen opens the HTTP port, with TLS when a certificate is configured.
+func (d *Daemon) listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", d.cfg.HTTP.Listen)
+	if err != nil || !d.cfg.HTTP.TLS() {
+		return ln, err
+	}
+	cert, err := tls.LoadX509KeyPair(d.cfg.HTTP.CertFile, d.cfg.HTTP.KeyFile)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("http.cert_file: %w", err)
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
 }
 
 // Health is the /healthz document.

@@ -70,7 +70,7 @@ func metricsDaemon(t *testing.T) *Daemon {
 func scrape(t *testing.T, d *Daemon) (body []byte, format expfmt.Format) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	d.handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	d.handler(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d\n%s", rec.Code, rec.Body)
 	}

@@ -41,7 +41,8 @@ func (d *Daemon) worker(ctx context.Context, eng recognizer.Engine, latest *came
 // recognize runs detect, embed and match on one frame and releases it.
 func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 	defer f.Release()
-	res := frameResult{camera: f.Camera, seq: f.Seq, at: f.Captured}
+	d.snaps.offer(f)
+	res := frameResult{camera: f.Camera, seq: f.Seq, at: f.Captured, w: f.W, h: f.H}
 	if res.at.IsZero() {
 		res.at = time.Now()
 	}
@@ -60,11 +61,12 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 	// them as detection).
 	t0 := time.Now()
 	var detected time.Time
+	poly := d.region(f.Camera)
 	faces, embs, err := eng.Recognize(img, func(fc recognizer.Face) bool {
 		if detected.IsZero() {
 			detected = time.Now()
 		}
-		return fc.InterOcular() >= minEmbedInterOcular
+		return fc.InterOcular() >= minEmbedInterOcular && inRegion(poly, fc.Box, f.W, f.H)
 	})
 	end := time.Now()
 	if detected.IsZero() {
@@ -85,6 +87,17 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 	d.m.faces.Add(uint64(len(faces)))
 	if len(embs) != len(faces) {
 		embs = make([]recognizer.Embedding, len(faces))
+	}
+	if poly != nil {
+		// Faces outside the camera's region are not in its zone.
+		k := 0
+		for i := range faces {
+			if inRegion(poly, faces[i].Box, f.W, f.H) {
+				faces[k], embs[k] = faces[i], embs[i]
+				k++
+			}
+		}
+		faces, embs = faces[:k], embs[:k]
 	}
 
 	snap := d.holder.Load()

@@ -32,7 +32,18 @@ type frameResult struct {
 	camera string
 	seq    uint64
 	at     time.Time
+	w, h   int // the frame's size, which the faces' boxes are in
 	obs    []track.Observation
+}
+
+// watcher hears what the sightings loop does, for the guard monitor. Its
+// functions run on the loop's goroutine and must never block: a slow
+// browser loses updates, it never holds up the loop.
+type watcher struct {
+	// stored is told of every sighting and alert once it is on disk.
+	stored func(kind, id, camera string)
+	// seen is told, after each frame, of the tracks the frame showed.
+	seen func(camera string, at time.Time, w, h int, tracks []track.Visible)
 }
 
 // pendingEvent is one event on its way to the store: a sighting or an
@@ -94,6 +105,9 @@ type sightingsLoop struct {
 	limit   int
 	now     func() time.Time
 	retryIn time.Duration
+
+	watch   watcher
+	visible []track.Visible // reused from frame to frame
 
 	rules   *siteRules
 	eng     *rules.Engine
@@ -186,6 +200,10 @@ func (l *sightingsLoop) frame(ctx context.Context, r frameResult) {
 		ct.camTime = r.at
 	}
 	l.events(ctx, r.camera, ct, ct.tr.Update(r.at, r.obs))
+	if l.watch.seen != nil {
+		l.visible = ct.tr.Seen(r.seq, l.visible[:0])
+		l.watch.seen(r.camera, r.at, r.w, r.h, l.visible)
+	}
 }
 
 // idle ends the tracks of cameras whose frames stopped (a camera down, or
@@ -488,6 +506,7 @@ func (l *sightingsLoop) drain(ctx context.Context) {
 			l.rejected.Note(err.Error(), "event", ev.what)
 		} else {
 			stored++
+			l.announce(ev)
 		}
 		l.backlog[0] = pendingEvent{}
 		l.backlog = l.backlog[1:]
@@ -504,6 +523,18 @@ func (l *sightingsLoop) drain(ctx context.Context) {
 		}
 	}
 	l.publishState()
+}
+
+// announce tells the watcher of an event now on disk.
+func (l *sightingsLoop) announce(ev pendingEvent) {
+	if l.watch.stored == nil {
+		return
+	}
+	if ev.sighting != nil {
+		l.watch.stored("sighting", ev.sighting.ID, ev.sighting.CameraID)
+		return
+	}
+	l.watch.stored("alert", ev.alert.ID, "")
 }
 
 func (l *sightingsLoop) noteFailure(err error, ev pendingEvent) {

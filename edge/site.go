@@ -209,9 +209,10 @@ func emptyRules(site config.Site) *siteRules {
 
 // Audit actions after which the gallery or the rules must be rebuilt.
 var (
-	galleryActions = map[string]bool{"template.enrol": true, "biometric.delete": true}
+	galleryActions = map[string]bool{"template.enrol": true, "biometric.delete": true, "person.remove": true}
 	rulesActions   = map[string]bool{"person.put": true, "permit.add": true, "permit.remove": true,
-		"keep_apart.put": true, "keep_apart.remove": true, "zone.put": true, "camera.put": true, "rule.put": true}
+		"keep_apart.put": true, "keep_apart.remove": true, "zone.put": true, "camera.put": true, "rule.put": true,
+		"rule.delete": true, "person.remove": true, "camera.region": true}
 )
 
 // revision follows the store's audit log, which records every change to
@@ -233,12 +234,10 @@ func (r *revision) scan(ctx context.Context, st Store) (galleryChanged, rulesCha
 			return galleryChanged, rulesChanged, err
 		}
 		for _, e := range es {
-			switch {
-			case galleryActions[e.Action]:
-				galleryChanged = true
-			case rulesActions[e.Action]:
-				rulesChanged = true
-			case e.Action == "template.read" && e.Actor == store.SystemActor && e.Object == r.marker:
+			// A removed person changes both.
+			galleryChanged = galleryChanged || galleryActions[e.Action]
+			rulesChanged = rulesChanged || rulesActions[e.Action]
+			if e.Action == "template.read" && e.Actor == store.SystemActor && e.Object == r.marker {
 				galleryChanged = false
 			}
 			r.after = e.Seq

@@ -3,6 +3,8 @@ package edge
 import (
 	"context"
 
+	"github.com/dozor-edge/dozor/edge/enroll"
+	"github.com/dozor-edge/dozor/edge/monitor"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
 )
@@ -13,6 +15,10 @@ import (
 type Store interface {
 	eventStore
 	outboxStore
+	// What the guard-post monitor reads and writes, and enrolment from it.
+	monitor.Store
+	enroll.Store
+	DecideAlert(ctx context.Context, d store.AlertDecision, compose store.Compose) (uint64, error)
 
 	// AuditEntries reads the audit log, which tells the daemon when the
 	// gallery or the rules changed.

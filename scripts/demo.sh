@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: a whole facility on this machine. A local Mosquitto broker, a
 # simulated camera streaming the labelled Hamilton clip over RTSP, the three
-# people of its enrolment photos enrolled, edged recognising them, and the
-# sightings printed as the region would receive them. Ctrl-C stops it all;
+# people of its enrolment photos enrolled (one on a watch list), edged
+# recognising them, its guard-post monitor with an account per role, and
+# the sightings printed as the region would receive them. Ctrl-C stops it all;
 # DEMO_SECONDS=N stops it after N seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,14 +65,40 @@ http: {listen: "127.0.0.1:$HTTP_PORT"}
 CONF
 
 # The enrolment's audit records leave under the site the daemon runs as.
+# Lin-Manuel Miranda is on the "escape-risk" watch list, which a critical
+# rule watches: each time the camera names him, the guard gets an alert.
+cat > "$DIR/enrol.csv" <<CSV
+person_id,display_name,photo,categories,watch_lists
+lin-manuel-miranda,Lin-Manuel Miranda,$ENROL/lin-manuel-miranda.png,,escape-risk
+alex-lacamoire,Alex Lacamoire,$ENROL/alex-lacamoire.png,,
+obama,Barack Obama,$ENROL/obama.jpg,,
+CSV
 echo "demo: enrolling $(ls "$ENROL" | tr '\n' ' ')"
 bin/edgectl enroll --config "$DIR/edged.yaml" --init-key --models "$MODELS" \
-  --facility demo-site --actor demo --dir "$ENROL"
+  --facility demo-site --actor demo --csv "$DIR/enrol.csv"
+bin/edgectl rules put --config "$DIR/edged.yaml" --actor demo --id escape-risk --name "Escape risk seen" \
+  --kind watch_list --params '{"watch_list":"escape-risk"}' --severity critical --cooldown 2m
+
+# Monitor accounts, each with a fresh random password (there is no default
+# password, ever).
+declare -A logins
+for role in guard supervisor auditor admin; do
+  pw="$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16)"
+  printf '%s\n' "$pw" | bin/edgectl user add --config "$DIR/edged.yaml" --actor demo \
+    --name "$role" --role "$role" --lang en --password-stdin > /dev/null
+  logins[$role]="$pw"
+done
 
 bin/edged -config "$DIR/edged.yaml" > "$DIR/edged.log" 2>&1 &
 pids+=($!)
 wait_port 127.0.0.1 "$HTTP_PORT" edged
 echo "demo: edged running (log $DIR/edged.log, health http://127.0.0.1:$HTTP_PORT/healthz, metrics /metrics)"
+echo
+echo "demo: the guard-post monitor: http://127.0.0.1:$HTTP_PORT/"
+for role in guard supervisor auditor admin; do
+  printf 'demo:   %-10s user %-10s password %s\n' "$role" "$role" "${logins[$role]}"
+done
+echo
 echo "demo: sightings as the region receives them (Ctrl-C to stop):"
 
 if [ -n "${DEMO_SECONDS:-}" ]; then

@@ -25,15 +25,19 @@ type command struct {
 
 // commands lists every sub-command in the order usage prints them.
 var commands = []command{
+	{"audit", "verify the audit log's hash chain, or list its entries (verify, list)", runAudit},
 	{"bench", "time each recognition stage on this box (1 thread and all cores)", runBench},
 	{"bench-latency", "measure the daemon's frame-to-MQTT sighting latency on this machine (local broker and simulated camera)", runBenchLatency},
+	{"bench-live", "measure what the live view costs per camera against decoding it", runBenchLive},
 	{"enroll", "enrol persons from booking photos: one person, a folder or a CSV file", runEnroll},
 	{"eval", "measure accuracy on a face data set (verify, identify, table)", runEval},
 	{"faces", "print the faces found in images and write annotated copies", runFaces},
 	{"gallery", "list the enrolled gallery, or re-embed it for another engine (list, reembed)", runGallery},
 	{"hwtest", "test this box and its cameras and broker against the configuration: PASS / WARN / FAIL with fixes", runHWTest},
 	{"models", "verify, install and list the ML weight files", runModels},
+	{"rules", "list, create or delete the site's alert rules (list, put, delete)", runRules},
 	{"simcam", "serve a video clip as a simulated RTSP camera (with faults on demand)", runSimcam},
+	{"user", "manage the guard-post monitor's accounts (add, list, passwd, disable, enable, delete)", runUser},
 	{"watch", "print a site's sightings, alerts and status from the MQTT broker as they arrive", runWatch},
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/internal/sqlite"
+	"github.com/dozor-edge/dozor/recognizer/opencv"
 )
 
 // Deps returns the daemon's dependencies for cfg with the cgo
@@ -36,6 +37,7 @@ func Deps(cfg config.Config, log *slog.Logger) edge.Deps {
 		},
 		NewEngine: engines.ForWorkers(cfg.Models.Dir, cfg.Models.Engine, cfg.Models.DetectionSize, cfg.Workers()),
 		Decoders:  avcodec.Factory(avcodec.Options{}),
+		Decode:    opencv.DecodeImage,
 	}
 }
 

@@ -92,7 +92,17 @@ type Uplink struct {
 // HTTP serves /healthz, /metrics and the guard-post monitor.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// CertFile and KeyFile, when set, serve HTTPS (PEM files).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// SessionIdle and SessionMax end a monitor login after that long
+	// without a request, and that long after it began.
+	SessionIdle time.Duration `yaml:"session_idle"`
+	SessionMax  time.Duration `yaml:"session_max"`
 }
+
+// TLS reports whether the HTTP server speaks HTTPS.
+func (h HTTP) TLS() bool { return h.CertFile != "" }
 
 // Log sets the structured log output.
 type Log struct {
@@ -109,7 +119,7 @@ func Defaults() Config {
 		Recognizer: Recognizer{Workers: 0, DetectFPS: 5, Threshold: 0.80, Margin: 0.03, MinFrames: 3},
 		Store:      Store{Path: "var/dozor.db", KeyFile: "var/dozor.key", RetentionDays: 90},
 		Uplink:     Uplink{Broker: "tcp://127.0.0.1:1883", KeepAlive: 30 * time.Second, MaxCropBytes: 64 << 10},
-		HTTP:       HTTP{Listen: "127.0.0.1:8080"},
+		HTTP:       HTTP{Listen: "127.0.0.1:8080", SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour},
 		Log:        Log{Level: "info", Format: "text"},
 	}
 }
@@ -363,6 +373,15 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen", "%q is not host:port", c.HTTP.Listen)
+	}
+	if (c.HTTP.CertFile == "") != (c.HTTP.KeyFile == "") {
+		bad("http.cert_file", "cert_file and key_file go together (a certificate needs its key)")
+	}
+	if c.HTTP.SessionIdle < time.Minute || c.HTTP.SessionIdle > 24*time.Hour {
+		bad("http.session_idle", "%v: want 1m to 24h", c.HTTP.SessionIdle)
+	}
+	if c.HTTP.SessionMax < c.HTTP.SessionIdle || c.HTTP.SessionMax > 7*24*time.Hour {
+		bad("http.session_max", "%v: want from session_idle (%v) to 168h", c.HTTP.SessionMax, c.HTTP.SessionIdle)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -5,7 +5,9 @@
 //   - biometric data: face templates per sample (person, model id,
 //     dimension, quality, source, who enrolled it and when, the vector),
 //     enrolment photos, and the best face crop of each sighting;
-//   - the site: zones (with kinds such as staff_only), cameras, alert rules
+//   - the site: zones (with kinds such as staff_only), cameras (each with
+//     an optional region: the polygon of its picture that is the zone, in
+//     coordinates normalised to 0..1, which PutCamera keeps), alert rules
 //     (kind, params JSON, severity, cooldown), each person's permitted
 //     zones and weekly time windows, keep-apart orders. Rule kinds,
 //     severities, params and windows are those of package edge/custody,
@@ -13,8 +15,15 @@
 //     and keeps params and windows in its canonical forms, never parsing
 //     them itself;
 //   - events: sightings (one identity decision per track; the person is
-//     NULL for an unknown face), alerts on them and the decisions people
-//     make on the alerts;
+//     NULL for an unknown face), alerts on them, who acknowledged each
+//     alert and the decision, with its reason, that people make on it. An
+//     alert is acknowledged by one account (AcknowledgeAlert) before it
+//     can be decided, and decided once: of concurrent deciders the first
+//     to commit wins and the others get ErrAlreadyDecided;
+//   - the accounts of the guard-post monitor: name, role (Roles),
+//     language, whether disabled, and the argon2id password hash (a PHC
+//     string made by the caller: the store never sees a password and
+//     never writes the hash into the audit log);
 //   - the outbox of messages for the region, numbered by the site sequence
 //     number;
 //   - the hash-chained audit log, every entry of which is also an outbox
@@ -98,22 +107,45 @@
 //
 // Each enrolment photo's SHA-256 (of the plaintext) and size are kept in
 // the clear beside it, for duplicate detection only; a hash of a photo
-// reveals no face. Photos, PhotosByHash, TemplateModels and
-// TemplateCounts list this metadata, never an image or a vector, so they
+// reveals no face. Photos, PhotosByHash, TemplateModels,
+// TemplateCounts and TemplateInfos list this metadata, never an image or a vector, so they
 // are not biometric reads: they are not audited and need no key.
 //
 // Without the key a store can still be opened with Options.NoKey, which is
-// read-only: persons, site configuration, events, the outbox and the audit
-// log (including VerifyAudit) can be read, every biometric read (a sealed
+// read-only: persons, site configuration, accounts, events, the outbox and
+// the audit log (including VerifyAudit) can be read, every biometric read (a sealed
 // outbox payload among them) fails with ErrNoKey and every write with
 // ErrReadOnly. A wrong key is always refused;
 // it never falls back to this mode.
 //
+// # Searches
+//
+// Sightings, Alerts and QueryAudit page through events and the audit log
+// with filters (person, camera, the camera's zone, time, unknown faces;
+// state; actor, action family, object kind), each served by an index.
+// Sightings and alerts come newest first, sightings with an opaque cursor
+// for the next page; audit entries come in order of seq, so consecutive
+// pages can be checked link by link as VerifyAudit does. Like Photos,
+// TemplateInfos lists metadata (model, dimension, quality, source), never
+// a vector.
+//
+// # Removing a person
+//
+// RemovePerson deletes, in one transaction, a profile with its templates,
+// enrolment photos, permits and keep-apart orders, and clears the face
+// crops of its sightings. The sightings stay, with the person's id, as
+// the history of what happened, as do the alerts on them; an alert keeps
+// the id of a rule deleted since (DeleteRule) in the same way. The audit
+// log keeps the fact of the removal and its counts. Messages already in
+// the outbox are left as they were composed: a crop queued for the
+// region before the removal still leaves in its message.
+//
 // # Audit
 //
 // Every biometric read and write (gallery load, crop or photo read,
-// enrolment, crop stored with a sighting, deletion) and every change to
-// persons, the site and alert decisions takes an actor (a user name, or
+// enrolment, crop stored with a sighting, deletion, a person's removal)
+// and every change to persons, the site, accounts, alert
+// acknowledgements and decisions takes an actor (a user name, or
 // SystemActor for the daemon itself) and writes an audit entry in the same
 // transaction as the action: both are stored or neither is. A crop's
 // release to the region, in an outbox message, is such an action

@@ -49,6 +49,12 @@ var (
 	ErrAuditBroken = errors.New("audit chain broken")
 	// ErrAlreadyDecided: the alert already carries a decision.
 	ErrAlreadyDecided = errors.New("alert already decided")
+	// ErrAlreadyAcknowledged: another account acknowledged the alert
+	// first; the message names it.
+	ErrAlreadyAcknowledged = errors.New("alert already acknowledged")
+	// ErrNotAcknowledged: the alert cannot be decided before somebody
+	// acknowledges it.
+	ErrNotAcknowledged = errors.New("alert not acknowledged")
 )
 
 // SQLite result codes the store gives a meaning to

@@ -18,13 +18,19 @@ import (
 type Sighting struct {
 	ID       string // UUID, chosen by the caller and used on the wire
 	CameraID string
+	// ZoneID is the zone of the sighting's camera, filled when reading
+	// (the camera's zone now); ignored on input.
+	ZoneID   string
 	TrackID  uint64 // the tracker's id, at most math.MaxInt64
 	PersonID string // empty for an unknown face
-	Model    recognizer.ModelID
-	Score    float32 // best match score
-	Margin   float32 // best score minus the runner-up's
-	Quality  float32 // face quality in [0,1]
-	Frames   int     // frames the decision rests on, at least 1
+	// PersonName is the person's display name, filled when reading; empty
+	// for an unknown face or a person removed since.
+	PersonName string
+	Model      recognizer.ModelID
+	Score      float32 // best match score
+	Margin     float32 // best score minus the runner-up's
+	Quality    float32 // face quality in [0,1]
+	Frames     int     // frames the decision rests on, at least 1
 	// FirstSeen and LastSeen bound the track.
 	FirstSeen, LastSeen time.Time
 	// Crop is the best face crop (JPEG or PNG, at most MaxCropBytes); it
@@ -146,23 +152,34 @@ func (s *Store) recordSightingTx(ctx context.Context, tx *sql.Tx, sg *Sighting, 
 	return s.appendOutbox(ctx, tx, compose)
 }
 
+// sightingFrom reads sightings with their camera's zone; the columns are
+// those scanSighting reads.
+const sightingFrom = `SELECT s.id, s.camera_id, c.zone_id, s.track_id, s.person_id, p.display_name, s.model_id,
+	s.score, s.margin, s.quality, s.frames, s.first_seen_ms, s.last_seen_ms, s.best_crop IS NOT NULL, s.recorded_at_ms
+	FROM sightings s JOIN cameras c ON c.id = s.camera_id LEFT JOIN persons p ON p.id = s.person_id`
+
+func scanSighting(sc scanner) (Sighting, error) {
+	var sg Sighting
+	var person, name sql.NullString
+	var first, last, rec int64
+	if err := sc.Scan(&sg.ID, &sg.CameraID, &sg.ZoneID, &sg.TrackID, &person, &name, &sg.Model, &sg.Score, &sg.Margin,
+		&sg.Quality, &sg.Frames, &first, &last, &sg.HasCrop, &rec); err != nil {
+		return sg, err
+	}
+	sg.PersonID, sg.PersonName = person.String, name.String
+	sg.FirstSeen, sg.LastSeen, sg.RecordedAt = fromMs(first), fromMs(last), fromMs(rec)
+	return sg, nil
+}
+
 // Sighting returns one sighting without its crop.
 func (s *Store) Sighting(ctx context.Context, id string) (Sighting, error) {
-	var sg Sighting
-	var person sql.NullString
-	var first, last, rec int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, camera_id, track_id, person_id, model_id, score, margin, quality, frames,
-		first_seen_ms, last_seen_ms, best_crop IS NOT NULL, recorded_at_ms FROM sightings WHERE id = ?`, id).Scan(
-		&sg.ID, &sg.CameraID, &sg.TrackID, &person, &sg.Model, &sg.Score, &sg.Margin, &sg.Quality, &sg.Frames,
-		&first, &last, &sg.HasCrop, &rec)
+	sg, err := scanSighting(s.r.QueryRowContext(ctx, sightingFrom+` WHERE s.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Sighting{}, fmt.Errorf("store: %w: sighting %q", ErrNotFound, id)
 	}
 	if err != nil {
 		return Sighting{}, dbErr(s.sqlite, "store: sighting "+id, err)
 	}
-	sg.PersonID = person.String
-	sg.FirstSeen, sg.LastSeen, sg.RecordedAt = fromMs(first), fromMs(last), fromMs(rec)
 	return sg, nil
 }
 
@@ -211,11 +228,14 @@ const (
 	AlertRejected  AlertState = "rejected"
 )
 
-// Alert is raised by a rule on a sighting and waits for a person's
-// decision.
+// Alert is raised by a rule on a sighting, is acknowledged by the person
+// who takes it, and waits for a person's decision.
 type Alert struct {
-	ID         string // UUID, chosen by the caller
-	RuleID     string
+	ID     string // UUID, chosen by the caller
+	RuleID string
+	// RuleName is the rule's name, filled when reading; empty when the
+	// rule has been deleted since (the alert keeps its id).
+	RuleName   string
 	SightingID string
 	// Severity defaults to the rule's when empty.
 	Severity custody.Severity
@@ -226,7 +246,11 @@ type Alert struct {
 	// given on input.
 	State     AlertState
 	CreatedAt time.Time
-	Decision  *AlertDecision
+	// AckBy and AckAt say who acknowledged the alert and when
+	// (AcknowledgeAlert); empty and zero until then. Set by the store.
+	AckBy    string
+	AckAt    time.Time
+	Decision *AlertDecision
 }
 
 // AlertDecision is a person's verdict on an alert.
@@ -234,8 +258,10 @@ type AlertDecision struct {
 	AlertID  string
 	Actor    string
 	Decision AlertState // AlertConfirmed or AlertRejected
-	Note     string
-	At       time.Time // zero means now
+	// Note is the reason for the decision: required, at most
+	// MaxNoteBytes.
+	Note string
+	At   time.Time // zero means now
 }
 
 // RecordAlert stores an open alert and the outbox message compose makes
@@ -259,6 +285,9 @@ func (s *Store) RecordAlert(ctx context.Context, a Alert, compose Compose) (uint
 	}
 	if a.Decision != nil {
 		return 0, invalid(what, "decision", "is set on a new alert; use DecideAlert")
+	}
+	if a.AckBy != "" || !a.AckAt.IsZero() {
+		return 0, invalid(what, "acknowledged by", "is set on a new alert; use AcknowledgeAlert")
 	}
 	evidence, err := checkJSONObject(what, "evidence", a.Evidence, MaxEvidenceBytes)
 	if err != nil {
@@ -292,11 +321,14 @@ func (s *Store) RecordAlert(ctx context.Context, a Alert, compose Compose) (uint
 	})
 }
 
-// DecideAlert records a person's decision on an open alert, the audit
-// entry for it and the outbox message compose makes (required: the region
-// must learn of every decision) in one transaction, and returns the
-// message's sequence number. An alert is decided once; a second decision
-// fails with ErrAlreadyDecided.
+// DecideAlert records a person's decision on an open, acknowledged alert,
+// the audit entry for it and the outbox message compose makes (required:
+// the region must learn of every decision) in one transaction, and returns
+// the message's sequence number. The decision needs its reason (Note). An
+// alert nobody has acknowledged yet is refused with ErrNotAcknowledged;
+// the decider need not be the account that acknowledged it (a supervisor
+// may decide a guard's alert). An alert is decided once: of two deciders
+// the first to commit wins, the other gets ErrAlreadyDecided.
 func (s *Store) DecideAlert(ctx context.Context, d AlertDecision, compose Compose) (uint64, error) {
 	const what = "alert decision"
 	if err := checkUUID(what, "alert", d.AlertID); err != nil {
@@ -308,7 +340,7 @@ func (s *Store) DecideAlert(ctx context.Context, d AlertDecision, compose Compos
 	if d.Decision != AlertConfirmed && d.Decision != AlertRejected {
 		return 0, invalid(what, "decision", "must be %q or %q, got %q", AlertConfirmed, AlertRejected, d.Decision)
 	}
-	if err := checkText(what, "note", d.Note, MaxNoteBytes, false, true); err != nil {
+	if err := checkText(what, "note", d.Note, MaxNoteBytes, true, true); err != nil {
 		return 0, err
 	}
 	if !d.At.IsZero() {
@@ -321,12 +353,16 @@ func (s *Store) DecideAlert(ctx context.Context, d AlertDecision, compose Compos
 	}
 	return s.writeWithOutbox(ctx, "decide alert "+d.AlertID, compose, func(tx *sql.Tx) error {
 		var state string
-		err := tx.QueryRowContext(ctx, `SELECT state FROM alerts WHERE id = ?`, d.AlertID).Scan(&state)
+		var ackBy sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT state, ack_by FROM alerts WHERE id = ?`, d.AlertID).Scan(&state, &ackBy)
 		if err != nil {
 			return notFound(err, "alert", d.AlertID)
 		}
 		if state != string(AlertOpen) {
 			return fmt.Errorf("%w: alert %s is %s", ErrAlreadyDecided, d.AlertID, state)
+		}
+		if !ackBy.Valid {
+			return fmt.Errorf("%w: alert %s: acknowledge it before deciding", ErrNotAcknowledged, d.AlertID)
 		}
 		at := s.nowMs()
 		if !d.At.IsZero() {
@@ -344,21 +380,28 @@ func (s *Store) DecideAlert(ctx context.Context, d AlertDecision, compose Compos
 	})
 }
 
-const alertColumns = `a.id, a.rule_id, a.sighting_id, a.severity, a.evidence, a.state, a.created_at_ms,
-	d.actor, d.decision, d.note, d.decided_at_ms`
+// alertFrom reads alerts with their rule's name and their decision; the
+// columns are those scanAlert reads.
+const alertFrom = `SELECT a.id, a.rule_id, r.name, a.sighting_id, a.severity, a.evidence, a.state, a.created_at_ms,
+	a.ack_by, a.ack_at_ms, d.actor, d.decision, d.note, d.decided_at_ms
+	FROM alerts a LEFT JOIN rules r ON r.id = a.rule_id LEFT JOIN alert_decisions d ON d.alert_id = a.id`
 
 func scanAlert(sc scanner) (Alert, error) {
 	var a Alert
 	var evidence string
 	var created int64
-	var actor, decision, note sql.NullString
-	var decided sql.NullInt64
-	if err := sc.Scan(&a.ID, &a.RuleID, &a.SightingID, &a.Severity, &evidence, &a.State, &created,
-		&actor, &decision, &note, &decided); err != nil {
+	var ruleName, ackBy, actor, decision, note sql.NullString
+	var ackAt, decided sql.NullInt64
+	if err := sc.Scan(&a.ID, &a.RuleID, &ruleName, &a.SightingID, &a.Severity, &evidence, &a.State, &created,
+		&ackBy, &ackAt, &actor, &decision, &note, &decided); err != nil {
 		return a, err
 	}
+	a.RuleName = ruleName.String
 	a.Evidence = json.RawMessage(evidence)
 	a.CreatedAt = fromMs(created)
+	if ackBy.Valid {
+		a.AckBy, a.AckAt = ackBy.String, fromMs(ackAt.Int64)
+	}
 	if actor.Valid {
 		a.Decision = &AlertDecision{AlertID: a.ID, Actor: actor.String, Decision: AlertState(decision.String),
 			Note: note.String, At: fromMs(decided.Int64)}
@@ -368,8 +411,7 @@ func scanAlert(sc scanner) (Alert, error) {
 
 // Alert returns one alert with its decision, if any.
 func (s *Store) Alert(ctx context.Context, id string) (Alert, error) {
-	a, err := scanAlert(s.r.QueryRowContext(ctx, `SELECT `+alertColumns+`
-		FROM alerts a LEFT JOIN alert_decisions d ON d.alert_id = a.id WHERE a.id = ?`, id))
+	a, err := scanAlert(s.r.QueryRowContext(ctx, alertFrom+` WHERE a.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Alert{}, fmt.Errorf("store: %w: alert %q", ErrNotFound, id)
 	}
@@ -384,7 +426,6 @@ func (s *Store) OpenAlerts(ctx context.Context, limit int) ([]Alert, error) {
 	if limit <= 0 || limit > MaxBatch {
 		return nil, invalid("alert query", "limit", "must be in 1..%d, got %d", MaxBatch, limit)
 	}
-	return readRows(ctx, s, "open alerts", nil, scanAlert, `SELECT `+alertColumns+`
-		FROM alerts a LEFT JOIN alert_decisions d ON d.alert_id = a.id
+	return readRows(ctx, s, "open alerts", nil, scanAlert, alertFrom+`
 		WHERE a.state = 'open' ORDER BY a.created_at_ms, a.id LIMIT ?`, limit)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"strings"
 	"time"
@@ -45,7 +46,7 @@ func photoHash(image []byte) string {
 }
 
 // The queries below read metadata only: ids, persons, sources, hashes,
-// sizes, times, models, dimensions and counts. None of them touches a
+// sizes, qualities, times, models, dimensions and counts. None of them touches a
 // sealed column, so they reveal no face and are not biometric reads; like
 // Persons they are not audited, need no key (they work on a store opened
 // with Options.NoKey) and take no write lock. Reading an image or a
@@ -119,4 +120,36 @@ func (s *Store) TemplateCounts(ctx context.Context) ([]TemplateCount, error) {
 		return c, err
 	}, `SELECT person_id, model_id, count(*)
 		FROM face_templates GROUP BY person_id, model_id ORDER BY person_id, model_id`)
+}
+
+// TemplateInfo describes one stored face template without its vector.
+type TemplateInfo struct {
+	ID         string
+	PersonID   string
+	Model      recognizer.ModelID
+	Dim        int
+	Quality    float32
+	Source     string
+	PhotoID    string // the enrolment photo it was made from, "" if none is stored
+	EnrolledBy string
+	EnrolledAt time.Time
+}
+
+// TemplateInfos lists the templates of one person, oldest first, without
+// their vectors; an unknown person has none.
+func (s *Store) TemplateInfos(ctx context.Context, personID string) ([]TemplateInfo, error) {
+	if err := checkID("template query", "person", personID); err != nil {
+		return nil, err
+	}
+	return readRows(ctx, s, "template infos", []TemplateInfo{}, func(r scanner) (TemplateInfo, error) {
+		var t TemplateInfo
+		var model string
+		var quality float64
+		var photo sql.NullString
+		var at int64
+		err := r.Scan(&t.ID, &t.PersonID, &model, &t.Dim, &quality, &t.Source, &photo, &t.EnrolledBy, &at)
+		t.Model, t.Quality, t.PhotoID, t.EnrolledAt = recognizer.ModelID(model), float32(quality), photo.String, fromMs(at)
+		return t, err
+	}, `SELECT id, person_id, model_id, dim, quality, source, photo_id, enrolled_by, enrolled_at_ms
+		FROM face_templates WHERE person_id = ? ORDER BY enrolled_at_ms, id`, personID)
 }

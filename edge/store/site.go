@@ -59,6 +59,10 @@ type Camera struct {
 	ID     string
 	Name   string
 	ZoneID string
+	// Region is the polygon of the picture that is the zone (see
+	// SetCameraRegion); nil for the whole picture. Cameras fills it;
+	// PutCamera ignores it and keeps the stored one.
+	Region []Point
 }
 
 func (c Camera) validate() error {
@@ -100,7 +104,9 @@ func (s *Store) Zones(ctx context.Context) ([]Zone, error) {
 	}, `SELECT id, name, kind FROM zones ORDER BY id`)
 }
 
-// PutCamera creates or replaces a camera; its zone must exist.
+// PutCamera creates or replaces a camera; its zone must exist. The
+// camera's region is kept as it is: the daemon puts its cameras from its
+// configuration at every start, and the region is drawn in the monitor.
 func (s *Store) PutCamera(ctx context.Context, actor string, c Camera) error {
 	if err := checkID("camera", "actor", actor); err != nil {
 		return err
@@ -122,13 +128,22 @@ func (s *Store) PutCamera(ctx context.Context, actor string, c Camera) error {
 	})
 }
 
-// Cameras returns every camera ordered by id.
+// Cameras returns every camera, with its region, ordered by id.
 func (s *Store) Cameras(ctx context.Context) ([]Camera, error) {
 	return readRows(ctx, s, "cameras", nil, func(r scanner) (Camera, error) {
 		var c Camera
-		err := r.Scan(&c.ID, &c.Name, &c.ZoneID)
+		var region sql.NullString
+		if err := r.Scan(&c.ID, &c.Name, &c.ZoneID, &region); err != nil {
+			return c, err
+		}
+		var err error
+		if region.Valid {
+			if c.Region, err = decodeRegion(region.String); err != nil {
+				err = fmt.Errorf("camera %s: %w: region: %w", c.ID, ErrCorrupt, err)
+			}
+		}
 		return c, err
-	}, `SELECT id, name, zone_id FROM cameras ORDER BY id`)
+	}, `SELECT id, name, zone_id, region FROM cameras ORDER BY id`)
 }
 
 // mustExist gives a clear ErrNotFound for a missing reference before the

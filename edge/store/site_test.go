@@ -112,11 +112,14 @@ func TestAlertLifecycle(t *testing.T) {
 	}
 
 	at := time.Date(2026, 3, 1, 8, 5, 0, 0, time.UTC)
+	_, err = s.AcknowledgeAlert(ctx, "guard-7", uuidN(100))
+	must(t, err)
 	seq, err = s.DecideAlert(ctx, AlertDecision{AlertID: uuidN(100), Actor: "guard-7", Decision: AlertRejected,
 		Note: "visitor, not the listed person", At: at}, msg("dozor/F-07/decisions"))
 	must(t, err)
-	// The decision's audit record comes first, in the same transaction.
-	if seq != first+3 {
+	// The acknowledgement's audit record comes next, then the decision's,
+	// which is written in the same transaction as the decision.
+	if seq != first+4 {
 		t.Errorf("decision number %d after sighting %d", seq, first)
 	}
 	a, err := s.Alert(ctx, uuidN(100))
@@ -125,8 +128,8 @@ func TestAlertLifecycle(t *testing.T) {
 	if a.State != AlertRejected || !reflect.DeepEqual(a.Decision, want) {
 		t.Errorf("decided alert %+v %+v", a, a.Decision)
 	}
-	if _, err := s.DecideAlert(ctx, AlertDecision{AlertID: uuidN(100), Actor: "guard-8", Decision: AlertConfirmed},
-		msg("dozor/F-07/decisions")); !errors.Is(err, ErrAlreadyDecided) {
+	if _, err := s.DecideAlert(ctx, AlertDecision{AlertID: uuidN(100), Actor: "guard-8", Decision: AlertConfirmed,
+		Note: "second look"}, msg("dozor/F-07/decisions")); !errors.Is(err, ErrAlreadyDecided) {
 		t.Errorf("second decision: %v", err)
 	}
 	if open, _ := s.OpenAlerts(ctx, 10); len(open) != 0 {

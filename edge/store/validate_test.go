@@ -76,7 +76,7 @@ func TestValidation(t *testing.T) {
 	}
 	decide := func(edit func(*AlertDecision), out Compose) func() error {
 		return func() error {
-			d := AlertDecision{AlertID: uuidN(900), Actor: "guard-7", Decision: AlertConfirmed}
+			d := AlertDecision{AlertID: uuidN(900), Actor: "guard-7", Decision: AlertConfirmed, Note: "the listed person"}
 			edit(&d)
 			_, err := s.DecideAlert(ctx, d, out)
 			return err
@@ -171,6 +171,9 @@ func TestValidation(t *testing.T) {
 		{"decision: not a verdict", decide(func(d *AlertDecision) { d.Decision = AlertOpen }, msg("t")), ErrInvalid, "decision"},
 		{"decision: no actor", decide(func(d *AlertDecision) { d.Actor = "" }, msg("t")), ErrInvalid, "actor"},
 		{"decision: no outbox message", decide(func(d *AlertDecision) {}, nil), ErrInvalid, "outbox"},
+		{"decision: no reason", decide(func(d *AlertDecision) { d.Note = "" }, msg("t")), ErrInvalid, "note"},
+		{"decision: blank reason", decide(func(d *AlertDecision) { d.Note = " \n " }, msg("t")), ErrInvalid, "note"},
+		{"decision: reason too long", decide(func(d *AlertDecision) { d.Note = strings.Repeat("x", MaxNoteBytes+1) }, msg("t")), ErrInvalid, "note"},
 		{"decision: unknown alert", decide(func(d *AlertDecision) { d.AlertID = uuidN(404) }, msg("t")), ErrNotFound, "alert"},
 
 		{"zone: bad kind", func() error { return s.PutZone(ctx, "admin", Zone{ID: "Z", Name: "Z", Kind: "lobby"}) }, ErrInvalid, "kind"},

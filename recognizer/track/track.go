@@ -595,3 +595,31 @@ func embeddingNorm(e recognizer.Embedding) float32 {
 	}
 	return float32(n)
 }
+
+// Visible is a track as it stands after a frame, for drawing over the
+// video: where the face is and who the track is so far.
+type Visible struct {
+	Track     ID
+	Box       recognizer.Rect
+	Confirmed bool
+	// PersonID is the decided identity, empty while the track is
+	// undecided or stays unknown; Score is that identity's mean score.
+	PersonID string
+	Score    float32
+}
+
+// Seen appends to out the tracks observed in frame (the Frame of the
+// observations last passed to Update) and returns it.
+func (tr *Tracker) Seen(frame uint64, out []Visible) []Visible {
+	for _, tk := range tr.tracks {
+		if tk.lastFrame != frame || tk.hits == 0 {
+			continue
+		}
+		v := Visible{Track: tk.id, Box: tk.box, Confirmed: tk.confirmed}
+		if tk.current != nil {
+			v.PersonID, v.Score = tk.current.PersonID, tk.current.MeanScore
+		}
+		out = append(out, v)
+	}
+	return out
+}

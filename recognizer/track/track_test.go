@@ -470,3 +470,34 @@ func TestConfigValidate(t *testing.T) {
 	}()
 	New(Config{})
 }
+
+func TestSeenListsTheTracksOfTheFrame(t *testing.T) {
+	w := newWorld(t, 3, 20)
+	tr := New(testConfig)
+	var seen []Visible
+	for n := 1; n <= 30; n++ {
+		obs := []Observation{w.see(t, n, "p01", box(0, 100), true)}
+		if n <= 10 {
+			obs = append(obs, w.see(t, n, "p02", box(300, 100), true))
+		}
+		tr.Update(at(n), obs)
+		seen = tr.Seen(uint64(n), seen[:0])
+		if want := 1 + btoi(n <= 10); len(seen) != want {
+			t.Fatalf("frame %d: %d tracks seen, want %d: %+v", n, len(seen), want, seen)
+		}
+	}
+	v := seen[0]
+	if !v.Confirmed || v.PersonID != "p01" || v.Score <= 0 || v.Box.X != 0 {
+		t.Errorf("after 30 frames of p01: %+v, want a confirmed track named p01 with its score", v)
+	}
+	if got := tr.Seen(31, nil); len(got) != 0 {
+		t.Errorf("a frame not yet given lists %d tracks", len(got))
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,136 @@
+package monitor
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	_ "image/jpeg" // uploads may be JPEG
+	_ "image/png"  // or PNG
+	"io"
+	"mime"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	_ "golang.org/x/image/bmp"  // or BMP
+	_ "golang.org/x/image/webp" // or WebP
+)
+
+// Upload limits.
+const (
+	maxUploadFile  = 8 << 20  // one file
+	maxPhotos      = 10       // files in one enrolment
+	maxUploadTotal = 40 << 20 // a whole enrolment request, files together
+	maxFormValue   = 1 << 10  // a plain form field
+	// An image's header is read for its size before anything decodes it:
+	// a small file may claim a picture far too big to hold in memory.
+	maxPixels = 40_000_000
+	maxSide   = 12000
+)
+
+// form is a parsed multipart request.
+type form struct {
+	files  []Upload
+	values map[string]string
+}
+
+// readUploads reads a multipart/form-data body: files under fileField (at
+// most maxFiles, each at most maxUploadFile) and small plain fields. The
+// whole body is capped at total bytes; going over any limit is a 413.
+func readUploads(w http.ResponseWriter, r *http.Request, fileField string, maxFiles int, total int64) (*form, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return nil, errorf(http.StatusUnsupportedMediaType, "", "send multipart/form-data")
+	}
+	if r.ContentLength > total {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "", "the upload is larger than %d bytes", total)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, total)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "", "malformed multipart body: %v", err)
+	}
+	f := &form{values: map[string]string{}}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return f, nil
+		}
+		if err != nil {
+			return nil, uploadError(err, total)
+		}
+		name := part.FormName()
+		switch {
+		case name == fileField:
+			if len(f.files) == maxFiles {
+				return nil, errorf(http.StatusRequestEntityTooLarge, fileField, "at most %d files may be sent at once", maxFiles)
+			}
+			data, err := io.ReadAll(io.LimitReader(part, maxUploadFile+1))
+			if err != nil {
+				return nil, uploadError(err, total)
+			}
+			if len(data) > maxUploadFile {
+				return nil, errorf(http.StatusRequestEntityTooLarge, fileField, "%s is larger than %d bytes", cleanName(part.FileName()), maxUploadFile)
+			}
+			f.files = append(f.files, Upload{Name: cleanName(part.FileName()), Data: data})
+		case part.FileName() == "" && name != "":
+			v, err := io.ReadAll(io.LimitReader(part, maxFormValue+1))
+			if err != nil {
+				return nil, uploadError(err, total)
+			}
+			if len(v) > maxFormValue {
+				return nil, errorf(http.StatusBadRequest, name, "%s is longer than %d bytes", name, maxFormValue)
+			}
+			f.values[name] = string(v)
+		default:
+			return nil, errorf(http.StatusBadRequest, name, "unexpected file field %q (send %q)", name, fileField)
+		}
+		part.Close()
+	}
+}
+
+func uploadError(err error, total int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errorf(http.StatusRequestEntityTooLarge, "", "the upload is larger than %d bytes", total)
+	}
+	return errorf(http.StatusBadRequest, "", "malformed multipart body: %v", err)
+}
+
+// cleanName keeps the base of an uploaded file's name, printable and
+// short, for results and the audit log.
+func cleanName(n string) string {
+	n = filepath.Base(strings.ReplaceAll(n, `\`, "/"))
+	n = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, n)
+	if len(n) > 128 {
+		n = n[:128]
+	}
+	if n == "" || n == "." || n == "/" {
+		return "upload"
+	}
+	return n
+}
+
+// checkImage reads only the image's header: it must be a JPEG, PNG, WebP
+// or BMP (415 otherwise) of at most maxPixels and maxSide (413 otherwise),
+// so that nothing decodes a decompression bomb.
+func checkImage(data []byte, field string) error {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return errorf(http.StatusUnsupportedMediaType, field, "not a JPEG, PNG, WebP or BMP image")
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return errorf(http.StatusUnsupportedMediaType, field, "the %s image is empty", format)
+	}
+	if cfg.Width > maxSide || cfg.Height > maxSide || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return errorf(http.StatusRequestEntityTooLarge, field,
+			"the %s image is %dx%d: at most %d pixels a side and %d megapixels are accepted",
+			format, cfg.Width, cfg.Height, maxSide, maxPixels/1_000_000)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+import { api, el, $, fmtTime, fmtNum, showError, localToRFC3339 } from './common.js';
+import { cropURL, personLabel } from './sightings-view.js';
+
+const form = $('#sighting-filter');
+const body = $('#sighting-table tbody');
+const more = $('#more');
+let next = '';
+
+function query(before) {
+  const q = new URLSearchParams();
+  const add = (k, v) => { if (v) q.set(k, v); };
+  add('person', form.person.value.trim());
+  add('camera', form.camera.value);
+  add('zone', form.zone.value);
+  add('from', localToRFC3339(form.from.value));
+  add('to', localToRFC3339(form.to.value));
+  if (form.unknown.checked) q.set('unknown', 'true');
+  q.set('limit', '100');
+  add('before', before);
+  return '/api/v1/sightings?' + q.toString();
+}
+
+function row(s) {
+  return el('tr', { dataset: { id: s.id } },
+    el('td', {}, s.has_crop ? el('img', { class: 'thumb', src: cropURL(s), loading: 'lazy', alt: '' }) : ''),
+    el('td', { text: fmtTime(s.last_seen || s.first_seen) }),
+    el('td', {}, personLabel(s)),
+    el('td', { text: s.camera }),
+    el('td', { text: s.zone }),
+    el('td', { text: fmtNum(s.score) }),
+    el('td', { text: fmtNum(s.margin) }),
+    el('td', { text: String(s.frames ?? '') }),
+    el('td', { text: '#' + (s.track ?? '') }));
+}
+
+async function search(append) {
+  try {
+    const data = await api('GET', query(append ? next : ''));
+    const items = (data && data.sightings) || [];
+    if (!append) body.replaceChildren();
+    body.append(...items.map(row));
+    next = (data && data.next) || '';
+    more.hidden = !next;
+    $('#sightings-empty').hidden = body.children.length > 0;
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function fillSelects() {
+  try {
+    const cams = ((await api('GET', '/api/v1/cameras')) || {}).cameras || [];
+    form.camera.append(...cams.map((c) => el('option', { value: c.id, text: c.name || c.id })));
+    const zones = [...new Set(cams.map((c) => c.zone).filter(Boolean))];
+    form.zone.append(...zones.map((z) => el('option', { value: z, text: z })));
+  } catch (e) {
+    showError(e);
+  }
+}
+
+const initial = new URLSearchParams(location.search);
+if (initial.get('person')) form.person.value = initial.get('person');
+form.addEventListener('submit', (ev) => { ev.preventDefault(); search(false); });
+more.addEventListener('click', () => search(true));
+fillSelects();
+search(false);
