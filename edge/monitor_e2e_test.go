@@ -19,7 +19,10 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 
+	"github.com/dozor-edge/dozor/camera"
+	"github.com/dozor-edge/dozor/camera/avcodec"
 	"github.com/dozor-edge/dozor/edge/cgodeps"
+	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/custody"
 	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/store"
@@ -47,8 +50,17 @@ func TestGuardShift(t *testing.T) {
 	b := startBroker(t)
 	decisions := subscribe(t, b.addr(), "dozor/v1/+/+/alert/decision")
 	cam := startCamera(t, hamilton(t, videoDir))
+	// A second camera sends H.265, which Chromium cannot play: its tile
+	// shows the pictures the recognisers decode.
+	hevc, err := avcodec.ReadClip(filepath.Join(videoDir, "hamilton_wh_short_640x360.mp4"),
+		avcodec.ClipOptions{Codec: camera.H265, GOP: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := startCamera(t, hevc)
 
 	cfg := e2eConfig(dir, key, b.url(), cam.URL())
+	cfg.Cameras = append(cfg.Cameras, config.Camera{ID: "gate", URL: gate.URL(), Zone: "entrance"})
 	cfg.Models.Dir = modelDir
 	enrol(t, cfg.Store.Path, key, modelDir, []string{
 		filepath.Join(videoDir, "enroll", "lin-manuel-miranda.png"),
@@ -150,6 +162,10 @@ func TestGuardShift(t *testing.T) {
 		chromedp.Poll[chromedp.Void](tile+`.dataset.drawn?.includes("lin-manuel-miranda")`,
 			chromedp.WithPollingTimeout(85*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)),
 	)
+	gateTile := `document.querySelector('[data-camera="gate"]')`
+	waitJS(t, browser, "the H.265 tile showing snapshots with a named box", gateTile+`.dataset.mode === "snapshot" &&
+		[...`+gateTile+`.querySelectorAll("img")].some(i => i.complete && i.naturalWidth === 640) &&
+		(`+gateTile+`.dataset.drawn || "").includes("lin-manuel-miranda")`, 60*time.Second)
 	shot("monitor-live.png")
 
 	// A stalled browser on the live WebSocket must cost the camera nothing:
@@ -183,10 +199,13 @@ func TestGuardShift(t *testing.T) {
 		return imgs.length >= 2 && imgs.every(i => i.complete && i.naturalWidth > 0); })()`, 20*time.Second)
 	alertID := evalString(t, browser, `document.querySelector(".alert-item").dataset.id`)
 	evidence := evalString(t, browser, `document.querySelector("#alert-detail").innerText`)
-	for _, want := range []string{"lin-manuel-miranda", "stage", "Escape risk seen"} {
+	for _, want := range []string{"lin-manuel-miranda", "Escape risk seen", "Score", "Margin", "Frames", "Zone"} {
 		if !strings.Contains(evidence, want) {
 			t.Errorf("the evidence does not show %q:\n%s", want, evidence)
 		}
+	}
+	if !strings.Contains(evidence, "stage") && !strings.Contains(evidence, "gate") {
+		t.Errorf("the evidence names no camera:\n%s", evidence)
 	}
 	shot("monitor-alert-desk.png")
 
