@@ -79,6 +79,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCPUInfo$$' -fuzztime $(FUZZTIME) ./hw/
 	$(GO) test -run '^$$' -fuzz '^FuzzHubWriteAccessUnit$$' -fuzztime $(FUZZTIME) ./camera/live/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHash$$' -fuzztime $(FUZZTIME) ./edge/monitor/auth/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./edge/monitor/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckImage$$' -fuzztime $(FUZZTIME) ./edge/monitor/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadUploads$$' -fuzztime $(FUZZTIME) ./edge/monitor/
+	$(GO) test -run '^$$' -fuzz '^FuzzSightingQuery$$' -fuzztime $(FUZZTIME) ./edge/monitor/
+	$(GO) test -run '^$$' -fuzz '^FuzzAuditQuery$$' -fuzztime $(FUZZTIME) ./edge/monitor/
+	$(GO) test -run '^$$' -fuzz '^FuzzAlertQuery$$' -fuzztime $(FUZZTIME) ./edge/monitor/
 
 eval: build
 	./$(BIN)/edgectl eval table --dataset $(SHARED)/testdata/lfw-dev --dataset $(SHARED)/testdata/celeba-dev --dataset $(SHARED)/testdata/cfp-dev --plot-dir var

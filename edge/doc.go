@@ -128,6 +128,30 @@
 // uplink keeps the latest per camera and sends it again after every
 // reconnect. The site status carries cameras up/total.
 //
+// # The guard-post monitor
+//
+// The HTTP port also serves the monitor (edge/monitor; docs/monitor.md),
+// built over the daemon's own parts and never on the pipeline's path:
+//
+//   - each camera's access units go, before decoding, to its camera/live
+//     hub, which repackages H.264 for browsers only while someone watches
+//     and drops for a viewer that falls behind;
+//   - the workers keep a copy of each camera's latest frame twice a
+//     second (snapshots), JPEG-encoded only when a browser asks: the
+//     tiles of H.265 cameras, the zone editor, enrolment from a camera;
+//   - the sightings loop tells a watcher (never blocking) of every
+//     sighting and alert once it is on disk, and of the tracks each frame
+//     showed; the daemon publishes both on the monitor's hub, whose slow
+//     subscribers lose events rather than hold anything up;
+//   - a guard's decision is stored with its audit entry and its
+//     alert/decision message in one transaction, then the uplink is woken;
+//   - enrolment and search by photo run on an engine of their own, built
+//     on first use, so a supervisor never takes a worker from the cameras.
+//
+// A camera's region, drawn on its picture, limits recognition to the
+// faces whose centre lies inside it; the regions and the names drawn
+// over the video are reloaded with the rules.
+//
 // # Health and metrics
 //
 // /healthz is JSON: store, models, gallery, rules, every camera with its

@@ -168,6 +168,10 @@ var (
 	sentDesc      = desc("dozor_uplink_sent_total", "Messages acknowledged by the broker and marked sent.")
 	resentDesc    = desc("dozor_uplink_resent_total", "Messages published again after a reconnect.")
 	connectsDesc  = desc("dozor_uplink_connects_total", "Connections to the broker.")
+
+	liveViewersDesc = cameraDesc("dozor_live_viewers", "Browsers watching the camera's live video.")
+	liveBytesDesc   = cameraDesc("dozor_live_bytes_total", "Bytes of live video delivered to browsers.")
+	liveDropsDesc   = cameraDesc("dozor_live_dropped_total", "Live video messages a slow browser did not take (it resumed at the next keyframe).")
 )
 
 // daemonCollector reads, at each scrape, the figures that other components
@@ -180,7 +184,7 @@ func (c daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- m.desc
 	}
 	for _, dc := range []*prometheus.Desc{workersDesc, unstoredDesc, rulesDesc, templatesDesc, personsDesc, depthDesc,
-		connectedDesc, publishedDesc, sentDesc, resentDesc, connectsDesc} {
+		connectedDesc, publishedDesc, sentDesc, resentDesc, connectsDesc, liveViewersDesc, liveBytesDesc, liveDropsDesc} {
 		ch <- dc
 	}
 }
@@ -190,10 +194,16 @@ func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
 	emit := func(dc *prometheus.Desc, typ prometheus.ValueType, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(dc, typ, v, labels...)
 	}
-	for _, cam := range d.cams {
+	for i, cam := range d.cams {
 		h := cam.Health()
 		for _, m := range cameraMetrics {
 			emit(m.desc, m.typ, m.value(h), h.Camera)
+		}
+		if i < len(d.hubs) && d.hubs[i] != nil {
+			ls := d.hubs[i].Stats()
+			emit(liveViewersDesc, prometheus.GaugeValue, float64(ls.Viewers), h.Camera)
+			emit(liveBytesDesc, prometheus.CounterValue, float64(ls.Bytes), h.Camera)
+			emit(liveDropsDesc, prometheus.CounterValue, float64(ls.Drops), h.Camera)
 		}
 	}
 

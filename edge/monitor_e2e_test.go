@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +95,20 @@ func TestGuardShift(t *testing.T) {
 	log, logs := newLog()
 	deps := cgodeps.Deps(cfg, log)
 	deps.Version, deps.Uplink, deps.RevisionEvery = "test", fastUplink, time.Second
-	d, _, _ := runDaemon(t, cfg, deps, logs)
+	d, cancel, done := runDaemon(t, cfg, deps, logs)
+	t.Cleanup(func() {
+		// Stopped before the browser and the cameras go, and waited for,
+		// so that nothing of the daemon outlives the test.
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Error("Run did not return within 60s of the cancel")
+		}
+	})
 	base := "http://" + d.HTTPAddr()
 
 	browser := testenv.Browser(t)
@@ -167,6 +181,9 @@ func TestGuardShift(t *testing.T) {
 		[...`+gateTile+`.querySelectorAll("img")].some(i => i.complete && i.naturalWidth === 640) &&
 		(`+gateTile+`.dataset.drawn || "").includes("lin-manuel-miranda")`, 60*time.Second)
 	shot("monitor-live.png")
+	if m := get(t, base+"/metrics"); !regexp.MustCompile(`\ndozor_live_viewers\{camera="stage"\} [1-9]`).MatchString(m) {
+		t.Error("/metrics does not count the browser watching camera stage")
+	}
 
 	// A stalled browser on the live WebSocket must cost the camera nothing:
 	// a client that connects and never reads, while recognition goes on.

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -106,6 +107,10 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 		u.Lang = *in.Lang
 	}
 	if in.Password != nil {
+		if in.Password.New == "" {
+			s.fail(w, r, errorf(http.StatusBadRequest, "password.new", "password.new is required"))
+			return
+		}
 		ok, err := auth.CheckPassword(u.PasswordHash, in.Password.Old)
 		if err != nil {
 			s.fail(w, r, err)
@@ -124,7 +129,21 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewUser(u))
+	ss := auth.FromContext(r.Context())
+	if in.Password != nil {
+		// Every session of the account ends, this one too: whoever knew
+		// the old password is out. This browser goes on in a new session
+		// started with the new password, with a new cookie and CSRF token.
+		s.acc.EndSessions(name)
+		if ss, err = s.acc.Login(r.Context(), name, in.Password.New, r.RemoteAddr); err != nil {
+			s.log.Warn("monitor: a new session after a password change failed", "user", name, "err", err)
+			s.acc.ClearCookie(w)
+			s.fail(w, r, errorf(http.StatusUnauthorized, "", "the password is changed: log in again with the new one"))
+			return
+		}
+		s.acc.SetCookie(w, ss)
+	}
+	writeJSON(w, http.StatusOK, sessionView{User: viewUser(u), CSRF: ss.CSRF})
 }
 
 // newHash checks a new password against the policy and hashes it.
@@ -225,27 +244,19 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	u, err := s.st.User(r.Context(), name)
+	s.accounts.Lock()
+	defer s.accounts.Unlock()
+	old, err := s.st.User(r.Context(), name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	self := name == actor(r)
-	// Ending the account's sessions makes a change of role, password or
-	// access take effect at once.
-	end := false
+	u := old
 	if in.Role != nil {
-		role, err := checkRole(*in.Role)
-		if err != nil {
+		if u.Role, err = checkRole(*in.Role); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if self && role != u.Role {
-			s.fail(w, r, errorf(http.StatusConflict, "role", "an administrator cannot change their own role"))
-			return
-		}
-		end = end || role != u.Role
-		u.Role = role
 	}
 	if in.Lang != nil {
 		if err := checkLang(*in.Lang); err != nil {
@@ -255,11 +266,6 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 		u.Lang = *in.Lang
 	}
 	if in.Disabled != nil {
-		if self && *in.Disabled {
-			s.fail(w, r, errorf(http.StatusConflict, "disabled", "an administrator cannot disable their own account"))
-			return
-		}
-		end = end || *in.Disabled
 		u.Disabled = *in.Disabled
 	}
 	if in.Password != nil {
@@ -267,13 +273,34 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		end = end || !self
+	}
+	field := "role"
+	if u.Role == store.RoleAdmin {
+		field = "disabled"
+	}
+	self := name == actor(r)
+	switch {
+	case activeAdmin(old) && !activeAdmin(u):
+		if err := s.keepAnAdmin(r.Context(), name, field); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if self {
+			s.fail(w, r, errorf(http.StatusConflict, field, "an administrator cannot demote or disable their own account"))
+			return
+		}
+	case self && u.Role != old.Role:
+		s.fail(w, r, errorf(http.StatusConflict, "role", "an administrator cannot change their own role"))
+		return
 	}
 	if err := s.st.PutUser(r.Context(), actor(r), u); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if end {
+	// Ending the account's sessions makes a change of role, password or
+	// access take effect at once; an administrator's own password change
+	// keeps their session.
+	if u.Role != old.Role || (u.Disabled && !old.Disabled) || (in.Password != nil && !self) {
 		s.acc.EndSessions(name)
 	}
 	writeJSON(w, http.StatusOK, viewUser(u))
@@ -281,6 +308,12 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
+	s.accounts.Lock()
+	defer s.accounts.Unlock()
+	if err := s.keepAnAdmin(r.Context(), name, "name"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if name == actor(r) {
 		s.fail(w, r, errorf(http.StatusConflict, "name", "an administrator cannot delete their own account"))
 		return
@@ -291,4 +324,32 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	}
 	s.acc.EndSessions(name)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// activeAdmin says u can administer the accounts.
+func activeAdmin(u store.User) bool { return u.Role == store.RoleAdmin && !u.Disabled }
+
+// keepAnAdmin refuses (409, naming field) a change that leaves no enabled
+// administrator once the account name no longer is one: nobody could
+// then manage the accounts through the monitor. The caller holds
+// s.accounts, so that two such changes cannot both pass.
+func (s *Server) keepAnAdmin(ctx context.Context, name, field string) error {
+	us, err := s.st.Users(ctx)
+	if err != nil {
+		return err
+	}
+	last := false
+	for _, u := range us {
+		switch {
+		case !activeAdmin(u):
+		case u.Name != name:
+			return nil
+		default:
+			last = true
+		}
+	}
+	if !last {
+		return nil
+	}
+	return errorf(http.StatusConflict, field, "%s is the last enabled administrator: make another account an administrator first", name)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 	"unicode/utf8"
 
 	"github.com/dozor-edge/dozor/edge/store"
@@ -102,34 +101,13 @@ func (s *Server) alertView(ctx context.Context, id string) (alertView, error) {
 	return av.view(ctx, a)
 }
 
-var alertStates = map[string]store.AlertState{
-	"open": store.AlertOpen, "confirmed": store.AlertConfirmed, "rejected": store.AlertRejected, "all": "",
-}
-
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	stateName := q.Get("state")
-	if stateName == "" {
-		stateName = "open"
-	}
-	state, ok := alertStates[stateName]
-	if !ok {
-		s.fail(w, r, errorf(http.StatusBadRequest, "state", "state must be open, confirmed, rejected or all"))
-		return
-	}
-	limit, err := queryLimit(r, 50, 500)
+	aq, err := parseAlertQuery(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var before time.Time
-	if v := q.Get("before"); v != "" {
-		if before, err = time.Parse(time.RFC3339, v); err != nil {
-			s.fail(w, r, errorf(http.StatusBadRequest, "before", "before must be an RFC 3339 time"))
-			return
-		}
-	}
-	as, err := s.st.Alerts(r.Context(), store.AlertQuery{State: state, Limit: limit, Before: before})
+	as, err := s.st.Alerts(r.Context(), aq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -246,34 +224,9 @@ func (s *Server) alertChanged(w http.ResponseWriter, r *http.Request, id string)
 }
 
 func (s *Server) sightings(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	sq := store.SightingQuery{PersonID: q.Get("person"), CameraID: q.Get("camera"), ZoneID: q.Get("zone"), Before: q.Get("before")}
-	var err error
-	if sq.Limit, err = queryLimit(r, 100, 500); err != nil {
+	sq, err := parseSightingQuery(r.URL.Query())
+	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	for _, f := range []struct {
-		name string
-		to   *time.Time
-	}{{"from", &sq.From}, {"to", &sq.To}} {
-		if v := q.Get(f.name); v != "" {
-			if *f.to, err = time.Parse(time.RFC3339, v); err != nil {
-				s.fail(w, r, errorf(http.StatusBadRequest, f.name, "%s must be an RFC 3339 time", f.name))
-				return
-			}
-		}
-	}
-	switch q.Get("unknown") {
-	case "", "false":
-	case "true":
-		sq.UnknownOnly = true
-	default:
-		s.fail(w, r, errorf(http.StatusBadRequest, "unknown", "unknown must be true or false"))
-		return
-	}
-	if sq.UnknownOnly && sq.PersonID != "" {
-		s.fail(w, r, errorf(http.StatusBadRequest, "unknown", "unknown=true excludes person"))
 		return
 	}
 	sgs, next, err := s.st.Sightings(r.Context(), sq)

@@ -4,8 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/dozor-edge/dozor/edge/store"
 )
@@ -15,29 +13,10 @@ import (
 const auditTime = "2006-01-02T15:04:05.000Z07:00"
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	aq := store.AuditQuery{Actor: q.Get("actor"), Action: q.Get("action"), Object: q.Get("object")}
-	var err error
-	if aq.Limit, err = queryLimit(r, 200, 1000); err != nil {
+	aq, err := parseAuditQuery(r.URL.Query())
+	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	if v := q.Get("after"); v != "" {
-		if aq.AfterSeq, err = strconv.ParseUint(v, 10, 64); err != nil {
-			s.fail(w, r, errorf(http.StatusBadRequest, "after", "after must be a sequence number"))
-			return
-		}
-	}
-	for _, f := range []struct {
-		name string
-		to   *time.Time
-	}{{"from", &aq.From}, {"to", &aq.To}} {
-		if v := q.Get(f.name); v != "" {
-			if *f.to, err = time.Parse(time.RFC3339, v); err != nil {
-				s.fail(w, r, errorf(http.StatusBadRequest, f.name, "%s must be an RFC 3339 time", f.name))
-				return
-			}
-		}
 	}
 	es, err := s.st.QueryAudit(r.Context(), aq)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/dozor-edge/dozor/edge/store"
 )
@@ -183,21 +182,8 @@ func (s *Server) putRegion(w http.ResponseWriter, r *http.Request) {
 
 func unit(v float64) bool { return v >= 0 && v <= 1 }
 
-// queryLimit reads ?limit=, def when absent, 1..max.
-func queryLimit(r *http.Request, def, max int) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
-		return 0, errorf(http.StatusBadRequest, "limit", "limit must be a whole number in 1..%d", max)
-	}
-	return n, nil
-}
-
 func (s *Server) cameraSightings(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryLimit(r, 20, 200)
+	limit, err := queryLimit(r.URL.Query(), 20, 200)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -13,6 +13,14 @@
 // unread. Reads of biometric data (crops, photos, searches by photo,
 // snapshots taken to enrol) are audited under the account's name.
 //
+// Every response carries a strict Content-Security-Policy (the pages'
+// own modules, styles and connections only, blob: media and images, no
+// framing), nosniff, Referrer-Policy and X-Frame-Options, and
+// Strict-Transport-Security when served over TLS. The API never leaves
+// the site without an enabled administrator, and a password change ends
+// every session of the account while the browser that made it goes on
+// in a new one.
+//
 // Browsers never slow the box down: events reach them through a Hub
 // whose Publish never waits (a slow subscriber loses events and is told
 // how many), live video through the camera's live.Hub, which drops a

@@ -148,7 +148,13 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 			e.mu.Unlock()
 			out := []enroll.Result{}
 			for _, ph := range photos {
-				out = append(out, enroll.Result{Person: p.ID, Image: ph.Name, Status: enroll.StatusEnrolled, Quality: 0.9, TemplateID: "T-" + ph.Name})
+				res := enroll.Result{Person: p.ID, Image: ph.Name, Status: enroll.StatusEnrolled, Quality: 0.9, TemplateID: "T-" + ph.Name}
+				// A "lookalike" photo is refused as too like P-2.
+				if strings.HasPrefix(ph.Name, "lookalike") {
+					res = enroll.Result{Person: p.ID, Image: ph.Name, Status: enroll.StatusSimilar, Quality: 0.9, SimilarTo: "P-2", Score: 0.81,
+						Reason: "looks like P-2"}
+				}
+				out = append(out, res)
 			}
 			return out, nil
 		},
@@ -175,6 +181,13 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	e.router, err = legacy.NewRouter(doc)
 	must(t, err)
 	return e
+}
+
+// counts reads the fakes' counters, which handlers write.
+func (e *env) counts() (decodes, enrolled, reloads int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.decodes, len(e.enrolled), e.reloads
 }
 
 // fakeDecode decodes with the standard library, as the recognizer's

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/dozor-edge/dozor/edge/store"
@@ -124,8 +125,11 @@ func jsonError(err error) *apiError {
 		return errorf(http.StatusBadRequest, te.Field, "%s must be of JSON type %s", te.Field, te.Type)
 	}
 	// encoding/json names an unknown field only in its message.
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
+	if quoted, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, uerr := strconv.Unquote(quoted)
+		if uerr != nil {
+			name = strings.Trim(quoted, `"`)
+		}
 		return errorf(http.StatusBadRequest, name, "unknown field %q", name)
 	}
 	return errorf(http.StatusBadRequest, "", "invalid JSON: %v", err)

@@ -56,9 +56,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, ext
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
 	w.Write(b.Bytes())
 }
 

@@ -243,7 +243,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 			file = photos[i].Name
 		}
 		out = append(out, enrolResultView{File: file, Status: string(res.Status), Reason: res.Reason,
-			Template: res.TemplateID, Quality: res.Quality, SimilarTo: res.SimilarTo})
+			Template: res.TemplateID, Quality: res.Quality, SimilarTo: res.SimilarTo, Score: res.Score})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": out})
 }

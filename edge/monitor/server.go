@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/dozor-edge/dozor/camera"
@@ -93,6 +94,9 @@ type Server struct {
 	log *slog.Logger
 	now func() time.Time
 	mux *http.ServeMux
+	// accounts serialises the account changes that check for the last
+	// enabled administrator.
+	accounts sync.Mutex
 }
 
 // New checks d and builds the server.
@@ -132,8 +136,9 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
-// Handler serves the pages, /static/ and /api/v1.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler serves the pages, /static/ and /api/v1, every response with
+// the security headers.
+func (s *Server) Handler() http.Handler { return s.secure(s.mux) }
 
 // Role groups, as the monitor's role table has them.
 var (

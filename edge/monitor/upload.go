@@ -63,14 +63,14 @@ func readUploads(w http.ResponseWriter, r *http.Request, fileField string, maxFi
 		switch {
 		case name == fileField:
 			if len(f.files) == maxFiles {
-				return nil, errorf(http.StatusRequestEntityTooLarge, fileField, "at most %d files may be sent at once", maxFiles)
+				return nil, errorf(http.StatusRequestEntityTooLarge, fileField, "at most %d %s files may be sent at once", maxFiles, fileField)
 			}
 			data, err := io.ReadAll(io.LimitReader(part, maxUploadFile+1))
 			if err != nil {
 				return nil, uploadError(err, total)
 			}
 			if len(data) > maxUploadFile {
-				return nil, errorf(http.StatusRequestEntityTooLarge, fileField, "%s is larger than %d bytes", cleanName(part.FileName()), maxUploadFile)
+				return nil, errorf(http.StatusRequestEntityTooLarge, fileField, "%s %s is larger than %d bytes", fileField, cleanName(part.FileName()), maxUploadFile)
 			}
 			f.files = append(f.files, Upload{Name: cleanName(part.FileName()), Data: data})
 		case part.FileName() == "" && name != "":

@@ -191,12 +191,15 @@ type zoneView struct {
 }
 
 type enrolResultView struct {
-	File      string  `json:"file"`
-	Status    string  `json:"status"`
-	Reason    string  `json:"reason,omitempty"`
-	Template  string  `json:"template,omitempty"`
-	Quality   float32 `json:"quality,omitempty"`
+	File     string  `json:"file"`
+	Status   string  `json:"status"`
+	Reason   string  `json:"reason,omitempty"`
+	Template string  `json:"template,omitempty"`
+	Quality  float32 `json:"quality,omitempty"`
+	// SimilarTo and Score name the most similar other person when the
+	// photo looked like one.
 	SimilarTo string  `json:"similar_to,omitempty"`
+	Score     float32 `json:"score,omitempty"`
 }
 
 type auditView struct {

@@ -218,9 +218,29 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("evidence shows %d pictures, want the crop and 2 photos", n)
 		}
 		text := eval[string](b, `document.querySelector('#alert-detail').textContent`)
-		for _, s := range []string{"0.712", "0.183", "Lin-Manuel Miranda", "corridor-2", "cam-1", "critical", "watch list", "escape-risk"} {
+		for _, s := range []string{"0.712", "0.183", "Lin-Manuel Miranda (lin-manuel-miranda)", "corridor-2", "cam-1", "critical",
+			"watch list", "escape-risk", "cam-1 · corridor-2 · ", "Петров П. П. (p-104)"} {
 			if !strings.Contains(text, s) {
 				t.Errorf("evidence lacks %q", s)
+			}
+		}
+		if strings.ContainsAny(text, "{[") || strings.Contains(text, `"Sighting"`) {
+			t.Errorf("the evidence shows raw JSON: %s", text)
+		}
+		// The rule's evidence starts folded, and its sighting links to
+		// the sightings page at that moment.
+		if eval[bool](b, `document.querySelector('details.rule-evidence').open`) {
+			t.Error("the rule's evidence is unfolded by default")
+		}
+		if href := eval[string](b, `document.querySelector('.evidence-sightings a').getAttribute('href')`); !strings.HasPrefix(href, "/sightings?camera=cam-1&") ||
+			!strings.Contains(href, "sighting=s-a1") {
+			t.Errorf("evidence sighting links to %q", href)
+		}
+		// At 1366x768 the decision controls are on screen without scrolling.
+		for _, sel := range []string{`button[data-action="ack"]`, `textarea[name="reason"]`, `button[data-action="confirm"]`, `button[data-action="reject"]`} {
+			if !eval[bool](b, `(() => { const r = document.querySelector('`+sel+`').getBoundingClientRect();
+				return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; })()`) {
+				t.Errorf("%s is not visible without scrolling", sel)
 			}
 		}
 		if eval[bool](b, `!document.querySelector('button[data-action="confirm"]').disabled`) {
@@ -340,7 +360,7 @@ func TestBrowser(t *testing.T) {
 		got := eval[[]map[string]string](b, `Array.from(document.querySelectorAll('.verdict'), (e) =>
 			({status: e.dataset.status, text: e.textContent, thumb: String(!!e.querySelector('img.thumb[src^="blob:"]'))}))`)
 		want := []struct{ status, text string }{
-			{"enrolled", "enrolled"}, {"poor_quality", "face too small"}, {"similar", "looks like p-104 (score 0.630)"},
+			{"enrolled", "enrolled"}, {"poor_quality", "face too small"}, {"similar", "looks like Петров П. П. (p-104) (score 0.630)"},
 		}
 		if len(got) != len(want) {
 			t.Fatalf("verdicts %v", got)
@@ -357,6 +377,55 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("enrolment requests: create %d, update %d, photos %+v", len(c), len(u), p)
 		}
 		b.screenshot("enrol-verdicts")
+	})
+
+	t.Run("search by photo", func(t *testing.T) {
+		b.t = t
+		f.setUser("sidorov", store.RoleSupervisor, "en")
+		b.visit("/persons", `#recognize-form`)
+		p := filepath.Join(t.TempDir(), "visitor.png")
+		if err := os.WriteFile(p, pngBytes(320, 200, colorFor("visitor")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.do("search", chromedp.SetUploadFiles(chromedp.CSS(`#recognize-form input[name="image"]`), []string{p}),
+			chromedp.Click(chromedp.CSS(`#recognize-form button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#recognize-faces li.face`)))
+		got := eval[map[string]any](b, `(() => {
+			const faces = Array.from(document.querySelectorAll('#recognize-faces li.face'));
+			const box = document.querySelector('.face-box').getBoundingClientRect();
+			const img = document.querySelector('#recognize-image').getBoundingClientRect();
+			return {faces: faces.map((f) => f.textContent), boxes: document.querySelectorAll('.face-box').length,
+				links: Array.from(faces[0].querySelectorAll('a'), (a) => a.getAttribute('href')),
+				left: (box.left - img.left) / img.width, audited: document.querySelector('#recognize-audited').textContent}; })()`)
+		faces, _ := got["faces"].([]any)
+		if len(faces) != 2 || got["boxes"] != float64(2) {
+			t.Fatalf("search by photo shows %v", got)
+		}
+		if f0 := faces[0].(string); !strings.Contains(f0, "Lin-Manuel Miranda (lin-manuel-miranda)") || !strings.Contains(f0, "0.740") || !strings.Contains(f0, "searched") {
+			t.Errorf("first face: %q", f0)
+		}
+		if f1 := faces[1].(string); !strings.Contains(f1, "not usable") || !strings.Contains(f1, "face too small") || !strings.Contains(f1, "blurred") {
+			t.Errorf("second face: %q", f1)
+		}
+		if links := got["links"].([]any); len(links) != 2 || links[0] != "/persons/lin-manuel-miranda" {
+			t.Errorf("match links %v", links)
+		}
+		if left := got["left"].(float64); left < 0.1 || left > 0.15 { // 40 of 320 px
+			t.Errorf("the first box starts at %.3f of the width, want 0.125", left)
+		}
+		if !strings.Contains(got["audited"].(string), "audit log") {
+			t.Errorf("the search does not say it is audited: %q", got["audited"])
+		}
+		if r := f.recorded("POST", "/api/v1/recognize"); len(r) != 1 || r[0].CSRF != f.csrf || !strings.HasPrefix(r[0].ContentType, "multipart/form-data") {
+			t.Errorf("recognize requests %+v", r)
+		}
+		b.screenshot("search-by-photo")
+		// A guard has no search by photo.
+		f.setUser("ivanov", store.RoleGuard, "en")
+		b.visit("/persons", `#person-table tbody tr`)
+		if eval[bool](b, `!!document.querySelector('#recognize')`) {
+			t.Error("a guard sees the search by photo")
+		}
 	})
 
 	t.Run("rules field error", func(t *testing.T) {

@@ -97,7 +97,12 @@ func alert(id, severity, kind, person, name string, ago time.Duration) map[strin
 	at := time.Now().Add(ago)
 	a := map[string]any{"id": id, "kind": kind, "rule": "r-" + kind, "rule_name": "Rule " + kind, "severity": severity,
 		"state": "open", "created_at": at.UTC().Format(time.RFC3339), "sighting": sighting("s-"+id, person, name, at),
-		"evidence": map[string]any{"watch_list": "escape-risk", "zone": "corridor-2"}, "photos": []string{}}
+		"evidence": map[string]any{"kind": kind, "reason": "on watch list \"escape-risk\"", "camera": "cam-1", "zone": "corridor-2",
+			"persons": []string{person, "p-104"},
+			// The daemon's evidence carries Go field names.
+			"sightings": []any{map[string]any{"Sighting": "s-" + id, "Time": at.UTC().Format(time.RFC3339Nano), "Camera": "cam-1",
+				"Zone": "corridor-2", "Track": 7, "PersonID": person, "Score": 0.712, "Margin": 0.183, "CropRef": "sighting:s-" + id}}},
+		"photos": []string{}}
 	if person != "" {
 		a["photos"] = []string{"ph-1", "ph-2"}
 	}
@@ -327,6 +332,19 @@ func (f *fakeAPI) handler() http.Handler {
 			results = append(results, v)
 		}
 		writeJSON(w, 200, map[string]any{"results": results})
+	}))
+	mux.HandleFunc("POST /api/v1/recognize", record(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := r.FormFile("image"); err != nil {
+			writeJSON(w, 400, map[string]string{"error": "image: " + err.Error(), "field": "image"})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"faces": []any{
+			map[string]any{"box": map[string]any{"x": 40, "y": 30, "w": 60, "h": 70}, "quality": 0.81, "usable": true, "reason": "",
+				"matches": []any{map[string]any{"person": "lin-manuel-miranda", "name": "Lin-Manuel Miranda", "score": 0.74},
+					map[string]any{"person": "p-104", "name": "Петров П. П.", "score": 0.31}}},
+			map[string]any{"box": map[string]any{"x": 150, "y": 100, "w": 20, "h": 24}, "quality": 0.12, "usable": false,
+				"reason": "face too small: 9 px between the eyes, need 40; blurred: sharpness 12, need 60", "matches": []any{}},
+		}})
 	}))
 	mux.HandleFunc("GET /api/v1/rules", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"rules": []any{

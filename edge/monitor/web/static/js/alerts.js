@@ -147,55 +147,156 @@ function fact(name, value) {
   return [el('dt', { text: name }), el('dd', {}, value === undefined || value === null || value === '' ? '—' : value)];
 }
 
+// Person names known to this desk: the alerts' own sightings, then the
+// persons list (fetched once, when evidence names someone else).
+const names = new Map();
+let namesLoaded = null;
+function learnNames() {
+  for (const a of alerts) {
+    const s = a.sighting || {};
+    if (s.person && s.name) names.set(s.person, s.name);
+  }
+}
+function loadNames() {
+  namesLoaded ||= api('GET', '/api/v1/persons').then((data) => {
+    for (const p of (data && data.persons) || []) if (p.name) names.set(p.id, p.name);
+  }).catch(() => { /* ids stay readable */ });
+  return namesLoaded;
+}
+
+// personText is "name (id)", or just one of them when the name is the id
+// or unknown.
+function personText(id, name) {
+  if (!name || name === id) return id;
+  return name + ' (' + id + ')';
+}
+const personLink = (id) => el('a', { href: pathFor('person', id), text: personText(id, names.get(id)) });
+
+// The daemon stores the rule's evidence with Go field names (Sighting,
+// Camera, ...); older or hand-made ones use snake case. pick reads either.
+function pick(o, ...keys) {
+  for (const k of keys) if (o[k] !== undefined && o[k] !== null) return o[k];
+  return undefined;
+}
+
+function sightingsURL(ev) {
+  const q = new URLSearchParams();
+  const camera = pick(ev, 'Camera', 'camera');
+  const person = pick(ev, 'PersonID', 'person_id', 'person');
+  const at = pick(ev, 'Time', 'time');
+  const id = pick(ev, 'Sighting', 'sighting', 'id');
+  if (camera) q.set('camera', camera);
+  if (person) q.set('person', person);
+  if (at) q.set('at', at);
+  if (id) q.set('sighting', id);
+  return pathFor('sightings') + '?' + q.toString();
+}
+
+// sightingLine is one sighting of the evidence: camera · zone · time ·
+// score · margin, linked to the sightings page around that moment.
+function sightingLine(ev) {
+  if (!ev || typeof ev !== 'object') return el('li', { text: String(ev) });
+  const person = pick(ev, 'PersonID', 'person_id', 'person');
+  const parts = [pick(ev, 'Camera', 'camera'), pick(ev, 'Zone', 'zone'), fmtTime(pick(ev, 'Time', 'time')),
+    t('common.score') + ' ' + fmtNum(pick(ev, 'Score', 'score'), 3),
+    t('common.margin') + ' ' + fmtNum(pick(ev, 'Margin', 'margin'), 3)].filter(Boolean);
+  return el('li', {},
+    el('a', { href: sightingsURL(ev), text: parts.join(' · ') }),
+    person ? [' — ', personLink(person)] : null);
+}
+
+// The evidence's fields in the order they are shown; others follow.
+const EVIDENCE = {
+  kind: () => t('evidence.kind'),
+  reason: () => t('evidence.reason'),
+  camera: () => t('evidence.camera'),
+  zone: () => t('evidence.zone'),
+  watch_list: () => t('evidence.watch_list'),
+  persons: () => t('evidence.persons'),
+  sightings: () => t('evidence.sightings'),
+};
+const evidenceName = (k) => (EVIDENCE[k] ? EVIDENCE[k]() : k.replace(/_/g, ' '));
+const evidenceOrder = (k) => { const i = Object.keys(EVIDENCE).indexOf(k); return i < 0 ? 99 : i; };
+
+function evidenceValue(k, v) {
+  if (k === 'kind') return label(KIND, v);
+  if (k === 'persons' && Array.isArray(v)) return v.flatMap((id, i) => (i ? [', ', personLink(String(id))] : [personLink(String(id))]));
+  if (k === 'sightings' && Array.isArray(v)) return el('ul', { class: 'evidence-sightings' }, v.map(sightingLine));
+  if (Array.isArray(v)) return v.map((x) => (x && typeof x === 'object' ? Object.values(x).join(' · ') : String(x))).join(', ');
+  if (v && typeof v === 'object') return Object.entries(v).map(([a, b]) => a.replace(/_/g, ' ') + ': ' + (typeof b === 'object' ? Object.values(b || {}).join(' · ') : b)).join('; ');
+  if (typeof v === 'number') return fmtNum(v, 3);
+  return String(v);
+}
+
 function evidenceFacts(ev) {
   if (!ev || typeof ev !== 'object') return [];
-  return Object.entries(ev).flatMap(([k, v]) => fact(k, typeof v === 'object' ? JSON.stringify(v) : String(v)));
+  return Object.entries(ev).filter(([, v]) => v !== '' && v !== null && !(Array.isArray(v) && !v.length))
+    .sort(([a], [b]) => evidenceOrder(a) - evidenceOrder(b))
+    .flatMap(([k, v]) => fact(evidenceName(k), evidenceValue(k, v)));
+}
+
+function figure(img, caption) {
+  return el('figure', {}, img, el('figcaption', { text: caption }));
 }
 
 function renderDetail(a) {
+  learnNames();
   const s = a.sighting || {};
-  const photos = (a.photos || []).map((p) => el('figure', {},
-    el('img', { src: '/api/v1/persons/' + encodeURIComponent(s.person || '') + '/photos/' + encodeURIComponent(p), alt: t('alert.enrolled_photo') }),
-    el('figcaption', { text: t('alert.enrolled_photo') })));
-  const live = s.has_crop !== false && s.id
-    ? el('figure', {}, el('img', { src: cropURL(s), alt: t('alert.live_crop') }), el('figcaption', { text: t('alert.live_crop') }))
-    : el('figure', {}, el('div', { class: 'noimg', text: t('alert.no_crop') }), el('figcaption', { text: t('alert.live_crop') }));
-  const who = s.person
-    ? el('a', { href: pathFor('person', s.person), text: (s.name || s.person) + ' (' + s.person + ')' })
-    : t('live.unknown');
+  const ev = a.evidence && typeof a.evidence === 'object' ? a.evidence : {};
+  const others = [].concat(ev.persons || [], (ev.sightings || []).map((x) => x && pick(x, 'PersonID', 'person_id')))
+    .filter((id) => id && !names.has(id));
+  if (others.length && !namesLoaded) loadNames().then(() => { if (selected === a.id) renderDetail(alerts.find((x) => x.id === a.id) || a); });
 
-  const children = [
+  const pictures = [s.has_crop !== false && s.id
+    ? figure(el('img', { src: cropURL(s), alt: t('alert.live_crop') }), t('alert.live_crop'))
+    : figure(el('div', { class: 'noimg', text: t('alert.no_crop') }), t('alert.live_crop'))];
+  const photos = (a.photos || []).slice(0, 2).map((p) => figure(
+    el('img', { src: '/api/v1/persons/' + encodeURIComponent(s.person || '') + '/photos/' + encodeURIComponent(p), alt: t('alert.enrolled_photo') }),
+    t('alert.enrolled_photo')));
+  pictures.push(...(photos.length ? photos : [figure(el('div', { class: 'noimg', text: t('alert.no_photo') }), t('alert.enrolled_photo'))]));
+  const who = s.person
+    ? el('a', { href: pathFor('person', s.person), text: personText(s.person, s.name) })
+    : el('span', { class: 'unknown', text: t('live.unknown') });
+
+  const body = [
+    el('div', { class: 'evidence-block' },
+      el('div', { class: 'evidence' }, pictures),
+      el('dl', { class: 'facts' },
+        fact(t('alert.person'), who),
+        fact(t('common.score'), fmtNum(s.score, 3)),
+        fact(t('common.margin'), fmtNum(s.margin, 3)),
+        fact(t('common.frames'), s.frames),
+        fact(t('sightings.camera'), s.camera),
+        fact(t('sightings.zone'), s.zone),
+        fact(t('common.time'), fmtTime(a.created_at)),
+        fact(t('alert.rule'), [label(KIND, a.kind), ' · ', label(SEVERITY, a.severity)]),
+        ev.reason ? fact(t('evidence.reason'), ev.reason) : null,
+        a.acknowledged_by ? fact(t('alert.acknowledged'), a.acknowledged_by + ', ' + fmtTime(a.acknowledged_at)) : null)),
+    el('details', { class: 'rule-evidence' }, el('summary', { text: t('alert.rule_evidence') }), el('dl', { class: 'facts' }, evidenceFacts(ev))),
+  ];
+  if (a.decision) {
+    const d = a.decision;
+    body.push(el('div', { class: 'decision decision-' + d.decision },
+      el('strong', { text: label(STATE, d.decision) }), ' — ', t('alert.decided_by', { by: d.by }), ', ', fmtTime(d.at),
+      el('p', { text: d.reason })));
+  }
+  // Keep the evidence section's open state across re-renders (events).
+  const wasOpen = !!detail.querySelector('details.rule-evidence[open]') && detail.dataset.id === a.id;
+  detail.dataset.id = a.id;
+  detail.replaceChildren(
     el('header', { class: 'detail-head sev-' + sevClass(a.severity) },
       el('span', { class: 'sev', text: label(SEVERITY, a.severity) }),
       el('h2', { text: a.rule_name || label(KIND, a.kind) }),
       el('span', { class: 'muted', text: label(STATE, a.state) })),
-    el('div', { class: 'evidence' }, live, photos.length ? photos : el('figure', {}, el('div', { class: 'noimg', text: t('alert.no_photo') }), el('figcaption', { text: t('alert.enrolled_photo') }))),
-    el('dl', { class: 'facts' },
-      fact(t('alert.person'), who),
-      fact(t('common.score'), fmtNum(s.score, 3)),
-      fact(t('common.margin'), fmtNum(s.margin, 3)),
-      fact(t('common.frames'), s.frames),
-      fact(t('sightings.camera'), s.camera),
-      fact(t('sightings.zone'), s.zone),
-      fact(t('common.time'), fmtTime(a.created_at)),
-      fact(t('alert.rule'), [label(KIND, a.kind), ' · ', a.rule_name || a.rule || '', ' · ', label(SEVERITY, a.severity)]),
-      a.acknowledged_by ? fact(t('alert.acknowledged'), a.acknowledged_by + ', ' + fmtTime(a.acknowledged_at)) : null),
-    el('details', { class: 'rule-evidence', open: true }, el('summary', { text: t('alert.rule_evidence') }), el('dl', { class: 'facts' }, evidenceFacts(a.evidence))),
-  ];
-  if (a.decision) {
-    const d = a.decision;
-    children.push(el('div', { class: 'decision decision-' + d.decision },
-      el('strong', { text: label(STATE, d.decision) }), ' — ', t('alert.decided_by', { by: d.by }), ', ', fmtTime(d.at),
-      el('p', { text: d.reason })));
-  }
-  if (a.state === 'open') children.push(actions(a));
-  detail.replaceChildren(...children);
+    el('div', { class: 'detail-body' }, body),
+    a.state === 'open' ? actions(a) : null);
+  if (wasOpen) detail.querySelector('details.rule-evidence').open = true;
 }
 
 function actions(a) {
   const acked = !!a.acknowledged_by;
   const msg = el('p', { class: 'error conflict', role: 'alert' });
-  const reason = el('textarea', { name: 'reason', rows: 3, maxLength: 500, placeholder: t('alert.reason_placeholder'), disabled: !acked });
+  const reason = el('textarea', { name: 'reason', rows: 2, maxLength: 500, placeholder: t('alert.reason_placeholder'), disabled: !acked });
   const ack = el('button', { type: 'button', class: 'primary', dataset: { action: 'ack' }, disabled: acked, text: acked ? t('alert.acked_short') : t('alert.ack') });
   const confirm = el('button', { type: 'button', class: 'danger', dataset: { action: 'confirm' }, disabled: true, text: t('alert.confirm') });
   const reject = el('button', { type: 'button', dataset: { action: 'reject' }, disabled: true, text: t('alert.reject') });
@@ -238,10 +339,10 @@ function actions(a) {
   };
   confirm.addEventListener('click', decide('confirmed', confirm));
   reject.addEventListener('click', decide('rejected', reject));
-  return el('div', { class: 'actions' },
-    el('div', { class: 'row' }, ack, acked ? null : el('span', { class: 'muted small', text: t('alert.ack_first') })),
-    el('label', { class: 'stack' }, t('alert.reason'), reason),
-    el('div', { class: 'row' }, confirm, reject),
+  return el('footer', { class: 'actions' },
+    el('div', { class: 'row' }, ack, acked ? null : el('span', { class: 'muted small', text: t('alert.ack_first') }),
+      el('span', { class: 'spacer' }), confirm, reject),
+    el('label', {}, t('alert.reason'), reason),
     msg);
 }
 

@@ -29,9 +29,14 @@ const QUALITY = [
   ['detector score', () => t('quality.detector')],
 ];
 
-function explain(r) {
+const personText = (id, name) => (!name || name === id ? id : name + ' (' + id + ')');
+
+function explain(r, names) {
   if (r.status === 'similar') {
-    return t('verdict.similar_to', { name: r.similar_to || '?', score: typeof r.score === 'number' ? r.score.toFixed(3) : '?' });
+    const text = t('verdict.similar_to', { name: '\u0000', score: typeof r.score === 'number' ? r.score.toFixed(3) : '?' });
+    const [before, after] = text.split('\u0000');
+    const who = r.similar_to ? el('a', { href: pathFor('person', r.similar_to), text: personText(r.similar_to, names.get(r.similar_to)) }) : '?';
+    return [before, who, after];
   }
   if (r.status === 'poor_quality' && r.reason) {
     return r.reason.split(';').map((part) => {
@@ -89,7 +94,18 @@ async function ensurePerson(id, name, watch) {
   });
 }
 
-function showResults(results, fromCamera) {
+// similarNames looks up the names of the persons a photo resembles, so
+// that the verdict names them rather than their ids.
+async function similarNames(results) {
+  const names = new Map();
+  if (!results.some((r) => r.similar_to)) return names;
+  try {
+    for (const p of ((await api('GET', '/api/v1/persons')) || {}).persons || []) names.set(p.id, p.name);
+  } catch { /* the ids still say who */ }
+  return names;
+}
+
+function showResults(results, fromCamera, names) {
   const items = results.map((r, i) => {
     const local = files.find((f) => f.name === r.file) || (!fromCamera ? files[i] : null);
     const ok = r.status === 'enrolled' || r.status === 'already_enrolled';
@@ -98,7 +114,7 @@ function showResults(results, fromCamera) {
       el('div', {},
         el('div', { class: 'file', text: r.file || (fromCamera ? t('enrol.snapshot') : '') }),
         el('div', { class: 'status', text: VERDICT[r.status] ? VERDICT[r.status]() : r.status }),
-        el('div', { class: 'muted small', text: explain(r) })));
+        el('div', { class: 'muted small' }, explain(r, names))));
   });
   verdicts.replaceChildren(...items);
 }
@@ -122,7 +138,8 @@ form.addEventListener('submit', async (ev) => {
     if (fromCamera) fd.append('camera', form.camera.value);
     else for (const f of files) fd.append('photo', f, f.name);
     const res = await api('POST', '/api/v1/persons/' + encodeURIComponent(id) + '/photos', fd);
-    showResults((res && res.results) || [], fromCamera);
+    const results = (res && res.results) || [];
+    showResults(results, fromCamera, await similarNames(results));
     const link = el('a', { href: pathFor('person', id), text: t('enrol.open_person') });
     err.replaceChildren(link);
   } catch (e) {

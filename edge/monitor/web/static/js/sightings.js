@@ -20,12 +20,15 @@ function query(before) {
   return '/api/v1/sightings?' + q.toString();
 }
 
+let highlight = '';
+const cameraNames = new Map();
+
 function row(s) {
-  return el('tr', { dataset: { id: s.id } },
+  return el('tr', { dataset: { id: s.id }, class: s.id === highlight ? 'highlight' : null },
     el('td', {}, s.has_crop ? el('img', { class: 'thumb', src: cropURL(s), loading: 'lazy', alt: '' }) : ''),
     el('td', { text: fmtTime(s.last_seen || s.first_seen) }),
     el('td', {}, personLabel(s)),
-    el('td', { text: s.camera }),
+    el('td', { text: cameraNames.get(s.camera) || s.camera }),
     el('td', { text: s.zone }),
     el('td', { text: fmtNum(s.score) }),
     el('td', { text: fmtNum(s.margin) }),
@@ -50,6 +53,7 @@ async function search(append) {
 async function fillSelects() {
   try {
     const cams = ((await api('GET', '/api/v1/cameras')) || {}).cameras || [];
+    for (const c of cams) if (c.name) cameraNames.set(c.id, c.name);
     form.camera.append(...cams.map((c) => el('option', { value: c.id, text: c.name || c.id })));
     const zones = [...new Set(cams.map((c) => c.zone).filter(Boolean))];
     form.zone.append(...zones.map((z) => el('option', { value: z, text: z })));
@@ -58,9 +62,25 @@ async function fillSelects() {
   }
 }
 
+// datetime-local wants the browser's local time without a zone.
+function toLocalInput(d) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes());
+}
+
+// A link from an alert names a sighting: its camera, person and moment
+// (a few minutes either side) fill the filter, and its row is marked.
 const initial = new URLSearchParams(location.search);
 if (initial.get('person')) form.person.value = initial.get('person');
+const at = new Date(initial.get('at') || '');
+if (!Number.isNaN(at.getTime())) {
+  form.from.value = toLocalInput(new Date(at.getTime() - 5 * 60e3));
+  form.to.value = toLocalInput(new Date(at.getTime() + 6 * 60e3));
+}
+highlight = initial.get('sighting') || '';
 form.addEventListener('submit', (ev) => { ev.preventDefault(); search(false); });
 more.addEventListener('click', () => search(true));
-fillSelects();
-search(false);
+fillSelects().then(() => {
+  if (initial.get('camera')) form.camera.value = initial.get('camera');
+  return search(false);
+});
