@@ -18,7 +18,8 @@ export DOZOR_MODELS := $(MODELS_DIR)
 PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ \
         ./edge/ ./edge/config/ ./edge/custody/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
         ./camera/ ./camera/simcam/ ./camera/live/ ./hw/ ./internal/backoff/ ./internal/stats/ \
-        ./edge/monitor/ ./edge/monitor/auth/ ./edge/monitor/web/
+        ./edge/monitor/ ./edge/monitor/auth/ ./edge/monitor/web/ \
+        ./region/ ./region/broker/ ./region/config/ ./internal/pgtest/
 
 .PHONY: all build deps models demo test vet test-pure test-matprofile fuzz eval bench clean deb check-deb
 
@@ -79,6 +80,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCPUInfo$$' -fuzztime $(FUZZTIME) ./hw/
 	$(GO) test -run '^$$' -fuzz '^FuzzHubWriteAccessUnit$$' -fuzztime $(FUZZTIME) ./camera/live/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHash$$' -fuzztime $(FUZZTIME) ./edge/monitor/auth/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResendRequest$$' -fuzztime $(FUZZTIME) ./sync/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./region/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSites$$' -fuzztime $(FUZZTIME) ./region/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./edge/monitor/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckImage$$' -fuzztime $(FUZZTIME) ./edge/monitor/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadUploads$$' -fuzztime $(FUZZTIME) ./edge/monitor/

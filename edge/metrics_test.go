@@ -35,6 +35,9 @@ type idleOutbox struct{}
 
 func (idleOutbox) Pending(context.Context, uint64, int) ([]uplink.Message, error) { return nil, nil }
 func (idleOutbox) MarkSent(context.Context, []uint64) error                       { return nil }
+func (idleOutbox) Range(context.Context, uint64, uint64, int) ([]uplink.Message, error) {
+	return nil, nil
+}
 
 // metricsDaemon is a daemon as far as /metrics reads it: one camera and an
 // uplink, built but not started, a store that knows its outbox depth, a

@@ -291,11 +291,20 @@ func TestGuardShift(t *testing.T) {
 
 // stallLive opens the camera's live WebSocket as a browser that never
 // reads, and checks that the frames the camera hands to recognition keep
-// their rate meanwhile.
+// their rate meanwhile: the rate over five seconds with the stalled
+// viewer against the rate over the five seconds before, in one run.
 func stallLive(t *testing.T, base, guardPassword, addr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	rate := func() float64 {
+		before, start := cameraFrames(t, addr), time.Now()
+		timer := time.NewTimer(5 * time.Second)
+		defer timer.Stop()
+		<-timer.C
+		return float64(cameraFrames(t, addr)-before) / time.Since(start).Seconds()
+	}
+	free := rate()
 	cookie := apiLogin(t, base, "guard", guardPassword)
 	h := http.Header{}
 	h.Set("Cookie", cookie)
@@ -305,17 +314,10 @@ func stallLive(t *testing.T, base, guardPassword, addr string) {
 		t.Fatalf("live WebSocket: %v", err)
 	}
 	defer c.CloseNow()
-	before := cameraFrames(t, addr)
-	start := time.Now()
-	// Five seconds of a stalled viewer: at 5 frames a second the camera
-	// hands off about 25 frames.
-	timer := time.NewTimer(5 * time.Second)
-	defer timer.Stop()
-	<-timer.C
-	got := cameraFrames(t, addr) - before
-	if rate := float64(got) / time.Since(start).Seconds(); rate < 4 {
-		t.Errorf("with a stalled live viewer the camera handed %d frames to recognition in %v (%.1f/s), want about 5/s",
-			got, time.Since(start).Round(time.Millisecond), rate)
+	stalled := rate()
+	t.Logf("frames into recognition: %.2f/s, then %.2f/s with a stalled live viewer", free, stalled)
+	if stalled < 0.8*free {
+		t.Errorf("a stalled live viewer cut the camera's frames into recognition from %.2f/s to %.2f/s", free, stalled)
 	}
 }
 

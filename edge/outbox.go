@@ -13,6 +13,7 @@ import (
 // outboxStore is what the uplink adapter needs of the store.
 type outboxStore interface {
 	Pending(ctx context.Context, afterSeq uint64, limit int) ([]store.OutboxMessage, error)
+	OutboxRange(ctx context.Context, from, to uint64, limit int) ([]store.OutboxMessage, error)
 	MarkSent(ctx context.Context, seqs []uint64) error
 	OutboxDepth(ctx context.Context) (int, error)
 }
@@ -20,7 +21,8 @@ type outboxStore interface {
 // outbox adapts the store's outbox to uplink.Outbox. Every message is
 // stored final (composed by composer in its event's transaction, with its
 // seq and crop), so publishing only reads it: no decoding, no crop read,
-// no write.
+// no write. The same holds when the region asks for a range again: the
+// messages go out as they were first sent.
 type outbox struct{ st outboxStore }
 
 var (
@@ -33,11 +35,23 @@ func (o outbox) Pending(ctx context.Context, afterSeq uint64, limit int) ([]upli
 	if err != nil {
 		return nil, err
 	}
+	return uplinkMessages(msgs), nil
+}
+
+func (o outbox) Range(ctx context.Context, from, to uint64, limit int) ([]uplink.Message, error) {
+	msgs, err := o.st.OutboxRange(ctx, from, to, limit)
+	if err != nil {
+		return nil, err
+	}
+	return uplinkMessages(msgs), nil
+}
+
+func uplinkMessages(msgs []store.OutboxMessage) []uplink.Message {
 	out := make([]uplink.Message, len(msgs))
 	for i, m := range msgs {
-		out[i] = uplink.Message{Seq: m.Seq, Topic: m.Topic, Payload: m.Payload, Retain: m.Retain, QoS: 1}
+		out[i] = uplink.Message{Seq: m.Seq, Topic: m.Topic, Payload: m.Payload, Retain: m.Retain, QoS: 1, Sent: !m.SentAt.IsZero()}
 	}
-	return out, nil
+	return out
 }
 
 func (o outbox) MarkSent(ctx context.Context, seqs []uint64) error { return o.st.MarkSent(ctx, seqs) }

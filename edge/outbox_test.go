@@ -19,9 +19,10 @@ import (
 // TestPublishingDoesNotWrite stores a sighting and the alert it raises
 // through the sightings loop into a real store, then reads the outbox
 // through the uplink's adapter again and again, as the uplink does on
-// every resend: what it publishes is each message as stored, final (seq,
-// crop), and nothing is written to the database, neither audit entries
-// nor outbox rows nor anything else a commit would show.
+// every resend (after a reconnect, or for a range the region asks for
+// again): what it publishes is each message as stored, final (seq, crop),
+// and nothing is written to the database, neither audit entries nor
+// outbox rows nor anything else a commit would show.
 func TestPublishingDoesNotWrite(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -103,6 +104,19 @@ func TestPublishingDoesNotWrite(t *testing.T) {
 		}
 		if uint64(len(msgs)) != before.last {
 			t.Fatalf("%d messages pending, %d assigned", len(msgs), before.last)
+		}
+		// A range the region asks for again reads the same messages.
+		again, err := ob.Range(ctx, 1, before.last, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(again) != len(msgs) {
+			t.Fatalf("range 1..%d: %d messages, %d pending", before.last, len(again), len(msgs))
+		}
+		for i, m := range again {
+			if p := msgs[i]; m.Seq != p.Seq || m.Topic != p.Topic || !bytes.Equal(m.Payload, p.Payload) || m.Sent || m.QoS != 1 {
+				t.Fatalf("range message %d differs from the pending one: %+v", m.Seq, m)
+			}
 		}
 		var releases []string
 		for i, m := range msgs {

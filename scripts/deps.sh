@@ -17,6 +17,7 @@ packages=(
   mosquitto                # the MQTT broker the uplink tests and the demo start themselves
   chromium                 # headless, renders the hardware test's HTML report in its test
   prometheus               # promtool, which lints the daemon's /metrics in its test
+  postgresql               # PostgreSQL 15, started by the region store tests (internal/pgtest)
 )
 
 if [ $# -gt 0 ]; then

@@ -153,16 +153,51 @@ func (s *Store) Pending(ctx context.Context, afterSeq uint64, limit int) ([]Outb
 	if afterSeq > math.MaxInt64 {
 		return nil, nil
 	}
-	return readRows(ctx, s, "pending", nil, func(r scanner) (OutboxMessage, error) {
+	return readRows(ctx, s, "pending", nil, s.outboxRow("pending"),
+		`SELECT seq, topic, payload, retain, created_at_ms, sent_at_ms, crop_of FROM outbox
+		WHERE sent_at_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`, int64(afterSeq), limit)
+}
+
+// OutboxRange returns up to limit messages with from <= Seq <= to, sent
+// or not (SentAt tells), in sequence order, opened as Pending opens them:
+// what the uplink publishes again when the region asks for a range it
+// missed. Like Pending it only reads; the crops it opens were released
+// and audited when their messages were stored. Rows already pruned are
+// simply not returned, so a range may come back shorter or empty.
+func (s *Store) OutboxRange(ctx context.Context, from, to uint64, limit int) ([]OutboxMessage, error) {
+	switch {
+	case limit <= 0 || limit > MaxBatch:
+		return nil, invalid("outbox range", "limit", "must be in 1..%d, got %d", MaxBatch, limit)
+	case from == 0:
+		return nil, invalid("outbox range", "from", "must be at least 1 (sequence numbers start at 1)")
+	case to < from:
+		return nil, invalid("outbox range", "to", "%d is below from %d", to, from)
+	case from > math.MaxInt64:
+		return nil, nil
+	}
+	to = min(to, math.MaxInt64)
+	return readRows(ctx, s, "outbox range", nil, s.outboxRow("outbox range"),
+		`SELECT seq, topic, payload, retain, created_at_ms, sent_at_ms, crop_of FROM outbox
+		WHERE seq BETWEEN ? AND ? ORDER BY seq LIMIT ?`, int64(from), int64(to), limit)
+}
+
+// outboxRow scans an outbox row selected as Pending and OutboxRange do,
+// opening a sealed payload.
+func (s *Store) outboxRow(op string) func(scanner) (OutboxMessage, error) {
+	return func(r scanner) (OutboxMessage, error) {
 		var m OutboxMessage
 		var created int64
+		var sent sql.NullInt64
 		var cropOf sql.NullString
-		if err := r.Scan(&m.Seq, &m.Topic, &m.Payload, &m.Retain, &created, &cropOf); err != nil {
+		if err := r.Scan(&m.Seq, &m.Topic, &m.Payload, &m.Retain, &created, &sent, &cropOf); err != nil {
 			return m, err
 		}
 		m.CreatedAt = fromMs(created)
+		if sent.Valid {
+			m.SentAt = fromMs(sent.Int64)
+		}
 		if cropOf.Valid {
-			if err := s.needKey("pending"); err != nil {
+			if err := s.needKey(op); err != nil {
 				return m, err
 			}
 			var err error
@@ -172,8 +207,7 @@ func (s *Store) Pending(ctx context.Context, afterSeq uint64, limit int) ([]Outb
 			m.CropOf = cropOf.String
 		}
 		return m, nil
-	}, `SELECT seq, topic, payload, retain, created_at_ms, crop_of FROM outbox
-		WHERE sent_at_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`, int64(afterSeq), limit)
+	}
 }
 
 // MarkSent records that the broker acknowledged these messages. Marking a

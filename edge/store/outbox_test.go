@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -366,3 +367,123 @@ func cropMsg(sighting string) Compose {
 }
 
 func cropPayload(seq uint64) string { return fmt.Sprintf(`{"seq":%d,"crop":"/9j/4A=="}`, seq) }
+
+// TestOutboxRange reads ranges of the outbox, sent and unsent messages
+// alike, as the uplink does when the region asks for a range again: in
+// sequence order, crops opened, bounded by the limit, shorter where rows
+// were pruned, and without writing anything (no audit record either).
+func TestOutboxRange(t *testing.T) {
+	ctx := context.Background()
+	clock := &testClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s, err := Open(filepath.Join(t.TempDir(), "f.db"), Options{SQLite: lib, Region: testRegion, Site: testSite, KeyFile: newKeyFile(t), Now: clock.now})
+	must(t, err)
+	defer s.Close()
+	setupSite(t, s)
+	base, err := s.LastSeq(ctx)
+	must(t, err)
+	must(t, s.MarkSent(ctx, seqsFrom(1, int(base))))
+
+	// Two sightings with their crops (each takes three numbers: the crop's
+	// storage audited, the message, the crop's release audited), then
+	// three plain messages.
+	var cropSeqs []uint64
+	for i := range 2 {
+		sg := sightingN(i, "P-1")
+		sg.Crop = []byte("\xff\xd8\xff\xe0 a crop")
+		seq, err := s.RecordSighting(ctx, sg, cropMsg(sg.ID))
+		must(t, err)
+		cropSeqs = append(cropSeqs, seq)
+	}
+	for range 3 {
+		_, err := s.Enqueue(ctx, msg("dozor/v1/north/ik5/gallery/ack"))
+		must(t, err)
+	}
+	last, err := s.LastSeq(ctx)
+	must(t, err)
+	if last != base+9 {
+		t.Fatalf("last seq %d, want %d", last, base+9)
+	}
+	// Everything but the last two is sent.
+	must(t, s.MarkSent(ctx, seqsFrom(base+1, 7)))
+	audits := count(t, s, `SELECT count(*) FROM audit_log`)
+
+	seqsOf := func(ms []OutboxMessage) []uint64 {
+		var out []uint64
+		for _, m := range ms {
+			out = append(out, m.Seq)
+		}
+		return out
+	}
+	got, err := s.OutboxRange(ctx, base+1, last, 100)
+	must(t, err)
+	if want := seqsFrom(base+1, 9); !slices.Equal(seqsOf(got), want) {
+		t.Fatalf("range %d..%d: seqs %v, want %v", base+1, last, seqsOf(got), want)
+	}
+	for _, m := range got {
+		sent := m.Seq <= base+7
+		if m.SentAt.IsZero() == sent {
+			t.Errorf("seq %d: sent at %v, want sent %v", m.Seq, m.SentAt, sent)
+		}
+		if m.CreatedAt.IsZero() {
+			t.Errorf("seq %d: no creation time", m.Seq)
+		}
+		if slices.Contains(cropSeqs, m.Seq) {
+			if m.CropOf == "" || string(m.Payload) != cropPayload(m.Seq) {
+				t.Errorf("seq %d: crop of %q, payload %q; want the sealed payload opened", m.Seq, m.CropOf, m.Payload)
+			}
+		} else if m.CropOf != "" {
+			t.Errorf("seq %d: crop of %q", m.Seq, m.CropOf)
+		}
+	}
+	if got[len(got)-1].Topic != "dozor/v1/north/ik5/gallery/ack" || string(got[len(got)-1].Payload) != fmt.Sprintf(`{"seq":%d}`, last) {
+		t.Errorf("last message %+v", got[len(got)-1])
+	}
+
+	for _, tc := range []struct {
+		name     string
+		from, to uint64
+		limit    int
+		want     []uint64
+	}{
+		{"one message", base + 2, base + 2, 10, []uint64{base + 2}},
+		{"limit cuts the range", base + 1, last, 3, seqsFrom(base+1, 3)},
+		{"from the start", 1, 3, 10, seqsFrom(1, 3)},
+		{"past the end", last, last + 50, 10, []uint64{last}},
+		{"wholly past the end", last + 1, last + 50, 10, nil},
+		{"beyond int64", 1 << 63, 1<<63 + 5, 10, nil},
+	} {
+		got, err := s.OutboxRange(ctx, tc.from, tc.to, tc.limit)
+		must(t, err)
+		if !slices.Equal(seqsOf(got), tc.want) {
+			t.Errorf("%s: %d..%d limit %d gave %v, want %v", tc.name, tc.from, tc.to, tc.limit, seqsOf(got), tc.want)
+		}
+	}
+	if n := count(t, s, `SELECT count(*) FROM audit_log`); n != audits {
+		t.Errorf("reading ranges wrote %d audit records", n-audits)
+	}
+	if l, _ := s.LastSeq(ctx); l != last {
+		t.Errorf("reading ranges added messages: last seq %d, want %d", l, last)
+	}
+
+	// Rows pruned after retention are gone from the range; the unsent
+	// ones are kept however old.
+	clock.t = clock.t.Add(10 * 24 * time.Hour)
+	_, err = s.PruneOutbox(ctx, 7)
+	must(t, err)
+	got, err = s.OutboxRange(ctx, 1, last, 100)
+	must(t, err)
+	if want := []uint64{base + 8, base + 9}; !slices.Equal(seqsOf(got), want) {
+		t.Errorf("after pruning: %v, want the unsent %v", seqsOf(got), want)
+	}
+
+	for _, bad := range []struct {
+		from, to uint64
+		limit    int
+		field    string
+	}{{1, 5, 0, "limit"}, {1, 5, MaxBatch + 1, "limit"}, {0, 5, 10, "from"}, {6, 5, 10, "to"}} {
+		_, err := s.OutboxRange(ctx, bad.from, bad.to, bad.limit)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), bad.field) {
+			t.Errorf("OutboxRange(%d, %d, %d): %v; want ErrInvalid naming %s", bad.from, bad.to, bad.limit, err, bad.field)
+		}
+	}
+}

@@ -34,7 +34,8 @@ var rules = []rule{
 	{
 		from: []string{"edge", "edge/config", "edge/custody", "edge/rules", "edge/store", "camera", "camera/simcam",
 			"recognizer", "recognizer/gallery", "recognizer/track", "recognizer/eval", "sync/...", "hw", "models",
-			"internal/backoff", "internal/stats"},
+			"internal/backoff", "internal/stats", "camera/live", "edge/monitor/...",
+			"region", "region/broker", "region/config", "region/ingest", "region/store", "internal/pgtest"},
 		to:  cgoLeaves,
 		why: "only the cgo leaves link C libraries; the mains build them and hand them in",
 	},
@@ -43,6 +44,22 @@ var rules = []rule{
 		to:     []string{"edge"},
 		except: []string{"edge/cgodeps"},
 		why:    "a package below edge must not import its parent (edge/cgodeps assembles edge for the mains)",
+	},
+	{
+		from:   []string{"region/..."},
+		to:     []string{"region"},
+		except: []string{"region/cgodeps"},
+		why:    "a package below region must not import its parent (region/cgodeps assembles region for the main)",
+	},
+	{
+		from: []string{"region/...", "cmd/regiond"},
+		to:   []string{"edge/..."},
+		why:  "the region and the edge are the two ends of the wire: they share only sync/wire",
+	},
+	{
+		from: []string{"edge/...", "cmd/edged", "cmd/edgectl"},
+		to:   []string{"region/..."},
+		why:  "the region and the edge are the two ends of the wire: they share only sync/wire",
 	},
 	{
 		from: []string{"edge/store", "edge/custody"},
@@ -188,6 +205,10 @@ func TestImportArrowsCatchWrongImports(t *testing.T) {
 		{"camera", "recognizer"},
 		{"sync/wire", "edge/store"},
 		{"recognizer/track", "github.com/mattn/go-sqlite3"},
+		{"region/store", "edge/store"},
+		{"edge", "region/ingest"},
+		{"region/ingest", "region"},
+		{"region/store", "github.com/mattn/go-sqlite3"},
 	}
 	for _, c := range cases {
 		bad := graph{}

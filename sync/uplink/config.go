@@ -80,7 +80,9 @@ func (c Config) clientID() string {
 	if c.ClientID != "" {
 		return c.ClientID
 	}
-	return "dozor-" + c.Region + "-" + c.Site
+	// NATS's MQTT listener, which the region runs, refuses a client ID
+	// with a '.', which site and region IDs may contain.
+	return "dozor-" + strings.ReplaceAll(c.Region, ".", "_") + "-" + strings.ReplaceAll(c.Site, ".", "_")
 }
 
 // Validate checks the configuration without touching the file system;

@@ -214,3 +214,14 @@ func TestSiteStatusWithUnsetClock(t *testing.T) {
 		t.Errorf("status %+v; want online at %v", st, wire.Epoch)
 	}
 }
+
+func TestDefaultClientIDHasNoDot(t *testing.T) {
+	c := Config{Region: "north.ru", Site: "ik5.a"}
+	if got, want := c.clientID(), "dozor-north_ru-ik5_a"; got != want {
+		t.Errorf("client ID %q, want %q: NATS's MQTT listener refuses a '.'", got, want)
+	}
+	c.ClientID = "box-7.north"
+	if got := c.clientID(); got != "box-7.north" {
+		t.Errorf("an explicit client ID became %q", got)
+	}
+}

@@ -29,6 +29,10 @@ type connParams struct {
 	// attempting, if set, runs once the secrets are read, right before the
 	// brokers are tried.
 	attempting func()
+	// onMessage, if set, receives every message the broker delivers,
+	// those it kept in a persistent session included, which arrive before
+	// any subscription is renewed.
+	onMessage mqtt.MessageHandler
 }
 
 // brokerConn is one open MQTT connection.
@@ -116,6 +120,9 @@ func (c Config) connect(ctx context.Context, p connParams) (*brokerConn, error) 
 			}
 			return nc, nil
 		})
+	if p.onMessage != nil {
+		opts.SetDefaultPublishHandler(p.onMessage)
+	}
 	if p.willTopic != "" {
 		opts.SetBinaryWill(p.willTopic, p.willPayload, 1, true)
 	}

@@ -1,14 +1,15 @@
 // Package uplink drains a site's outbox to the regional MQTT broker.
 //
 // The facility store writes every event, alert, decision and audit record
-// to its outbox first; the uplink only reads it (Outbox.Pending) and
-// records what the broker has acknowledged (Outbox.MarkSent). The outbox
-// is the only queue of events: no event is held in memory that the store
-// does not also hold, so a crash or a broker outage of any length loses
-// nothing. Retained states (SetRetained: camera status) are the one thing
-// outside it: only the latest per topic matters, so the uplink keeps that
-// in memory and publishes it again after every connect, and after a
-// restart the daemon sets each state afresh.
+// to its outbox first; the uplink only reads it (Outbox.Pending, and
+// Outbox.Range for the region's resend requests) and records what the
+// broker has acknowledged (Outbox.MarkSent). The outbox is the only queue
+// of events: no event is held in memory that the store does not also hold,
+// so a crash or a broker outage of any length loses nothing. Retained
+// states (SetRetained: camera status) are the one thing outside it: only
+// the latest per topic matters, so the uplink keeps that in memory and
+// publishes it again after every connect, and after a restart the daemon
+// sets each state afresh.
 //
 // # Delivery
 //
@@ -23,6 +24,25 @@
 //   - The daemon calls Notify after each write to the outbox; a slow poll
 //     (Config.PollInterval) is the safety net. While a backlog drains, new
 //     messages simply join its end.
+//
+// # Resend requests
+//
+// A PUBACK proves only that the broker took a message; the region may
+// still find a gap in a site's sequence numbers. It then publishes a
+// wire.ResendRequest on the site's resend topic, to which the uplink
+// subscribes (QoS 1) after every connect; requests the broker kept in the
+// site's session while it was away arrive first and are served too. The
+// uplink publishes the range's messages the outbox has marked sent again
+// (Outbox.Range), unchanged (same topic and payload, QoS 1, not retained),
+// in seq order and at most MaxResendPerRequest a request, Config.Window
+// at a time, each part once the broker has acknowledged the one before.
+// Messages of the range not sent yet are left to the drain, which sends
+// them in their turn. One request is served at a time; a few more wait,
+// and one whose range a waiting or running request already covers is
+// merged into it. A request that does not decode, is for another site or
+// finds the queue full is ignored, counted in Stats.ResendIgnored and
+// logged at most once a minute; the region asks again while its gap stays
+// open.
 //
 // # Connection
 //

@@ -26,7 +26,8 @@ const (
 )
 
 // memOutbox is an in-memory Outbox with the store's contract: seqs
-// assigned on append, Pending ascending above afterSeq, MarkSent idempotent.
+// assigned on append, Pending ascending above afterSeq, MarkSent
+// idempotent, Range ascending within the range, sent or not.
 type memOutbox struct {
 	mu   sync.Mutex
 	msgs []Message // ascending seq
@@ -35,6 +36,7 @@ type memOutbox struct {
 
 	pendingCalls atomic.Int64
 	markCalls    atomic.Int64
+	rangeCalls   atomic.Int64
 	// beforeMark runs before every MarkSent; a non-nil error fails it.
 	beforeMark func(seqs []uint64) error
 	// failPending makes this many Pending calls fail.
@@ -106,6 +108,23 @@ func (o *memOutbox) MarkSent(ctx context.Context, seqs []uint64) error {
 	return nil
 }
 
+func (o *memOutbox) Range(ctx context.Context, from, to uint64, limit int) ([]Message, error) {
+	o.rangeCalls.Add(1)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i := sort.Search(len(o.msgs), func(i int) bool { return o.msgs[i].Seq >= from })
+	var out []Message
+	for ; i < len(o.msgs) && o.msgs[i].Seq <= to && len(out) < limit; i++ {
+		m := o.msgs[i]
+		m.Sent = o.sent[m.Seq]
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 func (o *memOutbox) OutboxDepth(ctx context.Context) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -162,7 +181,8 @@ type received struct {
 
 // subscriber is a region-side paho client that decodes what it receives
 // with wire.Decode, as the aggregator will, skipping what is not for the
-// region (the hardware test's pings).
+// region (the hardware test's pings, and the region's own resend requests
+// to the site, which a filter over a site's subtree also matches).
 type subscriber struct {
 	t        *testing.T
 	filter   string
@@ -208,6 +228,9 @@ func (s *subscriber) connect(addr string) {
 
 func (s *subscriber) handle(_ mqtt.Client, m mqtt.Message) {
 	r := received{topic: m.Topic(), retained: m.Retained(), at: time.Now()}
+	if t, err := wire.ParseTopic(m.Topic()); err == nil && t.Kind == wire.KindResend {
+		return
+	}
 	msg, err := wire.Decode(m.Topic(), m.Payload(), time.Now())
 	if errors.Is(err, wire.ErrNotForRegion) {
 		return

@@ -17,6 +17,9 @@ type Message struct {
 	// the receiver's dedup by seq gives the same result. Above 2 the
 	// message is invalid.
 	QoS byte
+	// Sent reports that the outbox has marked the message sent; only Range
+	// sets it (Pending returns unsent messages alone).
+	Sent bool
 }
 
 // Outbox is the durable queue the uplink drains; the facility store
@@ -28,6 +31,10 @@ type Outbox interface {
 	// MarkSent records that the broker acknowledged these messages; they
 	// are not returned by Pending again.
 	MarkSent(ctx context.Context, seqs []uint64) error
+	// Range returns up to limit messages with from <= Seq <= to, sent or
+	// not (Sent tells), in ascending Seq order, for the region's resend
+	// requests. Messages the outbox no longer keeps are left out.
+	Range(ctx context.Context, from, to uint64, limit int) ([]Message, error)
 }
 
 // DepthReporter is implemented by outboxes that can count their unsent

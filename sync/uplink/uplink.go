@@ -65,6 +65,14 @@ type Stats struct {
 	// SetRetained; StatesPublished counts their PUBLISH packets.
 	States          int
 	StatesPublished uint64
+	// ResendRequests counts the region's resend requests accepted (those
+	// merged into one already queued included), ResendIgnored those
+	// refused (malformed, for another site, the queue full), and
+	// ResentOnRequest the PUBLISH packets of messages published again for
+	// them.
+	ResendRequests  uint64
+	ResendIgnored   uint64
+	ResentOnRequest uint64
 }
 
 // Options are the uplink's collaborators besides the outbox.
@@ -87,8 +95,10 @@ type Uplink struct {
 	status      func() wire.SiteStatus
 	now         func() time.Time
 	statusTopic string
+	resendTopic string
 	notify      chan struct{}
 	stateKick   chan struct{} // SetRetained changed a state
+	resendKick  chan struct{} // a resend request was queued
 	running     atomic.Bool
 
 	mu           sync.Mutex
@@ -97,6 +107,11 @@ type Uplink struct {
 	depthAt      time.Time           // when stats.OutboxDepth was last refreshed
 	retained     map[string][]byte   // latest state payload per topic
 	dirty        map[string]struct{} // states set since last published
+	resendQ      []*resendJob        // accepted resend requests; the first is served
+	badResend    struct {            // ignored resend requests not yet logged
+		n        int
+		loggedAt time.Time
+	}
 }
 
 // Tuning that is not worth a configuration key.
@@ -144,6 +159,10 @@ func New(cfg Config, outbox Outbox, log *slog.Logger, opts Options) (*Uplink, er
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
+	resendTopic, err := wire.ResendTopic(cfg.Region, cfg.Site)
+	if err != nil {
+		return nil, fmt.Errorf("uplink: %w", err)
+	}
 	u := &Uplink{
 		cfg:         cfg,
 		outbox:      outbox,
@@ -151,8 +170,10 @@ func New(cfg Config, outbox Outbox, log *slog.Logger, opts Options) (*Uplink, er
 		status:      opts.Status,
 		now:         opts.Now,
 		statusTopic: topic,
+		resendTopic: resendTopic,
 		notify:      make(chan struct{}, 1),
 		stateKick:   make(chan struct{}, 1),
+		resendKick:  make(chan struct{}, 1),
 		retained:    map[string][]byte{},
 		dirty:       map[string]struct{}{},
 		stats:       Stats{State: StateIdle, OutboxDepth: -1},
@@ -259,6 +280,7 @@ func (u *Uplink) session(ctx context.Context) (time.Duration, error) {
 		attempting: func() {
 			u.update(func(s *Stats) { s.State = StateConnecting; s.ConnectAttempts++ })
 		},
+		onMessage: u.onMessage,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -291,7 +313,8 @@ func (f flight) done() bool {
 	}
 }
 
-// drain publishes the online status, then the outbox, until the
+// drain publishes the online status, subscribes to the region's resend
+// requests, then publishes the outbox and serves those requests, until the
 // connection is lost, an acknowledgement is overdue, or ctx ends.
 func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 	client, lost, broker := bc.client, bc.lost, bc.broker
@@ -311,6 +334,13 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 			return fmt.Errorf("publish online status: %w", err)
 		}
 	}
+	if err := u.subscribeResend(ctx, bc); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		u.shutdown(ctx, client, lost, nil)
+		return nil
+	}
 	var sentBefore uint64
 	u.update(func(s *Stats) {
 		s.State, s.Connected, s.Broker = StateConnected, true, broker
@@ -326,9 +356,10 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 	poll := time.NewTicker(u.cfg.PollInterval)
 	defer poll.Stop()
 	var (
-		q       []flight // taken from the outbox, not yet marked sent, in seq order
-		after   uint64   // highest seq taken in this session
-		more    = true   // the outbox may hold messages after `after`
+		q       []flight    // taken from the outbox, not yet marked sent, in seq order
+		resend  resendChunk // the part of a resend request in flight
+		after   uint64      // highest seq taken in this session
+		more    = true      // the outbox may hold messages after `after`
 		retry   <-chan time.Time
 		start   = u.now()
 		drained bool // the first empty outbox of this session was logged
@@ -390,6 +421,17 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 			}
 		}
 
+		// The region's requests for ranges it missed, one chunk at a time.
+		if retry == nil {
+			storeFailed, err := u.serveResend(ctx, client, &resend)
+			if err != nil {
+				return err
+			}
+			if storeFailed {
+				retry = time.After(storeRetry)
+			}
+		}
+
 		states = u.pruneStates(states)
 		u.update(func(s *Stats) { s.InFlight = len(q) })
 		idle := !more && len(q) == 0
@@ -408,14 +450,26 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 		// reads would leave the wait below with neither the head's token
 		// nor the ack timer, and the queue would stall until the next poll.
 		headAcked := len(q) > 0 && q[0].done()
-		if headAcked && retry == nil {
-			continue // acknowledged (or skipped) meanwhile: mark it before waiting
+		resendTok, resendSeq := resend.waiting()
+		if (headAcked || resend.job != nil && resendTok == nil) && retry == nil {
+			continue // acknowledged (or skipped) meanwhile: mark it, or go on with the resend, before waiting
 		}
-		var headDone <-chan struct{}
+		var headDone, resendDone <-chan struct{}
+		var deadline time.Time
+		headFirst := false
 		ackTimer.Stop()
 		if len(q) > 0 && !headAcked {
 			headDone = q[0].tok.Done()
-			ackTimer.Reset(time.Until(q[0].at.Add(u.cfg.AckTimeout)))
+			deadline, headFirst = q[0].at.Add(u.cfg.AckTimeout), true
+		}
+		if resendTok != nil {
+			resendDone = resendTok.Done()
+			if d := resend.at.Add(u.cfg.AckTimeout); deadline.IsZero() || d.Before(deadline) {
+				deadline, headFirst = d, false
+			}
+		}
+		if !deadline.IsZero() {
+			ackTimer.Reset(time.Until(deadline))
 		}
 		select {
 		case <-ctx.Done():
@@ -424,7 +478,12 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 		case <-lost:
 			return fmt.Errorf("connection lost: %w", bc.lostErr)
 		case <-headDone:
+		case <-resendDone:
+		case <-u.resendKick:
 		case <-ackTimer.C:
+			if !headFirst {
+				return fmt.Errorf("no PUBACK for seq %d, published again at the region's request, within %v; reopening the connection", resendSeq, u.cfg.AckTimeout)
+			}
 			return fmt.Errorf("no PUBACK for seq %d within %v; reopening the connection", q[0].seq, u.cfg.AckTimeout)
 		case <-u.notify:
 			more = true

@@ -40,4 +40,9 @@
 // events: the newest "at" wins. Hardware-test pings (HWTestPing) are
 // neither: the installer's test publishes them outside the outbox and
 // reads them back itself; the region does not read them.
+//
+// A region that finds a gap in a site's sequence numbers publishes a
+// ResendRequest on the site's resend topic (ResendTopic) naming the
+// missing range; the site publishes the messages of that range it still
+// keeps again, unchanged, and the region drops the copies it already has.
 package wire

@@ -46,6 +46,7 @@ func FuzzDecodeCameraStatus(f *testing.F)  { fuzzDecoder(f, KindCameraStatus) }
 func FuzzDecodeAuditRecord(f *testing.F)   { fuzzDecoder(f, KindAudit) }
 func FuzzDecodeGalleryAck(f *testing.F)    { fuzzDecoder(f, KindGalleryAck) }
 func FuzzDecodeHWTestPing(f *testing.F)    { fuzzDecoder(f, KindHWTest) }
+func FuzzDecodeResendRequest(f *testing.F) { fuzzDecoder(f, KindResend) }
 
 // FuzzParseTopic: a topic that parses renders back to itself, and every
 // ID in it is a valid segment.

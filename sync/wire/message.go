@@ -14,8 +14,8 @@ import (
 var ErrNotForRegion = errors.New("not a message for the region")
 
 // Message is a received message: its parsed topic and its payload, one of
-// Sighting, Alert, AlertDecision, SiteStatus, CameraStatus, AuditRecord or
-// GalleryAck.
+// Sighting, Alert, AlertDecision, SiteStatus, CameraStatus, AuditRecord,
+// GalleryAck or, for a site, ResendRequest.
 type Message struct {
 	Topic   Topic
 	Payload Payload
@@ -39,12 +39,15 @@ func (m Message) Seq() uint64 {
 	return 0
 }
 
-// Decode is what a receiver runs on every message from a site: it parses
-// the topic, decodes the payload the topic calls for and checks that the
-// payload's site (and camera) match the topic's, so that a box cannot
-// speak for another. now is the receiver's clock. Topics the region does
-// not read (gallery revisions, hardware-test pings) are refused with an
-// error wrapping ErrNotForRegion.
+// Decode is what a receiver runs on every message from a site, and what a
+// site runs on the region's resend requests: it parses the topic, decodes
+// the payload the topic calls for and checks that the payload's site (and
+// camera) match the topic's, so that a box cannot speak for another and a
+// request for one site cannot pass for another's. now is the receiver's
+// clock. Gallery revisions and hardware-test pings are refused with an
+// error wrapping ErrNotForRegion. A resend request decodes, but it is the
+// region's own: a region-side receiver that sees a whole site's subtree
+// keeps only kinds whose FromSite is true.
 //
 // A receiver keeps what Decode refuses (topic, payload, error) in a
 // quarantine rather than dropping it: the site has already marked the
@@ -70,6 +73,8 @@ func Decode(topic string, data []byte, now time.Time) (Message, error) {
 		p, err = DecodeAuditRecord(data, now)
 	case KindGalleryAck:
 		p, err = DecodeGalleryAck(data, now)
+	case KindResend:
+		p, err = DecodeResendRequest(data, now)
 	case KindGalleryRevision:
 		return Message{}, fmt.Errorf("%s: %v payloads are read by the gallery sync, not by wire.Decode: %w", topic, t.Kind, ErrNotForRegion)
 	case KindHWTest:
@@ -105,6 +110,8 @@ func payloadSite(p Payload) (site, camera string) {
 	case AuditRecord:
 		return p.Site, ""
 	case GalleryAck:
+		return p.Site, ""
+	case ResendRequest:
 		return p.Site, ""
 	}
 	return "", ""

@@ -341,6 +341,35 @@ func hwtestCases() []decodeCase {
 	}...)
 }
 
+var resendBase = obj{
+	"v": 1, "id": "0197a3c2-ad00-7f00-8e55-7fbd3a9b5c66", "site": "ik5", "from": 1040, "to": 1046,
+	"at": "2025-06-01T12:05:00Z",
+}
+
+func resendCases() []decodeCase {
+	b := resendBase
+	return append(commonCases("resend", b), []decodeCase{
+		{name: "good", data: with(b)},
+		{name: "one message", data: with(b, "from", 7, "to", 7)},
+		{name: "from the first", data: with(b, "from", 1, "to", 1)},
+		{name: "largest range", data: with(b, "from", 1, "to", MaxResendRange)},
+		{name: "largest seqs", data: with(b, "from", uint64(MaxSeq)-1, "to", uint64(MaxSeq))},
+		{name: "range too large", data: with(b, "from", 1, "to", MaxResendRange+1), err: "resend: to: the range 1..100001 holds 100001 messages, more than 100000 in one request"},
+		{name: "to below from", data: with(b, "from", 10, "to", 9), err: "resend: to: 9 is below from 10"},
+		{name: "from zero", data: with(b, "from", 0), err: "resend: from: missing (sequence numbers start at 1)"},
+		{name: "from missing", data: with(b, "from", nil), err: "from: missing"},
+		{name: "to missing", data: with(b, "to", nil), err: "resend: to: missing"},
+		{name: "to beyond 2^53", data: with(b, "to", uint64(1)<<53), err: "to: 9007199254740992 exceeds 2^53-1"},
+		{name: "from negative", data: with(b, "from", -1), err: "from: want a non-negative integer, got -1"},
+		{name: "to as string", data: with(b, "to", "1046"), err: `to: want a non-negative integer, got "1046"`},
+		{name: "id missing", data: with(b, "id", nil), err: "resend: id: missing"},
+		{name: "id not a UUID", data: with(b, "id", "r-1"), err: "id: want a UUID"},
+		{name: "at missing", data: with(b, "at", nil), err: "resend: at: missing"},
+		{name: "unset clock", data: with(b, "at", "1970-01-01T00:00:00Z"), err: "at: 1970-01-01T00:00:00Z is before 2020-01-01"},
+		{name: "at in the future", data: with(b, "at", "2025-06-01T13:00:00Z"), err: "at: 2025-06-01T13:00:00Z is 30m0s ahead"},
+	}...)
+}
+
 // decoders gives every payload kind its decoder and table, so that the
 // same tables drive the table tests, the round trips and the fuzz seeds.
 var decoders = []struct {
@@ -356,6 +385,7 @@ var decoders = []struct {
 	{KindAudit, func(b []byte, n time.Time) (Payload, error) { return DecodeAuditRecord(b, n) }, auditCases},
 	{KindGalleryAck, func(b []byte, n time.Time) (Payload, error) { return DecodeGalleryAck(b, n) }, galleryAckCases},
 	{KindHWTest, func(b []byte, n time.Time) (Payload, error) { return DecodeHWTestPing(b, n) }, hwtestCases},
+	{KindResend, func(b []byte, n time.Time) (Payload, error) { return DecodeResendRequest(b, n) }, resendCases},
 }
 
 func TestDecode(t *testing.T) {
@@ -432,6 +462,8 @@ func TestEncodeRefusesInvalid(t *testing.T) {
 		{"NaN score", Sighting{ID: MustNewID(), Seq: 1, Site: "s", Camera: "c", Track: 1, FirstSeen: testNow, LastSeen: testNow, BestAt: testNow, Frames: 1, Model: "m", Score: nan()}, "sighting: score: not a finite number"},
 		{"alert without crop", Alert{ID: MustNewID(), Seq: 1, Site: "s", Rule: "r", Kind: AlertWatchlist, Severity: SeverityInfo, Sighting: MustNewID(), Person: "p", Camera: "c", At: testNow, Evidence: Evidence{Frames: 2}}, "evidence.crop: missing"},
 		{"status with NUL site", SiteStatus{Site: "a\x00", State: SiteOnline, At: testNow}, "site-status: site: contains NUL"},
+		{"resend backwards", ResendRequest{ID: MustNewID(), Site: "ik5", From: 5, To: 4, At: testNow}, "resend: to: 4 is below from 5"},
+		{"resend without id", ResendRequest{Site: "ik5", From: 1, To: 4, At: testNow}, "resend: id: missing"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -509,6 +541,9 @@ func TestDecodeMessage(t *testing.T) {
 		{"bad topic", "dozor/v1/north/ik5/sightings", with(sightingBase), `unknown kind "sightings"`},
 		{"gallery revision", "dozor/v1/north/ik5/gallery/revision", "{}", "read by the gallery sync"},
 		{"hwtest", "dozor/v1/north/ik5/hwtest", with(hwtestBase), "hwtest payloads are a site's hardware test talking to itself"},
+		{"resend", "dozor/v1/north/ik5/resend", with(resendBase), ""},
+		{"resend for another site", "dozor/v1/north/ik6/resend", with(resendBase), `resend: site: "ik5" does not match the topic's site "ik6"`},
+		{"resend on a sighting topic", "dozor/v1/north/ik5/sighting", with(resendBase), "sighting: seq: missing"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -534,6 +569,11 @@ func TestDecodeMessage(t *testing.T) {
 	m, err := Decode("dozor/v1/north/ik5/audit", []byte(with(auditBase)), testNow)
 	if err != nil || m.Seq() != 1044 {
 		t.Fatalf("Seq() = %d, %v", m.Seq(), err)
+	}
+	m, err = Decode("dozor/v1/north/ik5/resend", []byte(with(resendBase)), testNow)
+	r, ok := m.Payload.(ResendRequest)
+	if err != nil || !ok || r.From != 1040 || r.To != 1046 || m.Seq() != 0 || m.Topic.Kind.FromSite() {
+		t.Fatalf("resend request: %+v, %v; want from 1040 to 1046, no seq of its own, not from the site", m, err)
 	}
 }
 

@@ -36,6 +36,7 @@ const (
 	KindGalleryAck           // gallery/ack              site -> region
 	KindGalleryRevision      // gallery/revision         region -> site
 	KindHWTest               // hwtest                   site -> itself (the hardware test)
+	KindResend               // resend                   region -> site
 )
 
 var kindNames = [...]string{
@@ -49,10 +50,11 @@ var kindNames = [...]string{
 	KindGalleryAck:      "gallery-ack",
 	KindGalleryRevision: "gallery-revision",
 	KindHWTest:          "hwtest",
+	KindResend:          "resend",
 }
 
 // Kinds lists every valid kind, in declaration order.
-var Kinds = []Kind{KindSighting, KindAlert, KindAlertDecision, KindSiteStatus, KindCameraStatus, KindAudit, KindGalleryAck, KindGalleryRevision, KindHWTest}
+var Kinds = []Kind{KindSighting, KindAlert, KindAlertDecision, KindSiteStatus, KindCameraStatus, KindAudit, KindGalleryAck, KindGalleryRevision, KindHWTest, KindResend}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -67,9 +69,14 @@ func (k Kind) String() string {
 func (k Kind) Retained() bool { return k == KindSiteStatus || k == KindCameraStatus }
 
 // FromSite reports the direction: true for site -> region. It is false
-// for KindHWTest, which a site publishes for itself alone.
+// for what the region sends to a site (gallery revisions, resend requests)
+// and for KindHWTest, which a site publishes for itself alone.
 func (k Kind) FromSite() bool {
-	return k != KindInvalid && k != KindGalleryRevision && k != KindHWTest && int(k) < len(kindNames)
+	switch k {
+	case KindInvalid, KindGalleryRevision, KindHWTest, KindResend:
+		return false
+	}
+	return int(k) < len(kindNames)
 }
 
 // Topic is a parsed topic. Camera is set only for KindCameraStatus.
@@ -173,6 +180,8 @@ func (t Topic) String() string {
 		return prefix + "gallery/revision"
 	case KindHWTest:
 		return prefix + "hwtest"
+	case KindResend:
+		return prefix + "resend"
 	}
 	return prefix + "?"
 }
@@ -235,6 +244,12 @@ func HWTestTopic(region, site string) (string, error) {
 	return Topic{Kind: KindHWTest, Region: region, Site: site}.Build()
 }
 
+// ResendTopic is dozor/v1/{region}/{site}/resend, where the region asks
+// the site to publish a range of its outbox again (ResendRequest).
+func ResendTopic(region, site string) (string, error) {
+	return Topic{Kind: KindResend, Region: region, Site: site}.Build()
+}
+
 // SiteFilter is the subscription filter for everything under one site,
 // dozor/v1/{region}/{site}/#.
 func SiteFilter(region, site string) (string, error) {
@@ -249,8 +264,9 @@ func SiteFilter(region, site string) (string, error) {
 
 // KindFilter is the subscription filter for one kind from every site of a
 // region, e.g. dozor/v1/{region}/+/sighting; region "+" means every region.
-// An aggregator with several replicas puts it behind a shared subscription
-// ($share/{group}/...) so the replicas split the load.
+// It is for MQTT clients such as a monitoring tool; the region itself reads
+// NATS JetStream, where the replicas of the aggregator split the load by
+// sharing one durable consumer (NATS has no MQTT shared subscriptions).
 func KindFilter(region string, k Kind) (string, error) {
 	if region != "+" {
 		if err := ValidateSegment(region); err != nil {
@@ -319,6 +335,8 @@ func ParseTopic(topic string) (Topic, error) {
 		t.Kind = KindGalleryRevision
 	case len(rest) == 1 && rest[0] == "hwtest":
 		t.Kind = KindHWTest
+	case len(rest) == 1 && rest[0] == "resend":
+		t.Kind = KindResend
 	default:
 		s := strings.Join(rest, "/")
 		if strings.ContainsAny(s, "+#") {

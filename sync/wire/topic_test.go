@@ -23,6 +23,8 @@ var topicCases = []struct {
 	{"gallery ack", "dozor/v1/north/ik5/gallery/ack", Topic{Kind: KindGalleryAck, Region: "north", Site: "ik5"}, ""},
 	{"gallery revision", "dozor/v1/north/ik5/gallery/revision", Topic{Kind: KindGalleryRevision, Region: "north", Site: "ik5"}, ""},
 	{"hwtest", "dozor/v1/north/ik5/hwtest", Topic{Kind: KindHWTest, Region: "north", Site: "ik5"}, ""},
+	{"resend", "dozor/v1/north/ik5/resend", Topic{Kind: KindResend, Region: "north", Site: "ik5"}, ""},
+	{"resend with a dot in the site", "dozor/v1/north/ik5.a/resend", Topic{Kind: KindResend, Region: "north", Site: "ik5.a"}, ""},
 	{"longest IDs", "dozor/v1/" + strings.Repeat("r", 64) + "/" + strings.Repeat("s", 64) + "/camera/" + strings.Repeat("c", 64) + "/status",
 		Topic{Kind: KindCameraStatus, Region: strings.Repeat("r", 64), Site: strings.Repeat("s", 64), Camera: strings.Repeat("c", 64)}, ""},
 	{"dots and underscores", "dozor/v1/r.1/site_2/sighting", Topic{Kind: KindSighting, Region: "r.1", Site: "site_2"}, ""},
@@ -46,6 +48,7 @@ var topicCases = []struct {
 	{"leading dash", "dozor/v1/north/-ik5/sighting", Topic{}, "site: starts with '-'"},
 	{"unknown kind", "dozor/v1/north/ik5/sightings", Topic{}, `unknown kind "sightings" after the site level`},
 	{"hwtest below a level", "dozor/v1/north/ik5/hwtest/x", Topic{}, `unknown kind "hwtest/x"`},
+	{"resend below a level", "dozor/v1/north/ik5/resend/1", Topic{}, `unknown kind "resend/1"`},
 	{"trailing slash", "dozor/v1/north/ik5/sighting/", Topic{}, `unknown kind "sighting/"`},
 	{"wildcard kind", "dozor/v1/north/ik5/#", Topic{}, "contains an MQTT wildcard; a message topic must be concrete"},
 	{"camera without id", "dozor/v1/north/ik5/camera/status", Topic{}, `unknown kind "camera/status"`},
@@ -90,6 +93,7 @@ func TestBuilders(t *testing.T) {
 		KindGalleryAck:      GalleryAckTopic,
 		KindGalleryRevision: GalleryRevisionTopic,
 		KindHWTest:          HWTestTopic,
+		KindResend:          ResendTopic,
 	}
 	if len(builders) != len(Kinds) {
 		t.Fatalf("%d builders for %d kinds", len(builders), len(Kinds))
@@ -106,7 +110,7 @@ func TestBuilders(t *testing.T) {
 		if k.Retained() != (k == KindSiteStatus || k == KindCameraStatus) {
 			t.Errorf("%v: Retained() = %v", k, k.Retained())
 		}
-		if k.FromSite() == (k == KindGalleryRevision || k == KindHWTest) {
+		if k.FromSite() == (k == KindGalleryRevision || k == KindHWTest || k == KindResend) {
 			t.Errorf("%v: FromSite() = %v", k, k.FromSite())
 		}
 		for _, bad := range [][2]string{{"", "ik5"}, {"north", "a/b"}, {"no+rth", "ik5"}, {"north", "ik#"}} {
@@ -136,6 +140,7 @@ func TestFilters(t *testing.T) {
 		{func() (string, error) { return KindFilter("north", KindCameraStatus) }, "dozor/v1/north/+/camera/+/status"},
 		{func() (string, error) { return KindFilter("+", KindAlertDecision) }, "dozor/v1/+/+/alert/decision"},
 		{func() (string, error) { return KindFilter("north", KindHWTest) }, "dozor/v1/north/+/hwtest"},
+		{func() (string, error) { return ResendTopic("north", "ik5") }, "dozor/v1/north/ik5/resend"},
 	}
 	for _, tc := range cases {
 		got, err := tc.got()
@@ -155,7 +160,8 @@ func TestFilters(t *testing.T) {
 }
 
 // TestTopicsDocExamples decodes every example of TOPICS.md with the topic
-// its code fence names, so the documentation cannot drift from the code.
+// its code fence names, so the documentation cannot drift from the code;
+// every kind but the gallery revision (sync/gallerysync's) has one.
 // Hardware-test pings are not for the region, so Decode refuses them; their
 // example is read with DecodeHWTestPing and held to the topic's site.
 func TestTopicsDocExamples(t *testing.T) {
@@ -194,7 +200,7 @@ func TestTopicsDocExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range Kinds {
-		if (k.FromSite() || k == KindHWTest) && kinds[k] == 0 {
+		if k != KindGalleryRevision && kinds[k] == 0 {
 			t.Errorf("TOPICS.md has no example of %v", k)
 		}
 	}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dozor-edge/dozor/region"
+	"github.com/dozor-edge/dozor/region/cgodeps"
+	"github.com/dozor-edge/dozor/region/config"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main with its exit status returned, so tests can drive it.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "site" {
+		return siteCmd(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("regiond", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML; see -print-example-config)")
+	example := fs.Bool("print-example-config", false, "print the commented example configuration (the defaults) and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: regiond -config FILE | -print-example-config\n       regiond site add -config FILE -site ID\n       regiond site list -config FILE")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "regiond: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	if *example {
+		if _, err := stdout.Write(config.Example()); err != nil {
+			return 1
+		}
+		return 0
+	}
+	if *cfgPath == "" {
+		fmt.Fprintln(stderr, "regiond: -config is required")
+		fs.Usage()
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "regiond: invalid configuration: %v\n", err)
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+
+	// The store links SQLite (cgo): it is built here and handed in.
+	deps := cgodeps.Deps(cfg, log)
+	deps.Version = version
+	d, err := region.New(cfg, deps)
+	if err != nil {
+		fmt.Fprintf(stderr, "regiond: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Warn("SIGHUP: the sites file is read when regiond starts; restart it to apply changes",
+					"sites_file", cfg.Broker.SitesFile)
+			}
+		}
+	}()
+
+	if err := d.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "regiond: cannot start: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// siteCmd is `regiond site add|list`: the sites file's credentials.
+func siteCmd(args []string, stdout, stderr io.Writer) int {
+	usage := "usage: regiond site add -config FILE -site ID | regiond site list -config FILE"
+	if len(args) == 0 || (args[0] != "add" && args[0] != "list") {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("regiond site "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file; its broker.sites_file is the file changed")
+	site := new(string)
+	if verb == "add" {
+		site = fs.String("site", "", "the new site's id (its MQTT user name, site.id in its edged configuration)")
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 || *cfgPath == "" || (verb == "add" && *site == "") {
+		fs.Usage()
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "regiond: invalid configuration: %v\n", err)
+		return 1
+	}
+	if !cfg.Broker.Embedded() {
+		fmt.Fprintln(stderr, "regiond: broker.external is set: the sites' credentials belong to the external cluster's configuration")
+		return 1
+	}
+	path := cfg.Broker.SitesFile
+	if verb == "list" {
+		sites, err := config.ReadSites(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "regiond: %v\n", err)
+			return 1
+		}
+		for _, s := range sites {
+			fmt.Fprintln(stdout, s.Site)
+		}
+		return 0
+	}
+	pw, err := config.AddSite(path, *site)
+	if err != nil {
+		fmt.Fprintf(stderr, "regiond: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "site %s added to %s\npassword: %s\n", *site, path, pw)
+	fmt.Fprintln(stdout, "The password is shown only this once: put it in the site's uplink password_file (uplink.username is the site id). Restart regiond to let the site in.")
+	return 0
+}
+
+// newLogger builds the logger the configuration asks for.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch c.Level {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
