@@ -2,6 +2,7 @@
 #   make deps     install the Debian packages (apt) that are missing
 #   make models   link the model files from $(SHARED)/models and verify them
 #   make demo     a whole facility on this machine: broker, simulated camera, edged, its guard-post monitor
+#   make demo-region  a region on this machine: regiond with its embedded NATS, two simulated facilities
 #   make test     the whole test suite (what CI runs)
 #   make eval     accuracy table on the development sets
 #   make bench    per-stage speed on this box
@@ -18,10 +19,10 @@ export DOZOR_MODELS := $(MODELS_DIR)
 PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ \
         ./edge/ ./edge/config/ ./edge/custody/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
         ./camera/ ./camera/simcam/ ./camera/live/ ./hw/ ./internal/backoff/ ./internal/stats/ \
-        ./edge/monitor/ ./edge/monitor/auth/ ./edge/monitor/web/ \
+        ./edge/monitor/ ./internal/webauth/ ./edge/monitor/web/ \
         ./region/ ./region/broker/ ./region/config/ ./internal/pgtest/
 
-.PHONY: all build deps models demo test vet test-pure test-matprofile fuzz eval bench clean deb check-deb
+.PHONY: all build deps models demo demo-region test vet test-pure test-matprofile fuzz eval bench clean deb check-deb
 
 all: build
 
@@ -37,6 +38,9 @@ models: build
 
 demo: deps models
 	SHARED=$(SHARED) ./scripts/demo.sh
+
+demo-region: deps models
+	SHARED=$(SHARED) ./scripts/demo-region.sh
 
 vet:
 	$(GO) vet ./...
@@ -79,7 +83,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHWTestPing$$' -fuzztime $(FUZZTIME) ./sync/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCPUInfo$$' -fuzztime $(FUZZTIME) ./hw/
 	$(GO) test -run '^$$' -fuzz '^FuzzHubWriteAccessUnit$$' -fuzztime $(FUZZTIME) ./camera/live/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseHash$$' -fuzztime $(FUZZTIME) ./edge/monitor/auth/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHash$$' -fuzztime $(FUZZTIME) ./internal/webauth/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResendRequest$$' -fuzztime $(FUZZTIME) ./sync/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./region/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSites$$' -fuzztime $(FUZZTIME) ./region/config/

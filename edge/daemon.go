@@ -462,7 +462,9 @@ func (d *Daemon) cameraConfig(cc config.Camera) camera.Config {
 	return c
 }
 
-// siteStatus is what the uplink publishes as the site's status.
+// siteStatus is what the uplink publishes as the site's status. Its
+// LastSeq lets the region notice a lost newest message without waiting
+// for the next one; when the store cannot say, it stays 0 (unknown).
 func (d *Daemon) siteStatus() wire.SiteStatus {
 	up := 0
 	for _, c := range d.cams {
@@ -470,7 +472,16 @@ func (d *Daemon) siteStatus() wire.SiteStatus {
 			up++
 		}
 	}
-	return wire.SiteStatus{Version: d.deps.Version, CamerasUp: up, CamerasTotal: len(d.cams)}
+	st := wire.SiteStatus{Version: d.deps.Version, CamerasUp: up, CamerasTotal: len(d.cams)}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	last, err := d.st.LastSeq(ctx)
+	if err != nil {
+		d.log.Warn("site status without last_seq: the outbox's last seq is unreadable", "err", err)
+	} else {
+		st.LastSeq = last
+	}
+	return st
 }
 
 func (d *Daemon) setGallery(s *gallery.Snapshot, err error) {

@@ -93,6 +93,10 @@ type uplinkHealth struct {
 	Broker    string `json:"broker,omitempty"`
 	Sent      uint64 `json:"sent"`
 	LastError string `json:"last_error,omitempty"`
+	// The region's requests to publish ranges of the outbox again, and
+	// the messages published for them.
+	ResendRequests  uint64 `json:"resend_requests"`
+	ResentOnRequest uint64 `json:"resent_on_request"`
 }
 
 // health gathers the /healthz document.
@@ -128,7 +132,7 @@ func (d *Daemon) health(r *http.Request) Health {
 	}
 	us := d.up.Stats()
 	h.Uplink = uplinkHealth{Connected: us.Connected, State: string(us.State), Broker: us.Broker, Sent: us.Sent,
-		LastError: us.LastError}
+		LastError: us.LastError, ResendRequests: us.ResendRequests, ResentOnRequest: us.ResentOnRequest}
 	h.Healthy = len(h.Problems) == 0
 	return h
 }

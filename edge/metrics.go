@@ -169,6 +169,10 @@ var (
 	resentDesc    = desc("dozor_uplink_resent_total", "Messages published again after a reconnect.")
 	connectsDesc  = desc("dozor_uplink_connects_total", "Connections to the broker.")
 
+	resendRequestsDesc  = desc("dozor_uplink_resend_requests_total", "Requests from the region to publish a range of the outbox again.")
+	resendIgnoredDesc   = desc("dozor_uplink_resend_ignored_total", "Resend requests refused: malformed, for another site, or too many at once.")
+	resentOnRequestDesc = desc("dozor_uplink_resent_on_request_total", "Messages published again because the region asked for them.")
+
 	liveViewersDesc = cameraDesc("dozor_live_viewers", "Browsers watching the camera's live video.")
 	liveBytesDesc   = cameraDesc("dozor_live_bytes_total", "Bytes of live video delivered to browsers.")
 	liveDropsDesc   = cameraDesc("dozor_live_dropped_total", "Live video messages a slow browser did not take (it resumed at the next keyframe).")
@@ -184,7 +188,8 @@ func (c daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- m.desc
 	}
 	for _, dc := range []*prometheus.Desc{workersDesc, unstoredDesc, rulesDesc, templatesDesc, personsDesc, depthDesc,
-		connectedDesc, publishedDesc, sentDesc, resentDesc, connectsDesc, liveViewersDesc, liveBytesDesc, liveDropsDesc} {
+		connectedDesc, publishedDesc, sentDesc, resentDesc, connectsDesc, liveViewersDesc, liveBytesDesc, liveDropsDesc,
+		resendRequestsDesc, resendIgnoredDesc, resentOnRequestDesc} {
 		ch <- dc
 	}
 }
@@ -227,6 +232,9 @@ func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
 	emit(sentDesc, prometheus.CounterValue, float64(us.Sent))
 	emit(resentDesc, prometheus.CounterValue, float64(us.Resent))
 	emit(connectsDesc, prometheus.CounterValue, float64(us.Connects))
+	emit(resendRequestsDesc, prometheus.CounterValue, float64(us.ResendRequests))
+	emit(resendIgnoredDesc, prometheus.CounterValue, float64(us.ResendIgnored))
+	emit(resentOnRequestDesc, prometheus.CounterValue, float64(us.ResentOnRequest))
 }
 
 // boolValue is 1 for true and 0 for false, the Prometheus way to expose a

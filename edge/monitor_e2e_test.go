@@ -25,10 +25,10 @@ import (
 	"github.com/dozor-edge/dozor/edge/cgodeps"
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/custody"
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/internal/testenv"
+	"github.com/dozor-edge/dozor/internal/webauth"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
@@ -81,7 +81,7 @@ func TestGuardShift(t *testing.T) {
 		}
 		for _, role := range []store.Role{store.RoleGuard, store.RoleSupervisor, store.RoleAuditor} {
 			pw := "shift-" + string(role) + "-pass"
-			hash, err := auth.HashPassword(pw)
+			hash, err := webauth.HashPassword(pw)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,8 @@ type outboxStore interface {
 	OutboxRange(ctx context.Context, from, to uint64, limit int) ([]store.OutboxMessage, error)
 	MarkSent(ctx context.Context, seqs []uint64) error
 	OutboxDepth(ctx context.Context) (int, error)
+	// LastSeq is the highest seq assigned, announced in the site status.
+	LastSeq(ctx context.Context) (uint64, error)
 }
 
 // outbox adapts the store's outbox to uplink.Outbox. Every message is

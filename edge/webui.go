@@ -11,8 +11,8 @@ import (
 	"github.com/dozor-edge/dozor/camera/live"
 	"github.com/dozor-edge/dozor/edge/enroll"
 	"github.com/dozor-edge/dozor/edge/monitor"
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webauth"
 	"github.com/dozor-edge/dozor/recognizer"
 	"github.com/dozor-edge/dozor/recognizer/gallery"
 	"github.com/dozor-edge/dozor/recognizer/track"
@@ -30,7 +30,7 @@ const liveQueue = 256
 // newMonitor builds the monitor over the daemon's parts. It runs no
 // goroutine of its own: its handlers run on the HTTP server's.
 func (d *Daemon) newMonitor() (*monitor.Server, error) {
-	accounts, err := auth.NewManager(d.st, auth.Config{
+	accounts, err := monitor.NewAccounts(d.st, webauth.Config{
 		IdleTimeout: d.cfg.HTTP.SessionIdle, AbsoluteTimeout: d.cfg.HTTP.SessionMax,
 		Secure: d.cfg.HTTP.TLS(), Logger: d.log.With("component", "accounts"),
 	})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dozor-edge/dozor/region/broker"
 	"github.com/dozor-edge/dozor/region/config"
+	"github.com/dozor-edge/dozor/region/dashboard"
 	"github.com/dozor-edge/dozor/region/ingest"
 	"github.com/dozor-edge/dozor/region/store"
 )
@@ -255,11 +256,12 @@ func (d *Daemon) build(ctx context.Context, p *parts) error {
 		return fatal("store", err)
 	}
 	p.st, d.st = st, st
+	events := dashboard.NewHub()
 
 	for i := range cfg.Ingest.Workers {
 		icfg := ingest.Config{
 			Region: cfg.Region.ID, Stream: d.stream, ResendAfter: cfg.Ingest.ResendAfter,
-			Logger: d.log.With("ingester", i),
+			Logger: d.log.With("ingester", i), OnStored: events.Publish,
 		}
 		if d.deps.Ingest != nil {
 			d.deps.Ingest(&icfg)
@@ -274,7 +276,15 @@ func (d *Daemon) build(ctx context.Context, p *parts) error {
 	if p.ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil { // closed by Serve's Shutdown
 		return fatal("http", err)
 	}
-	p.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
+	dash, err := dashboard.New(dashboard.Deps{Store: st, Events: events, Region: cfg.Region.ID, Logger: d.log.With("component", "dashboard")})
+	if err != nil {
+		return fatal("http", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/healthz", d.handler())
+	mux.Handle("/metrics", d.handler())
+	mux.Handle("/", dash.Handler())
+	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	d.httpAddr.Store(p.ln.Addr().String())
 	return nil
 }

@@ -69,8 +69,21 @@ type StreamHealth struct {
 
 // IngestHealth sums the ingesters of this process.
 type IngestHealth struct {
-	Workers int `json:"workers"`
-	ingest.Stats
+	Workers        int       `json:"workers"`
+	Received       uint64    `json:"received"` // redeliveries included
+	Stored         uint64    `json:"stored"`
+	Duplicates     uint64    `json:"duplicates"`
+	Quarantined    uint64    `json:"quarantined"`
+	StoreErrors    uint64    `json:"store_errors"` // each such message is delivered again later
+	ResendRequests uint64    `json:"resend_requests"`
+	LastError      string    `json:"last_error,omitempty"`
+	LastErrorAt    time.Time `json:"last_error_at,omitzero"`
+}
+
+func ingestHealth(workers int, s ingest.Stats) IngestHealth {
+	return IngestHealth{Workers: workers, Received: s.Received, Stored: s.Stored, Duplicates: s.Duplicates,
+		Quarantined: s.Quarantined, StoreErrors: s.StoreErrors, ResendRequests: s.ResendRequests,
+		LastError: s.LastError, LastErrorAt: s.LastErrorAt}
 }
 
 // SiteHealth is one site as the store knows it.
@@ -116,12 +129,17 @@ func (d *Daemon) health(ctx context.Context) Health {
 		Broker: BrokerHealth{Embedded: d.b != nil, Connected: s.connected, MQTT: d.MQTTURL()},
 		Store:  StoreHealth{OK: s.storeErr == nil, Driver: d.cfg.Store.Driver},
 		Stream: s.stream,
-		Ingest: IngestHealth{Workers: len(d.ingests), Stats: s.ingest},
+		Ingest: ingestHealth(len(d.ingests), s.ingest),
 		Sites:  s.sites,
 	}
-	if s.connected {
+	switch {
+	case s.connected && d.b != nil:
+		// The daemon's own connection to its embedded node is in-process
+		// and has no URL; other replicas connect here.
+		h.Broker.Server = d.b.ClientURL()
+	case s.connected:
 		h.Broker.Server = d.nc.ConnectedUrlRedacted()
-	} else {
+	default:
 		h.Problems = append(h.Problems, "not connected to NATS: events are not being received")
 	}
 	if s.storeErr != nil {

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webauth"
 )
 
 const userUsage = `usage: edgectl user add --name NAME --role ROLE [--lang ru|en] [--password-stdin] [flags]
@@ -117,7 +117,7 @@ func (c userCmd) change(ctx context.Context, sub string, args []string) error {
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if err := auth.CheckName(*name); err != nil {
+	if err := webauth.CheckName(*name); err != nil {
 		return fmt.Errorf("--name: %w", err)
 	}
 	if sub == "add" {
@@ -168,7 +168,7 @@ func (c userCmd) change(ctx context.Context, sub string, args []string) error {
 		if err != nil {
 			return err
 		}
-		if u.PasswordHash, err = auth.HashPassword(pw); err != nil {
+		if u.PasswordHash, err = webauth.HashPassword(pw); err != nil {
 			return err
 		}
 	}
@@ -196,7 +196,7 @@ func rolesList() string {
 
 // readPassword reads a new password: one line from stdin with
 // fromStdin, else typed twice at the terminal without echo. It applies
-// auth.PasswordPolicy.
+// webauth.PasswordPolicy.
 func (c userCmd) readPassword(fromStdin bool) (string, error) {
 	if fromStdin {
 		// Far more than a valid password, so that one too long is
@@ -209,7 +209,7 @@ func (c userCmd) readPassword(fromStdin bool) (string, error) {
 		if pw == "" {
 			return "", errors.New("--password-stdin: stdin holds no password")
 		}
-		return pw, auth.PasswordPolicy(pw)
+		return pw, webauth.PasswordPolicy(pw)
 	}
 	f, ok := c.in.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
@@ -225,7 +225,7 @@ func (c userCmd) readPassword(fromStdin bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := auth.PasswordPolicy(pw); err != nil {
+	if err := webauth.PasswordPolicy(pw); err != nil {
 		return "", err
 	}
 	again, err := ask("the same again: ")

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/sqlite"
+	"github.com/dozor-edge/dozor/internal/webauth"
 )
 
 // userIn runs the user command in this process with stdin, returning
@@ -101,7 +101,7 @@ func TestUserCommand(t *testing.T) {
 	}
 	checkPassword := func(name, pw string) {
 		t.Helper()
-		if ok, err := auth.CheckPassword(user(name).PasswordHash, pw); !ok || err != nil {
+		if ok, err := webauth.CheckPassword(user(name).PasswordHash, pw); !ok || err != nil {
 			t.Fatalf("%s's password is not %q: %v, %v", name, pw, ok, err)
 		}
 	}

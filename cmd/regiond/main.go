@@ -25,8 +25,17 @@ func main() {
 
 // run is main with its exit status returned, so tests can drive it.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "user" {
+		return userCmd(args[1:], os.Stdin, stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "site" {
 		return siteCmd(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "loadgen" {
+		return loadgenCmd(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "bench-ingest" {
+		return benchCmd(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("regiond", flag.ContinueOnError)
 	fs.SetOutput(stderr)

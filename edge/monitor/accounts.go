@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webauth"
 )
 
 // Langs are the interface languages an account may choose.
@@ -43,17 +43,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ss, err := s.acc.Login(r.Context(), in.User, in.Password, r.RemoteAddr)
-	var le *auth.LimitedError
+	var le *webauth.LimitedError
 	switch {
 	case errors.As(err, &le):
 		secs := max(int(le.RetryAfter.Seconds()+0.999), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		s.fail(w, r, errorf(http.StatusTooManyRequests, "", "too many failed logins: try again in %d s", secs))
 		return
-	case errors.Is(err, auth.ErrBadCredentials):
+	case errors.Is(err, webauth.ErrBadCredentials):
 		s.fail(w, r, errorf(http.StatusUnauthorized, "", "wrong user name or password"))
 		return
-	case errors.Is(err, auth.ErrDisabled):
+	case errors.Is(err, webauth.ErrDisabled):
 		s.fail(w, r, errorf(http.StatusForbidden, "", "the account is disabled"))
 		return
 	case err != nil:
@@ -61,7 +61,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.acc.SetCookie(w, ss)
-	writeJSON(w, http.StatusOK, sessionView{User: viewUser(ss.User), CSRF: ss.CSRF})
+	writeJSON(w, http.StatusOK, sessionView{User: viewUser(sessionUser(ss)), CSRF: ss.CSRF})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -73,8 +73,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	ss := auth.FromContext(r.Context())
-	writeJSON(w, http.StatusOK, sessionView{User: viewUser(ss.User), CSRF: ss.CSRF})
+	ss := webauth.FromContext(r.Context())
+	writeJSON(w, http.StatusOK, sessionView{User: viewUser(sessionUser(ss)), CSRF: ss.CSRF})
 }
 
 type passwordChange struct {
@@ -111,7 +111,7 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, errorf(http.StatusBadRequest, "password.new", "password.new is required"))
 			return
 		}
-		ok, err := auth.CheckPassword(u.PasswordHash, in.Password.Old)
+		ok, err := webauth.CheckPassword(u.PasswordHash, in.Password.Old)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -129,7 +129,7 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ss := auth.FromContext(r.Context())
+	ss := webauth.FromContext(r.Context())
 	if in.Password != nil {
 		// Every session of the account ends, this one too: whoever knew
 		// the old password is out. This browser goes on in a new session
@@ -148,10 +148,10 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 
 // newHash checks a new password against the policy and hashes it.
 func newHash(password, field string) (string, error) {
-	if err := auth.PasswordPolicy(password); err != nil {
+	if err := webauth.PasswordPolicy(password); err != nil {
 		return "", errorf(http.StatusBadRequest, field, "%v", err)
 	}
-	return auth.HashPassword(password)
+	return webauth.HashPassword(password)
 }
 
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {

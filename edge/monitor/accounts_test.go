@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 )
 
 // TestLastAdmin: the API never leaves the site without an enabled
@@ -81,7 +79,7 @@ func TestPasswordChangeKeepsSession(t *testing.T) {
 	if s.User.Name != "guard" || s.CSRF == "" || s.CSRF == g.csrf {
 		t.Fatalf("answer %s: want the account and a new CSRF token", body)
 	}
-	if !hasCookie(resp, auth.CookieName) {
+	if !hasCookie(resp, CookieName) {
 		t.Error("no new session cookie")
 	}
 	// The old token is dead with the old session; the new one works.

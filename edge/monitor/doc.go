@@ -4,7 +4,7 @@
 // server-sent event stream of alerts and sightings, and the WebSocket that
 // carries a camera's live video, face boxes and health to a browser.
 //
-// Every route checks the account's role through package auth, and every
+// Every route checks the account's role through internal/webauth, and every
 // state change the session's CSRF token. JSON bodies are read strictly
 // (64 KiB, one value, no unknown fields) and every error is a JSON body
 // {"error", "field"}. Uploads are capped per file and per request, and an

@@ -29,9 +29,9 @@ import (
 	"github.com/dozor-edge/dozor/camera/live"
 	"github.com/dozor-edge/dozor/edge/custody"
 	"github.com/dozor-edge/dozor/edge/enroll"
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/sqlite"
+	"github.com/dozor-edge/dozor/internal/webauth"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
@@ -53,7 +53,7 @@ func setupSite(t testing.TB, st *store.Store) {
 		Status: store.StatusActive}))
 	must(t, st.PutRule(ctx, "admin", store.Rule{ID: "R-WATCH", Kind: custody.KindWatchList, Name: "Escape risk",
 		Params: []byte(`{"watch_list":"escape-risk"}`), Severity: custody.Critical, Cooldown: time.Minute, Enabled: true}))
-	hash, err := auth.HashPassword(password)
+	hash, err := webauth.HashPassword(password)
 	must(t, err)
 	for _, role := range store.Roles {
 		must(t, st.PutUser(ctx, "admin", store.User{Name: string(role), Role: role, Lang: "en", PasswordHash: hash}))
@@ -72,7 +72,7 @@ func must(t testing.TB, err error) {
 type env struct {
 	t      *testing.T
 	st     *store.Store
-	acc    *auth.Manager
+	acc    *webauth.Manager
 	events *Hub
 	srv    *Server
 	http   *httptest.Server
@@ -88,7 +88,7 @@ type env struct {
 }
 
 type envOptions struct {
-	auth auth.Config
+	auth webauth.Config
 }
 
 func newEnv(t *testing.T, opts ...envOptions) *env {
@@ -105,7 +105,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	must(t, err)
 	t.Cleanup(func() { st.Close() })
 	setupSite(t, st)
-	acc, err := auth.NewManager(st, o.auth)
+	acc, err := NewAccounts(st, o.auth)
 	must(t, err)
 	e := &env{t: t, st: st, acc: acc, events: NewHub(), hubs: map[string]*live.Hub{},
 		snapshot: testPNG(t, 64, 48),
@@ -338,7 +338,7 @@ func (c *client) send(rq request) (*http.Response, []byte) {
 		req.Header.Set("Content-Type", ct)
 	}
 	if c.csrf != "" && !rq.noCSRF {
-		req.Header.Set(auth.CSRFHeader, c.csrf)
+		req.Header.Set(webauth.CSRFHeader, c.csrf)
 	}
 	resp, err := c.hc.Do(req)
 	must(c.e.t, err)

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webauth"
 )
 
 // multipartBody builds a multipart/form-data body of files under field
@@ -177,7 +177,7 @@ func TestCSRFLessPost(t *testing.T) {
 }
 
 func TestBruteForceLogin(t *testing.T) {
-	e := newEnv(t, envOptions{auth: auth.Config{AccountFailures: 3, AccountWindow: time.Hour, AccountLockout: time.Hour}})
+	e := newEnv(t, envOptions{auth: webauth.Config{AccountFailures: 3, AccountWindow: time.Hour, AccountLockout: time.Hour}})
 	c := e.client()
 	for i := range 3 {
 		resp, b := c.do("POST", "/api/v1/login", map[string]string{"user": "guard", "password": "wrong password " + string(rune('a'+i))})
@@ -190,12 +190,12 @@ func TestBruteForceLogin(t *testing.T) {
 		t.Errorf("Retry-After %q", ra)
 	}
 	ctx := context.Background()
-	failed, err := e.st.QueryAudit(ctx, store.AuditQuery{Action: auth.ActionLoginFailed})
+	failed, err := e.st.QueryAudit(ctx, store.AuditQuery{Action: webauth.ActionLoginFailed})
 	must(t, err)
 	if len(failed) != 3 {
 		t.Errorf("%d failed logins audited, want 3", len(failed))
 	}
-	for _, a := range []string{auth.ActionLocked, auth.ActionLoginRefused} {
+	for _, a := range []string{webauth.ActionLocked, webauth.ActionLoginRefused} {
 		got, err := e.st.QueryAudit(ctx, store.AuditQuery{Action: a})
 		must(t, err)
 		if len(got) == 0 {

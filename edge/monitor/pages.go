@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"net/http"
 
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/monitor/web"
+	"github.com/dozor-edge/dozor/internal/webauth"
 )
 
 // home sends each role to the page it works on.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	to := "/login"
-	if ss := auth.FromContext(r.Context()); ss != nil {
-		to = web.HomePath(ss.User.Role)
+	if ss := webauth.FromContext(r.Context()); ss != nil {
+		to = web.HomePath(sessionUser(ss).Role)
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
@@ -23,7 +23,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, "login", map[string]string{"next": auth.SafeNext(r.URL.Query().Get("next"))})
+	s.render(w, r, "login", map[string]string{"next": webauth.SafeNext(r.URL.Query().Get("next"))})
 }
 
 // pageParam names the path parameter a page's scripts get in Extra.
@@ -42,8 +42,8 @@ func (s *Server) page(name string) http.HandlerFunc {
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, extra map[string]string) {
 	d := web.PageData{Page: name, Site: s.d.Site.Name, TLS: s.d.TLS, Extra: extra, Lang: "ru"}
-	if ss := auth.FromContext(r.Context()); ss != nil {
-		d.User, d.CSRF, d.Lang = ss.User, ss.CSRF, ss.User.Lang
+	if ss := webauth.FromContext(r.Context()); ss != nil {
+		d.User, d.CSRF, d.Lang = sessionUser(ss), ss.CSRF, ss.User.Lang
 	}
 	// Rendered into a buffer so that a template error is a clean 500,
 	// not half a page.

@@ -11,16 +11,18 @@ import (
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/live"
 	"github.com/dozor-edge/dozor/edge/enroll"
-	"github.com/dozor-edge/dozor/edge/monitor/auth"
 	"github.com/dozor-edge/dozor/edge/monitor/web"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webauth"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
 // Deps is what the daemon hands the monitor.
 type Deps struct {
-	Store    Store
-	Accounts *auth.Manager
+	Store Store
+	// Accounts checks every request's session and role; NewAccounts
+	// builds it over the store.
+	Accounts *webauth.Manager
 	Site     Site
 	// Cameras reports the state of every running camera; names, zones and
 	// regions come from Store.Cameras.
@@ -90,7 +92,7 @@ type Upload struct {
 type Server struct {
 	d   Deps
 	st  Store
-	acc *auth.Manager
+	acc *webauth.Manager
 	log *slog.Logger
 	now func() time.Time
 	mux *http.ServeMux
@@ -244,15 +246,15 @@ func (s *Server) guard(rt route) http.Handler {
 	case rt.Roles == nil:
 		return h
 	case rt.Page:
-		return s.acc.Page(rt.Roles...)(h)
+		return s.acc.Page(roleNames(rt.Roles)...)(h)
 	default:
-		return s.acc.API(rt.Roles...)(h)
+		return s.acc.API(roleNames(rt.Roles)...)(h)
 	}
 }
 
 // actor is the account name of the request's session.
 func actor(r *http.Request) string {
-	if ss := auth.FromContext(r.Context()); ss != nil {
+	if ss := webauth.FromContext(r.Context()); ss != nil {
 		return ss.User.Name
 	}
 	return ""

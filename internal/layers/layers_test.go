@@ -34,7 +34,7 @@ var rules = []rule{
 	{
 		from: []string{"edge", "edge/config", "edge/custody", "edge/rules", "edge/store", "camera", "camera/simcam",
 			"recognizer", "recognizer/gallery", "recognizer/track", "recognizer/eval", "sync/...", "hw", "models",
-			"internal/backoff", "internal/stats", "camera/live", "edge/monitor/...",
+			"internal/backoff", "internal/stats", "internal/webauth", "camera/live", "edge/monitor/...",
 			"region", "region/broker", "region/config", "region/ingest", "region/store", "internal/pgtest"},
 		to:  cgoLeaves,
 		why: "only the cgo leaves link C libraries; the mains build them and hand them in",
@@ -50,6 +50,11 @@ var rules = []rule{
 		to:     []string{"region"},
 		except: []string{"region/cgodeps"},
 		why:    "a package below region must not import its parent (region/cgodeps assembles region for the main)",
+	},
+	{
+		from: []string{"internal/webauth"},
+		to:   []string{"edge/...", "region/..."},
+		why:  "the web pages' accounts serve the edge and the region alike: each hands them its own store",
 	},
 	{
 		from: []string{"region/...", "cmd/regiond"},

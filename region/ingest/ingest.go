@@ -71,6 +71,10 @@ type Config struct {
 	Logger      *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// OnStored, when set, is called with each message the store took as
+	// new, after its commit and ack (the dashboard's live events). It runs
+	// on the ingester's goroutine and must not block.
+	OnStored func(store.Message)
 }
 
 func (c *Config) setDefaults() {
@@ -278,7 +282,8 @@ func (i *Ingester) handle(runCtx context.Context, msg jetstream.Msg) {
 		i.quarantine(ctx, msg, q)
 		return
 	}
-	out, err := i.st.Ingest(ctx, store.Message{Topic: wm.Topic, Seq: wm.Seq(), Payload: wm.Payload, Raw: data, Received: now})
+	sm := store.Message{Topic: wm.Topic, Seq: wm.Seq(), Payload: wm.Payload, Raw: data, Received: now}
+	out, err := i.st.Ingest(ctx, sm)
 	if err != nil {
 		i.retryLater(msg, fmt.Errorf("store %s seq %d: %w", topic, wm.Seq(), err))
 		return
@@ -288,6 +293,9 @@ func (i *Ingester) handle(runCtx context.Context, msg jetstream.Msg) {
 	switch out {
 	case store.Stored:
 		i.count(func(s *Stats) { s.Stored++ })
+		if i.cfg.OnStored != nil {
+			i.cfg.OnStored(sm)
+		}
 	case store.Duplicate:
 		i.count(func(s *Stats) { s.Duplicates++ })
 	case store.Quarantined:

@@ -117,7 +117,13 @@ func (s *db) ingest(ctx context.Context, tx *sql.Tx, m Message, crop string) (Ou
 		n, err := s.exec(ctx, tx, `UPDATE sites SET status_at_ns = ?, state = ?, version = ?, cameras_up = ?, cameras_total = ?,
 			outbox_depth = ?, reason = ? WHERE site = ? AND status_at_ns < ?`,
 			p.At.UnixNano(), p.State, p.Version, p.CamerasUp, p.CamerasTotal, p.OutboxDepth, p.Reason, site, p.At.UnixNano())
-		return changed(n, err)
+		out, err := changed(n, err)
+		if err != nil || p.LastSeq == 0 {
+			return out, err
+		}
+		// Only a status newer than the one held speaks for the outbox:
+		// an older one's last_seq is already known or was since filled.
+		return out, s.expectSeq(ctx, tx, site, p.LastSeq, rx)
 	case wire.CameraStatus:
 		n, err := s.exec(ctx, tx, `INSERT INTO cameras (site, camera, state, fps, last_frame_ns, at_ns, reason) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (site, camera) DO UPDATE SET state = excluded.state, fps = excluded.fps, last_frame_ns = excluded.last_frame_ns,
@@ -290,9 +296,9 @@ func (s *db) auditLink(ctx context.Context, tx *sql.Tx, r wire.AuditRecord) (rea
 // a gap, splitting it when it lands inside. The contiguous seq is then
 // just below the lowest gap.
 func (s *db) advanceSeq(ctx context.Context, tx *sql.Tx, site string, seq uint64, rx int64) error {
-	var highest, contiguous int64
-	if err := tx.QueryRowContext(ctx, s.d.bind(`SELECT highest_seq, contiguous_seq FROM sites WHERE site = ?`+s.d.lockSite), site).
-		Scan(&highest, &contiguous); err != nil {
+	var highest int64
+	if err := tx.QueryRowContext(ctx, s.d.bind(`SELECT highest_seq FROM sites WHERE site = ?`+s.d.lockSite), site).
+		Scan(&highest); err != nil {
 		return err
 	}
 	n := int64(seq)
@@ -328,11 +334,39 @@ func (s *db) advanceSeq(ctx context.Context, tx *sql.Tx, site string, seq uint64
 			}
 		}
 	}
+	return s.setHighest(ctx, tx, site, highest)
+}
+
+// expectSeq notes that the site has assigned seqs up to last (its status
+// says so): those above the highest received are a gap, opened as a
+// skipped seq opens one, so the region asks for them even when the site
+// sends nothing after them. The highest seq becomes last, which lets the
+// messages fill the gap as they arrive.
+func (s *db) expectSeq(ctx context.Context, tx *sql.Tx, site string, last uint64, rx int64) error {
+	var highest int64
+	if err := tx.QueryRowContext(ctx, s.d.bind(`SELECT highest_seq FROM sites WHERE site = ?`+s.d.lockSite), site).
+		Scan(&highest); err != nil {
+		return err
+	}
+	n := int64(last)
+	if n <= highest {
+		return nil
+	}
+	if _, err := s.exec(ctx, tx, `INSERT INTO gaps (site, from_seq, to_seq, first_seen_ns) VALUES (?, ?, ?, ?)`,
+		site, highest+1, n, rx); err != nil {
+		return err
+	}
+	return s.setHighest(ctx, tx, site, n)
+}
+
+// setHighest stores a site's highest seq and its contiguous seq, just
+// below the lowest gap.
+func (s *db) setHighest(ctx context.Context, tx *sql.Tx, site string, highest int64) error {
 	var low sql.NullInt64
 	if err := tx.QueryRowContext(ctx, s.d.bind(`SELECT min(from_seq) FROM gaps WHERE site = ?`), site).Scan(&low); err != nil {
 		return err
 	}
-	contiguous = highest
+	contiguous := highest
 	if low.Valid {
 		contiguous = low.Int64 - 1
 	}

@@ -224,6 +224,8 @@ type Store interface {
 	Counts(ctx context.Context, from, to time.Time, bucket time.Duration) ([]Count, error)
 	// Crop returns a crop's JPEG bytes by its sha256 (ErrNotFound).
 	Crop(ctx context.Context, sha256 string) ([]byte, error)
+	// Users keeps the dashboard's accounts.
+	Users
 	Close() error
 }
 

@@ -275,6 +275,61 @@ func runSuite(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("status last seq opens the newest gap", func(t *testing.T) {
+		s := open(t)
+		check := func(contiguous, highest uint64, want ...[2]uint64) {
+			t.Helper()
+			st := site(t, s, "ik5")
+			if st.ContiguousSeq != contiguous || st.HighestSeq != highest || st.OpenGaps != len(want) {
+				t.Fatalf("contiguous %d highest %d gaps %d, want %d %d %d", st.ContiguousSeq, st.HighestSeq, st.OpenGaps,
+					contiguous, highest, len(want))
+			}
+			if got := gaps(t, s, "ik5"); !slices.Equal(got, want) {
+				t.Fatalf("gaps %v, want %v", got, want)
+			}
+		}
+		status := func(at time.Duration, last uint64, want Outcome) {
+			t.Helper()
+			ingest(t, s, msg(t, wire.SiteStatus{Site: "ik5", State: wire.SiteOnline, At: t0.Add(at), CamerasTotal: 1, LastSeq: last}), want)
+		}
+		in := func(seq uint64) { ingest(t, s, msg(t, sighting("ik5", seq, "", t0)), Stored) }
+
+		status(time.Minute, 2, Stored) // nothing received yet: all of it is missing
+		check(0, 2, [2]uint64{1, 2})
+		in(1)
+		in(2)
+		check(2, 2)
+		status(2*time.Minute, 2, Stored) // equal: nothing changes
+		check(2, 2)
+		status(3*time.Minute, 1, Stored) // below: nothing changes
+		check(2, 2)
+		status(4*time.Minute, 0, Stored) // unknown
+		check(2, 2)
+
+		status(5*time.Minute, 5, Stored) // the newest three were lost
+		check(2, 5, [2]uint64{3, 5})
+		gs, err := s.Gaps(ctx, "ik5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gs) != 1 || !gs[0].FirstSeen.Equal(t0.Add(time.Hour)) || gs[0].Requested != 0 {
+			t.Fatalf("gaps %+v, want 3..5 first seen when the status was received, never requested", gs)
+		}
+		in(4)
+		check(2, 5, [2]uint64{3, 3}, [2]uint64{5, 5})
+		in(3)
+		in(5)
+		check(5, 5)
+
+		// An older status, whatever it says, reopens nothing.
+		status(4*time.Minute+30*time.Second, 5, Duplicate)
+		status(4*time.Minute+30*time.Second, 9, Duplicate)
+		check(5, 5)
+		// The messages after it open their gaps as usual.
+		in(7)
+		check(5, 7, [2]uint64{6, 6})
+	})
+
 	t.Run("audit chain", func(t *testing.T) {
 		s := open(t)
 		// 2 before 1: each link is checked against whatever neighbour is stored.

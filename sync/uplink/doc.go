@@ -58,7 +58,9 @@
 // The site status topic carries the box's presence: the last will
 // (offline, "connection lost", retained, QoS 1) is registered with every
 // connection, the online status (retained) is published and acknowledged
-// before the outbox is drained, and an orderly stop publishes offline
+// before the outbox is drained and again every five minutes while
+// connected (its outbox depth and last seq stay fresh at the region even
+// when the site is quiet), and an orderly stop publishes offline
 // ("shutdown") before DISCONNECT, since a clean disconnect cancels the
 // will.
 //

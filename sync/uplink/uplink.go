@@ -96,6 +96,7 @@ type Uplink struct {
 	now         func() time.Time
 	statusTopic string
 	resendTopic string
+	statusEvery time.Duration // the online status's repeat while connected
 	notify      chan struct{}
 	stateKick   chan struct{} // SetRetained changed a state
 	resendKick  chan struct{} // a resend request was queued
@@ -127,6 +128,10 @@ const (
 	// shutdownGrace bounds the goodbye: offline status, last
 	// acknowledgements, DISCONNECT.
 	shutdownGrace = 3 * time.Second
+	// statusEvery is how often a connected uplink publishes its online
+	// status again: a quiet site's fresh outbox depth and newest seq
+	// reach the region without waiting for a reconnect.
+	statusEvery = 5 * time.Minute
 	// depthEvery throttles OutboxDepth queries.
 	depthEvery = 2 * time.Second
 	// retryJitter takes up to half off each wait between connection
@@ -171,6 +176,7 @@ func New(cfg Config, outbox Outbox, log *slog.Logger, opts Options) (*Uplink, er
 		now:         opts.Now,
 		statusTopic: topic,
 		resendTopic: resendTopic,
+		statusEvery: statusEvery,
 		notify:      make(chan struct{}, 1),
 		stateKick:   make(chan struct{}, 1),
 		resendKick:  make(chan struct{}, 1),
@@ -313,9 +319,10 @@ func (f flight) done() bool {
 	}
 }
 
-// drain publishes the online status, subscribes to the region's resend
-// requests, then publishes the outbox and serves those requests, until the
-// connection is lost, an acknowledgement is overdue, or ctx ends.
+// drain publishes the online status (and again every statusEvery),
+// subscribes to the region's resend requests, then publishes the outbox and
+// serves those requests, until the connection is lost, an acknowledgement
+// is overdue, or ctx ends.
 func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 	client, lost, broker := bc.client, bc.lost, bc.broker
 	ackTimer := time.NewTimer(u.cfg.AckTimeout)
@@ -355,6 +362,10 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 
 	poll := time.NewTicker(u.cfg.PollInterval)
 	defer poll.Stop()
+	// The repeated status is not waited for: a lost connection shows on
+	// lost, and the next repeat or connect carries newer values anyway.
+	repeat := time.NewTicker(u.statusEvery)
+	defer repeat.Stop()
 	var (
 		q       []flight    // taken from the outbox, not yet marked sent, in seq order
 		resend  resendChunk // the part of a resend request in flight
@@ -492,6 +503,8 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 		case <-poll.C:
 			more = true
 			u.refreshDepth(ctx, false)
+		case <-repeat.C:
+			client.Publish(u.statusTopic, 1, true, u.siteStatus(ctx, wire.SiteOnline, ""))
 		case <-retry:
 			retry, more = nil, true
 		}

@@ -27,6 +27,11 @@ type SiteStatus struct {
 	OutboxDepth int `json:"outbox_depth"`
 	// Reason says why a site is offline ("shutdown", "connection lost").
 	Reason string `json:"reason,omitempty"`
+	// LastSeq is the highest seq the site had assigned in its outbox when
+	// the status was composed; 0 (absent) means unknown. A receiver that
+	// stored less than this knows a site's newest messages are missing
+	// even when no later message arrives to show the gap.
+	LastSeq uint64 `json:"last_seq,omitempty"`
 }
 
 // MaxOutboxDepth bounds SiteStatus.OutboxDepth: a day of a large
@@ -58,6 +63,9 @@ func (s SiteStatus) check(now time.Time) error {
 	}
 	c.count("outbox_depth", s.OutboxDepth, MaxOutboxDepth)
 	c.text("reason", s.Reason, 256)
+	if s.LastSeq > MaxSeq {
+		c.fail("last_seq", "%d exceeds 2^53-1", s.LastSeq)
+	}
 	return c.err
 }
 

@@ -1,4 +1,4 @@
-package auth
+package webauth
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/testenv"
 )
 
@@ -38,7 +37,7 @@ func TestSessionTimeouts(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				m := newManager(t, newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard}), Config{})
+				m := newManager(t, newMemUsers(map[string]string{"ivanov": "guard"}), Config{})
 				s := login(t, m, "ivanov")
 				for i, st := range c.steps {
 					time.Sleep(st.wait)
@@ -100,7 +99,7 @@ func TestLoginLimits(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard, "petrov": store.RoleGuard})
+				users := newMemUsers(map[string]string{"ivanov": "guard", "petrov": "guard"})
 				m := newManager(t, users, Config{})
 				for i, tr := range c.tries {
 					time.Sleep(tr.wait)
@@ -149,8 +148,8 @@ func addrFailuresV6(n int) []loginTry {
 // Wrong passwords, unknown and invalid names give the same error; the
 // audit log tells them apart, and sanitises what it quotes.
 func TestLoginOutcomesAudited(t *testing.T) {
-	users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard, "sidorov": store.RoleGuard})
-	users.update("sidorov", func(u *store.User) { u.Disabled = true })
+	users := newMemUsers(map[string]string{"ivanov": "guard", "sidorov": "guard"})
+	users.update("sidorov", func(u *User) { u.Disabled = true })
 	var logs bytes.Buffer
 	m := newManager(t, users, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	ctx := context.Background()
@@ -192,19 +191,19 @@ func TestAccountChangesApplyAtOnce(t *testing.T) {
 		name   string
 		change func(*memUsers)
 		ok     bool
-		role   store.Role
+		role   string
 	}{
-		{"nothing", func(*memUsers) {}, true, store.RoleGuard},
-		{"role", func(u *memUsers) { u.update("ivanov", func(u *store.User) { u.Role = store.RoleSupervisor }) }, true, store.RoleSupervisor},
-		{"language", func(u *memUsers) { u.update("ivanov", func(u *store.User) { u.Lang = store.LangEnglish }) }, true, store.RoleGuard},
-		{"disabled", func(u *memUsers) { u.update("ivanov", func(u *store.User) { u.Disabled = true }) }, false, ""},
+		{"nothing", func(*memUsers) {}, true, "guard"},
+		{"role", func(u *memUsers) { u.update("ivanov", func(u *User) { u.Role = "supervisor" }) }, true, "supervisor"},
+		{"language", func(u *memUsers) { u.update("ivanov", func(u *User) { u.Lang = "en" }) }, true, "guard"},
+		{"disabled", func(u *memUsers) { u.update("ivanov", func(u *User) { u.Disabled = true }) }, false, ""},
 		{"deleted", func(u *memUsers) { u.remove("ivanov") }, false, ""},
 		{"new password", func(u *memUsers) {
-			u.update("ivanov", func(u *store.User) { u.PasswordHash = strings.Replace(u.PasswordHash, "t=2", "t=3", 1) })
+			u.update("ivanov", func(u *User) { u.PasswordHash = strings.Replace(u.PasswordHash, "t=2", "t=3", 1) })
 		}, false, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard})
+			users := newMemUsers(map[string]string{"ivanov": "guard"})
 			m := newManager(t, users, Config{})
 			s1, s2 := login(t, m, "ivanov"), login(t, m, "ivanov")
 			c.change(users)
@@ -214,8 +213,8 @@ func TestAccountChangesApplyAtOnce(t *testing.T) {
 					t.Fatalf("Authenticate = %v, %v; want ErrNoSession", got, err)
 				}
 				// Every session of the account ended, not only this one.
-				users.update("ivanov", func(u *store.User) {
-					*u = store.User{Name: "ivanov", Role: store.RoleGuard, Lang: "ru", PasswordHash: testHash()}
+				users.update("ivanov", func(u *User) {
+					*u = User{Name: "ivanov", Role: "guard", Lang: "ru", PasswordHash: testHash()}
 				})
 				if _, err := m.Authenticate(request("GET", "/", s2)); !errors.Is(err, ErrNoSession) {
 					t.Fatalf("the account's other session survived: %v", err)
@@ -233,7 +232,7 @@ func TestAccountChangesApplyAtOnce(t *testing.T) {
 }
 
 func TestLogoutAndEndSessions(t *testing.T) {
-	users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard, "petrov": store.RoleGuard})
+	users := newMemUsers(map[string]string{"ivanov": "guard", "petrov": "guard"})
 	m := newManager(t, users, Config{})
 	a, b, p := login(t, m, "ivanov"), login(t, m, "ivanov"), login(t, m, "petrov")
 	users.audit = nil
@@ -267,7 +266,7 @@ func TestLogoutAndEndSessions(t *testing.T) {
 // An account keeps at most MaxSessionsPerUser sessions; the oldest go.
 func TestSessionCap(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := newManager(t, newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard}), Config{MaxSessionsPerUser: 3})
+		m := newManager(t, newMemUsers(map[string]string{"ivanov": "guard"}), Config{MaxSessionsPerUser: 3})
 		var ss []*Session
 		for range 5 {
 			ss = append(ss, login(t, m, "ivanov"))
@@ -286,7 +285,7 @@ func TestSessionCap(t *testing.T) {
 // request for them.
 func TestSweep(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard, "petrov": store.RoleGuard})
+		users := newMemUsers(map[string]string{"ivanov": "guard", "petrov": "guard"})
 		m := newManager(t, users, Config{})
 		login(t, m, "ivanov")
 		m.Login(context.Background(), "nobody", "wrong password!", "192.0.2.9:1")
@@ -307,24 +306,26 @@ func TestConfig(t *testing.T) {
 		cfg  Config
 		err  string
 	}{
-		{"defaults", Config{}, ""},
-		{"negative idle", Config{IdleTimeout: -time.Second}, "IdleTimeout is negative"},
-		{"negative failures", Config{AccountFailures: -1}, "AccountFailures is negative"},
-		{"absolute shorter than idle", Config{IdleTimeout: time.Hour, AbsoluteTimeout: time.Minute}, "AbsoluteTimeout (1m0s) is shorter than IdleTimeout (1h0m0s)"},
+		{"defaults", Config{CookieName: testCookie}, ""},
+		{"negative idle", Config{CookieName: testCookie, IdleTimeout: -time.Second}, "IdleTimeout is negative"},
+		{"negative failures", Config{CookieName: testCookie, AccountFailures: -1}, "AccountFailures is negative"},
+		{"absolute shorter than idle", Config{CookieName: testCookie, IdleTimeout: time.Hour, AbsoluteTimeout: time.Minute}, "AbsoluteTimeout (1m0s) is shorter than IdleTimeout (1h0m0s)"},
+		{"no cookie name", Config{}, "CookieName is empty"},
+		{"cookie name with a space", Config{CookieName: "dozor session"}, `CookieName "dozor session" is not a valid cookie name`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := NewManager(newMemUsers(nil), c.cfg)
 			testenv.ErrAsWanted(t, err, c.err)
 		})
 	}
-	if _, err := NewManager(nil, Config{}); err == nil {
+	if _, err := NewManager(nil, Config{CookieName: testCookie}); err == nil {
 		t.Error("NewManager accepted no store")
 	}
 }
 
 // Tokens never show in formatted output or logs.
 func TestTokensRedacted(t *testing.T) {
-	m := newManager(t, newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard}), Config{})
+	m := newManager(t, newMemUsers(map[string]string{"ivanov": "guard"}), Config{})
 	s := login(t, m, "ivanov")
 	tok := s.Token.Value()
 	if len(tok) != 43 || len(s.CSRF) != 43 || tok == s.CSRF {
@@ -367,7 +368,7 @@ func TestClientAddress(t *testing.T) {
 // record a minute for it, carrying the count, not one per attempt.
 func TestRefusalsAuditedOncePerMinute(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard})
+		users := newMemUsers(map[string]string{"ivanov": "guard"})
 		m := newManager(t, users, Config{})
 		ctx := context.Background()
 		for range 5 {

@@ -1,4 +1,4 @@
-package auth
+package webauth
 
 import (
 	"context"
@@ -15,15 +15,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/dozor-edge/dozor/edge/store"
 )
-
-// Users is what the Manager needs of the store; *store.Store has it.
-type Users interface {
-	User(ctx context.Context, name string) (store.User, error)
-	Audit(ctx context.Context, actor, action, object, detail string) error
-}
 
 // Errors of Login and Authenticate.
 var (
@@ -53,17 +45,20 @@ const (
 	ActionLogout       = "auth.logout"        // actor is the account
 )
 
-// Config sets the Manager's timeouts and limits. Zero values take the
-// defaults noted.
+// Config sets the Manager's cookie, timeouts and limits. Zero values
+// take the defaults noted.
 type Config struct {
+	// CookieName names the session cookie (required): each site served
+	// from one host needs its own, or one would log the other out.
+	CookieName string
 	// IdleTimeout ends a session that long after its last request
 	// (default 30 min).
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session that long after its login
 	// (default 12 h, one shift); at least IdleTimeout.
 	AbsoluteTimeout time.Duration
-	// Secure sets the cookie's Secure flag: true when the monitor
-	// serves HTTPS.
+	// Secure sets the cookie's Secure flag: true when the pages are
+	// served over HTTPS.
 	Secure bool
 	// AccountFailures failed logins of one account within AccountWindow
 	// lock it for AccountLockout (defaults 5, 15 min, 15 min).
@@ -86,6 +81,12 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() error {
+	if c.CookieName == "" {
+		return errors.New("auth config: CookieName is empty")
+	}
+	if err := (&http.Cookie{Name: c.CookieName}).Valid(); err != nil {
+		return fmt.Errorf("auth config: CookieName %q is not a valid cookie name", c.CookieName)
+	}
 	type field struct {
 		name string
 		v    *time.Duration
@@ -157,8 +158,8 @@ type Manager struct {
 type entry struct {
 	s Session
 	// password is the SHA-256 of the account's password hash at login:
-	// when the stored hash changes (a new password, set here or by
-	// edgectl), the session ends.
+	// when the stored hash changes (a new password, set from the pages
+	// or from the command line), the session ends.
 	password [sha256.Size]byte
 }
 
@@ -217,7 +218,7 @@ func (m *Manager) Login(ctx context.Context, name, password, addr string) (*Sess
 		return nil, att.fail(now, "", addrKey, "invalid name")
 	}
 	u, err := m.users.User(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		dummyCheck(password)
 		return nil, att.fail(now, name, addrKey, "unknown user")
 	}
@@ -302,7 +303,7 @@ func (a attempt) fail(now time.Time, name, addrKey, reason string) error {
 
 // start registers a new session of u, ending the account's oldest when
 // it has too many.
-func (m *Manager) start(u store.User, host string, now time.Time) (*Session, error) {
+func (m *Manager) start(u User, host string, now time.Time) (*Session, error) {
 	token, err := newToken()
 	if err != nil {
 		return nil, err
@@ -342,7 +343,7 @@ func (m *Manager) start(u store.User, host string, now time.Time) (*Session, err
 
 // public is u without its password hash: a session must not carry it
 // into handlers and templates.
-func public(u store.User) store.User {
+func public(u User) User {
 	u.PasswordHash = ""
 	return u
 }
@@ -379,7 +380,7 @@ func (m *Manager) end(k tokenKey) {
 // every call, so a changed role applies to the next request. Other
 // errors are the store's.
 func (m *Manager) Authenticate(r *http.Request) (*Session, error) {
-	k, token, ok := cookieKey(r)
+	k, token, ok := m.cookieKey(r)
 	if !ok {
 		return nil, ErrNoSession
 	}
@@ -403,7 +404,7 @@ func (m *Manager) Authenticate(r *http.Request) (*Session, error) {
 
 	u, err := m.users.User(r.Context(), name)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, ErrNotFound):
 		m.EndSessions(name)
 		return nil, ErrNoSession
 	case err != nil:
@@ -425,8 +426,8 @@ func (m *Manager) Authenticate(r *http.Request) (*Session, error) {
 	return &s, nil
 }
 
-func cookieKey(r *http.Request) (tokenKey, string, bool) {
-	c, err := r.Cookie(CookieName)
+func (m *Manager) cookieKey(r *http.Request) (tokenKey, string, bool) {
+	c, err := r.Cookie(m.cfg.CookieName)
 	if err != nil || len(c.Value) != tokenLen {
 		return tokenKey{}, "", false
 	}
@@ -436,7 +437,7 @@ func cookieKey(r *http.Request) (tokenKey, string, bool) {
 // Logout ends r's session, if it has one, and audits it. The error is
 // the audit's: the session is ended regardless.
 func (m *Manager) Logout(r *http.Request) error {
-	k, _, ok := cookieKey(r)
+	k, _, ok := m.cookieKey(r)
 	if !ok {
 		return nil
 	}
@@ -482,7 +483,7 @@ func (m *Manager) ClearCookie(w http.ResponseWriter) {
 }
 
 func (m *Manager) cookie(value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: CookieName, Value: value, Path: "/", MaxAge: maxAge,
+	return &http.Cookie{Name: m.cfg.CookieName, Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: m.cfg.Secure, SameSite: http.SameSiteStrictMode}
 }
 

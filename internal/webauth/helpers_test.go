@@ -1,4 +1,4 @@
-package auth
+package webauth
 
 import (
 	"context"
@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
-
-	"github.com/dozor-edge/dozor/edge/store"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -38,27 +36,27 @@ func (a auditRec) String() string { return a.actor + " " + a.action + " " + a.ob
 // sequence against a real store is in store_test.go.
 type memUsers struct {
 	mu    sync.Mutex
-	users map[string]store.User
+	users map[string]User
 	audit []auditRec
 	// down, when set, is the error every User call returns.
 	down error
 }
 
-func newMemUsers(roles map[string]store.Role) *memUsers {
-	u := &memUsers{users: map[string]store.User{}}
+func newMemUsers(roles map[string]string) *memUsers {
+	u := &memUsers{users: map[string]User{}}
 	for name, role := range roles {
-		u.put(store.User{Name: name, Role: role, Lang: store.LangRussian, PasswordHash: testHash()})
+		u.put(User{Name: name, Role: role, Lang: "ru", PasswordHash: testHash()})
 	}
 	return u
 }
 
-func (u *memUsers) put(usr store.User) {
+func (u *memUsers) put(usr User) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.users[usr.Name] = usr
 }
 
-func (u *memUsers) update(name string, f func(*store.User)) {
+func (u *memUsers) update(name string, f func(*User)) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	usr := u.users[name]
@@ -72,15 +70,15 @@ func (u *memUsers) remove(name string) {
 	delete(u.users, name)
 }
 
-func (u *memUsers) User(_ context.Context, name string) (store.User, error) {
+func (u *memUsers) User(_ context.Context, name string) (User, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.down != nil {
-		return store.User{}, u.down
+		return User{}, u.down
 	}
 	usr, ok := u.users[name]
 	if !ok {
-		return store.User{}, fmt.Errorf("%w: user %q", store.ErrNotFound, name)
+		return User{}, fmt.Errorf("%w: user %q", ErrNotFound, name)
 	}
 	return usr, nil
 }
@@ -102,8 +100,20 @@ func (u *memUsers) actions() []string {
 	return out
 }
 
+// testCookie is the session cookie of the tests' Managers.
+const testCookie = "dozor_test_session"
+
+// anyRole is every role of the tests' accounts: to the Manager, roles
+// are only names.
+var anyRole = []string{"guard", "supervisor", "admin", "auditor", "installer"}
+
+// newManager returns a Manager over users, with the tests' cookie name
+// unless cfg names one.
 func newManager(t testing.TB, users Users, cfg Config) *Manager {
 	t.Helper()
+	if cfg.CookieName == "" {
+		cfg.CookieName = testCookie
+	}
 	m, err := NewManager(users, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +134,7 @@ func login(t testing.TB, m *Manager, name string) *Session {
 func request(method, target string, s *Session) *http.Request {
 	r := httptest.NewRequest(method, target, nil)
 	if s != nil {
-		r.AddCookie(&http.Cookie{Name: CookieName, Value: s.Token.Value()})
+		r.AddCookie(&http.Cookie{Name: testCookie, Value: s.Token.Value()})
 	}
 	return r
 }

@@ -1,4 +1,4 @@
-package auth
+package webauth
 
 import (
 	"context"
@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/dozor-edge/dozor/edge/store"
 )
 
 // echo answers 200 with the account the middleware put in the context.
@@ -25,13 +23,13 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func TestAPIMiddleware(t *testing.T) {
-	users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard, "smirnova": store.RoleSupervisor})
+	users := newMemUsers(map[string]string{"ivanov": "guard", "smirnova": "supervisor"})
 	m := newManager(t, users, Config{})
 	guard, sup := login(t, m, "ivanov"), login(t, m, "smirnova")
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/alerts", m.API(store.RoleGuard, store.RoleSupervisor)(echo))
-	mux.Handle("/api/v1/rules", m.API(store.RoleSupervisor)(echo))
-	mux.Handle("/api/v1/me", m.API(AnyRole...)(echo))
+	mux.Handle("/api/v1/alerts", m.API("guard", "supervisor")(echo))
+	mux.Handle("/api/v1/rules", m.API("supervisor")(echo))
+	mux.Handle("/api/v1/me", m.API(anyRole...)(echo))
 
 	for _, c := range []struct {
 		name, method, path string
@@ -83,10 +81,10 @@ func TestAPIMiddleware(t *testing.T) {
 }
 
 func TestPageMiddleware(t *testing.T) {
-	users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard, "orlova": store.RoleAuditor})
+	users := newMemUsers(map[string]string{"ivanov": "guard", "orlova": "auditor"})
 	m := newManager(t, users, Config{})
 	guard, auditor := login(t, m, "ivanov"), login(t, m, "orlova")
-	h := m.Page(store.RoleGuard, store.RoleSupervisor)(echo)
+	h := m.Page("guard", "supervisor")(echo)
 	for _, c := range []struct {
 		name, method, target string
 		s                    *Session
@@ -114,14 +112,14 @@ func TestPageMiddleware(t *testing.T) {
 func TestCookies(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		t.Run(fmt.Sprint("secure=", secure), func(t *testing.T) {
-			m := newManager(t, newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard}), Config{Secure: secure})
+			m := newManager(t, newMemUsers(map[string]string{"ivanov": "guard"}), Config{Secure: secure})
 			s := login(t, m, "ivanov")
 			w := httptest.NewRecorder()
 			m.SetCookie(w, s)
 			set := w.Header().Values("Set-Cookie")
-			want := CookieName + "=" + s.Token.Value() + "; Path=/; HttpOnly; SameSite=Strict"
+			want := testCookie + "=" + s.Token.Value() + "; Path=/; HttpOnly; SameSite=Strict"
 			if secure {
-				want = CookieName + "=" + s.Token.Value() + "; Path=/; HttpOnly; Secure; SameSite=Strict"
+				want = testCookie + "=" + s.Token.Value() + "; Path=/; HttpOnly; Secure; SameSite=Strict"
 			}
 			if len(set) != 1 || set[0] != want {
 				t.Fatalf("Set-Cookie %q, want %q", set, want)
@@ -135,7 +133,7 @@ func TestCookies(t *testing.T) {
 			w = httptest.NewRecorder()
 			m.ClearCookie(w)
 			clear := w.Header().Get("Set-Cookie")
-			for _, attr := range []string{CookieName + "=;", "Max-Age=0", "HttpOnly", "SameSite=Strict", "Path=/"} {
+			for _, attr := range []string{testCookie + "=;", "Max-Age=0", "HttpOnly", "SameSite=Strict", "Path=/"} {
 				if !strings.Contains(clear, attr) {
 					t.Errorf("clearing cookie %q lacks %q", clear, attr)
 				}
@@ -192,14 +190,14 @@ func TestSafeNext(t *testing.T) {
 
 // A store that cannot answer gives 500 without its internals, not 401.
 func TestMiddlewareStoreDown(t *testing.T) {
-	users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard})
+	users := newMemUsers(map[string]string{"ivanov": "guard"})
 	m := newManager(t, users, Config{})
 	s := login(t, m, "ivanov")
 	users.mu.Lock()
 	users.down = errors.New("disk I/O error at /var/lib/dozor/facility.db")
 	users.mu.Unlock()
 	w := httptest.NewRecorder()
-	m.API(AnyRole...)(echo).ServeHTTP(w, request("GET", "/api/v1/me", s))
+	m.API(anyRole...)(echo).ServeHTTP(w, request("GET", "/api/v1/me", s))
 	if body := strings.TrimSpace(w.Body.String()); w.Code != 500 || body != `{"error":"internal error"}` {
 		t.Fatalf("%d %s", w.Code, body)
 	}
@@ -215,7 +213,7 @@ func TestMiddlewareStoreDown(t *testing.T) {
 // Logins, requests and ends of sessions from many goroutines at once
 // (run with -race).
 func TestConcurrentUse(t *testing.T) {
-	users := newMemUsers(map[string]store.Role{"ivanov": store.RoleGuard, "petrov": store.RoleGuard})
+	users := newMemUsers(map[string]string{"ivanov": "guard", "petrov": "guard"})
 	m := newManager(t, users, Config{MaxSessionsPerUser: 3})
 	ss := []*Session{login(t, m, "ivanov"), login(t, m, "petrov")}
 	var wg sync.WaitGroup

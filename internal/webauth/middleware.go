@@ -1,4 +1,4 @@
-package auth
+package webauth
 
 import (
 	"crypto/subtle"
@@ -9,30 +9,26 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	"github.com/dozor-edge/dozor/edge/store"
 )
 
 // CSRFHeader carries the session's CSRF token on every state change.
 const CSRFHeader = "X-CSRF-Token"
-
-// AnyRole lists every role: for what any logged-in account may do.
-var AnyRole = slices.Clone(store.Roles)
 
 // API protects JSON endpoints: a request without a live session gets
 // 401 {"error":"login required"}, one whose account's role is not among
 // roles gets 403, and a state change (any method but GET, HEAD and
 // OPTIONS) without the session's CSRF token in X-CSRF-Token gets 403
 // {"error":"csrf token missing or wrong"}. Otherwise the session is in
-// the request's context (FromContext).
-func (m *Manager) API(roles ...store.Role) func(http.Handler) http.Handler {
+// the request's context (FromContext). Roles are the caller's names,
+// compared with User.Role as they are.
+func (m *Manager) API(roles ...string) func(http.Handler) http.Handler {
 	return m.guard(roles, apiRefusal)
 }
 
 // Page protects HTML pages: without a session it redirects (303) to
 // /login?next=<the page>; a wrong role or a missing CSRF token on a
 // state change gets a plain-text 403.
-func (m *Manager) Page(roles ...store.Role) func(http.Handler) http.Handler {
+func (m *Manager) Page(roles ...string) func(http.Handler) http.Handler {
 	return m.guard(roles, pageRefusal)
 }
 
@@ -40,7 +36,7 @@ func (m *Manager) Page(roles ...store.Role) func(http.Handler) http.Handler {
 // 500.
 type refusal func(w http.ResponseWriter, r *http.Request, code int, msg string)
 
-func (m *Manager) guard(roles []store.Role, refuse refusal) func(http.Handler) http.Handler {
+func (m *Manager) guard(roles []string, refuse refusal) func(http.Handler) http.Handler {
 	roles = slices.Clone(roles)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +94,7 @@ func pageRefusal(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	http.Error(w, http.StatusText(code)+": "+msg, code)
 }
 
-// WriteError writes the monitor's JSON error body {"error": msg}.
+// WriteError writes the JSON error body {"error": msg}.
 func WriteError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

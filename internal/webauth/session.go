@@ -1,4 +1,4 @@
-package auth
+package webauth
 
 import (
 	"context"
@@ -8,12 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/dozor-edge/dozor/edge/store"
 )
-
-// CookieName is the session cookie.
-const CookieName = "dozor_session"
 
 // tokenBytes is the entropy of session and CSRF tokens.
 const tokenBytes = 32
@@ -43,7 +38,7 @@ type Session struct {
 	CSRF string
 	// User is the account as last read from the store, without its
 	// password hash.
-	User     store.User
+	User     User
 	Created  time.Time
 	LastSeen time.Time
 	// Addr is the client's address at login.
@@ -62,7 +57,7 @@ func (s Session) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 
 // LogValue logs the account, role and address, never the tokens.
 func (s Session) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("user", s.User.Name), slog.String("role", string(s.User.Role)),
+	return slog.GroupValue(slog.String("user", s.User.Name), slog.String("role", s.User.Role),
 		slog.String("addr", s.Addr))
 }
 

@@ -1,11 +1,13 @@
 //go:build cgo
 
-package auth
+package monitor
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,9 +17,10 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/sqlite"
+	"github.com/dozor-edge/dozor/internal/webauth"
 )
 
-// clock is a settable clock shared by the store and the Manager.
+// clock is a settable clock shared by the store and the accounts.
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -45,27 +48,35 @@ func openStore(t *testing.T, now func() time.Time) *store.Store {
 	return st
 }
 
-// A brute force against one account, on a real store: the failures,
-// the lock, the refusals while locked, and after the lockout the owner's
-// login, each in the audit log in order and under the right actor.
+// A brute force against one account, through the monitor's accounts on
+// a real store: the failures, the lock, the refusals while locked, and
+// after the lockout the owner's login, each in the audit log in order
+// and under the right actor.
 func TestBruteForceAudited(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
 	st := openStore(t, clk.now)
-	if err := st.PutUser(ctx, "edgectl:root", store.User{Name: "ivanov", Role: store.RoleGuard, Lang: "ru", PasswordHash: testHash()}); err != nil {
+	hash, err := webauth.HashPassword(password)
+	if err != nil {
 		t.Fatal(err)
 	}
-	m := newManager(t, st, Config{Now: clk.now})
+	if err := st.PutUser(ctx, "edgectl:root", store.User{Name: "ivanov", Role: store.RoleGuard, Lang: "ru", PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewAccounts(st, webauth.Config{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	const attacker = "198.51.100.4:4000"
 	for i := range 5 {
-		if _, err := m.Login(ctx, "ivanov", "guess number "+string(rune('1'+i)), attacker); !errors.Is(err, ErrBadCredentials) {
+		if _, err := m.Login(ctx, "ivanov", "guess number "+string(rune('1'+i)), attacker); !errors.Is(err, webauth.ErrBadCredentials) {
 			t.Fatalf("guess %d: %v", i, err)
 		}
 		clk.add(time.Second)
 	}
-	for _, pw := range []string{"guess number 6", testPassword} {
-		var lim *LimitedError
-		if _, err := m.Login(ctx, "ivanov", pw, attacker); !errors.As(err, &lim) || lim.Scope != ScopeAccount {
+	for _, pw := range []string{"guess number 6", password} {
+		var lim *webauth.LimitedError
+		if _, err := m.Login(ctx, "ivanov", pw, attacker); !errors.As(err, &lim) || lim.Scope != webauth.ScopeAccount {
 			t.Fatalf("login while locked: %v, want the account limit", err)
 		}
 	}
@@ -75,11 +86,13 @@ func TestBruteForceAudited(t *testing.T) {
 		t.Fatal("a login a minute into the lockout passed")
 	}
 	clk.add(14 * time.Minute)
-	s, err := m.Login(ctx, "ivanov", testPassword, "192.0.2.10:5000")
+	s, err := m.Login(ctx, "ivanov", password, "192.0.2.10:5000")
 	if err != nil {
 		t.Fatalf("login after the lockout: %v", err)
 	}
-	if _, err := m.Authenticate(request("GET", "/", s)); err != nil {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: CookieName, Value: s.Token.Value()})
+	if _, err := m.Authenticate(r); err != nil {
 		t.Fatal(err)
 	}
 

@@ -1,0 +1,22 @@
+// Package dashboard is the region's web dashboard, served by regiond: every
+// facility's status (online, last seen, cameras, sequence numbers, gaps,
+// outbox backlog), the live events the ingesters store, the open alerts and
+// how long guards take to decide them, a person's sightings across the
+// facilities as one timeline, and plots of events and alert outcomes per
+// site over time.
+//
+// Pages are server-rendered html/template shells (dark theme, Russian and
+// English) whose ES modules read the JSON API under /api/v1; the API is
+// described by the OpenAPI document served at /api/v1/openapi.json. Live
+// events are server-sent events fed by a Hub whose Publish never blocks: a
+// slow browser loses events (and is told how many), never the ingester.
+// The plots are inline SVG drawn by the page from /api/v1/counts: the few
+// bars and lines they need do not justify a charting library.
+//
+// Accounts, sessions, CSRF tokens and role checks come from
+// internal/webauth, over the store's accounts; its audit records go to
+// the log. The session cookie is dozor_region_session. Every route names the roles that may use it:
+// operators and supervisors watch the facilities and search people,
+// auditors read the statuses and the quarantine, admins list accounts.
+// Accounts are made with `regiond user add`.
+package dashboard

@@ -1,0 +1,214 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/dozor-edge/dozor/region/store"
+)
+
+// memStore is an in-memory Store: the routes' role checks need no
+// database; the browser test runs against the real one.
+type memStore struct {
+	mu    sync.Mutex
+	users map[string]store.User
+}
+
+func (m *memStore) Sites(context.Context) ([]store.Site, error) {
+	return []store.Site{{ID: "ik5", State: "online", CamerasUp: 1, CamerasTotal: 1}}, nil
+}
+func (m *memStore) Gaps(context.Context, string) ([]store.Gap, error)       { return nil, nil }
+func (m *memStore) Cameras(context.Context, string) ([]store.Camera, error) { return nil, nil }
+func (m *memStore) Sightings(context.Context, store.SightingQuery) ([]store.Sighting, string, error) {
+	return nil, "", nil
+}
+func (m *memStore) Alerts(context.Context, store.AlertQuery) ([]store.Alert, error) { return nil, nil }
+func (m *memStore) Counts(context.Context, time.Time, time.Time, time.Duration) ([]store.Count, error) {
+	return nil, nil
+}
+func (m *memStore) Crop(context.Context, string) ([]byte, error) { return nil, store.ErrNotFound }
+func (m *memStore) QuarantinedMessages(context.Context, string, int) ([]store.QuarantineEntry, error) {
+	return nil, nil
+}
+func (m *memStore) PutUser(_ context.Context, u store.User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.users[u.Name] = u
+	return nil
+}
+func (m *memStore) User(_ context.Context, name string) (store.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[name]
+	if !ok {
+		return u, store.ErrNotFound
+	}
+	return u, nil
+}
+func (m *memStore) Users(context.Context) ([]store.User, error) { return nil, nil }
+
+const testPassword = "correct horse battery"
+
+// client logs in as name (or stays anonymous when name is "") and
+// returns a client with its cookie and the session's CSRF token.
+func client(t *testing.T, base, name string) (*http.Client, string) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if name == "" {
+		return c, ""
+	}
+	resp, err := c.Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"user":"`+name+`","password":"`+testPassword+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s sessionView
+	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&s) != nil {
+		t.Fatalf("login %s: %s", name, resp.Status)
+	}
+	if !slices.ContainsFunc(resp.Cookies(), func(c *http.Cookie) bool { return c.Name == CookieName }) {
+		t.Fatalf("login %s set no %s cookie", name, CookieName)
+	}
+	return c, s.CSRF
+}
+
+// TestRoutesByRole asks every route as every role and as nobody, and
+// checks the role table: 2xx/3xx for the roles a route names, 403 for
+// the others, 401 (API) or a redirect to the login (pages) without a
+// session.
+func TestRoutesByRole(t *testing.T) {
+	st := &memStore{users: map[string]store.User{}}
+	for _, r := range Roles {
+		if err := AddUser(context.Background(), st, string(r), string(r), "en", testPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := New(Deps{Store: st, Events: NewHub(), Region: "north"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	type who struct {
+		c    *http.Client
+		csrf string
+	}
+	clients := map[string]who{}
+	for _, r := range append([]string{""}, "operator", "supervisor", "admin", "auditor") {
+		c, csrf := client(t, srv.URL, r)
+		clients[r] = who{c, csrf}
+	}
+	for _, rt := range s.routes() {
+		if rt.Method == "POST" && (rt.Pattern == "/api/v1/login" || rt.Pattern == "/api/v1/logout") {
+			continue // logging in and out is the client helper's and the browser test's
+		}
+		path := strings.ReplaceAll(rt.Pattern, "{$}", "")
+		path = strings.ReplaceAll(path, "{sha256}", strings.Repeat("a", 64))
+		if path == "/static/" {
+			path = "/static/css/app.css"
+		}
+		for name, w := range clients {
+			t.Run(rt.Method+" "+path+" as "+name, func(t *testing.T) {
+				var body *strings.Reader = strings.NewReader("")
+				if rt.Method == "PATCH" {
+					body = strings.NewReader(`{"lang":"ru"}`)
+				}
+				req, _ := http.NewRequest(rt.Method, srv.URL+path, body)
+				req.Header.Set("X-CSRF-Token", w.csrf)
+				if rt.Pattern == "/api/v1/events" {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					req = req.WithContext(ctx)
+				}
+				resp, err := w.c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				allowed := rt.Roles == nil || (name != "" && roleIn(rt.Roles, name))
+				got := resp.StatusCode
+				switch {
+				case allowed && path == "/api/v1/crops/"+strings.Repeat("a", 64):
+					if got != 404 {
+						t.Fatalf("status %d, want 404 (allowed, no such crop)", got)
+					}
+				case allowed:
+					if got >= 400 {
+						t.Fatalf("status %d, want success", got)
+					}
+				case name == "" && rt.Page:
+					if got != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=") {
+						t.Fatalf("status %d to %q, want a redirect to the login", got, resp.Header.Get("Location"))
+					}
+				case name == "":
+					if got != 401 {
+						t.Fatalf("status %d, want 401", got)
+					}
+				default:
+					if got != 403 {
+						t.Fatalf("status %d, want 403", got)
+					}
+				}
+				if resp.Header.Get("Content-Security-Policy") == "" {
+					t.Fatal("no Content-Security-Policy")
+				}
+			})
+		}
+	}
+}
+
+func roleIn(roles []string, r string) bool {
+	for _, x := range roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOpenAPI checks the document is valid OpenAPI 3 and describes every
+// API route.
+func TestOpenAPI(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(openAPIDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{}
+	for _, rt := range s.routes() {
+		p, ok := strings.CutPrefix(rt.Pattern, "/api/v1")
+		if !ok {
+			continue
+		}
+		item := doc.Paths.Value(p)
+		if item == nil || item.GetOperation(rt.Method) == nil {
+			t.Errorf("%s %s is not in openapi.json", rt.Method, p)
+		}
+	}
+}
+
+// TestCatalogues checks both languages have the same keys.
+func TestCatalogues(t *testing.T) {
+	for k := range catalogues["en"] {
+		if _, ok := catalogues["ru"][k]; !ok {
+			t.Errorf("ru lacks %q", k)
+		}
+	}
+	for k := range catalogues["ru"] {
+		if _, ok := catalogues["en"][k]; !ok {
+			t.Errorf("en lacks %q", k)
+		}
+	}
+}
