@@ -87,6 +87,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResendRequest$$' -fuzztime $(FUZZTIME) ./sync/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./region/config/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSites$$' -fuzztime $(FUZZTIME) ./region/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzDashboardQuery$$' -fuzztime $(FUZZTIME) ./region/dashboard/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./edge/monitor/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckImage$$' -fuzztime $(FUZZTIME) ./edge/monitor/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadUploads$$' -fuzztime $(FUZZTIME) ./edge/monitor/

@@ -58,14 +58,14 @@ for s in "${SITES[@]}"; do
   site_pw[$s]="$(bin/regiond site add -config "$DIR/regiond.yaml" -site "$s" | sed -n 's/^password: //p')"
 done
 
+# Dashboard accounts, each with a fresh random password (no default
+# password, ever).
 region_logins=()
-if bin/regiond help 2>&1 | grep -q "user add"; then
-  for role in operator supervisor auditor admin; do
-    pw="$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16)"
-    printf '%s\n' "$pw" | bin/regiond user add -config "$DIR/regiond.yaml" -name "$role" -role "$role" -password-stdin > /dev/null
-    region_logins+=("$role $pw")
-  done
-fi
+for role in operator supervisor auditor admin; do
+  pw="$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16)"
+  printf '%s\n' "$pw" | bin/regiond user add -config "$DIR/regiond.yaml" -name "$role" -role "$role" -lang en -password-stdin > /dev/null
+  region_logins+=("$role $pw")
+done
 
 bin/regiond -config "$DIR/regiond.yaml" > "$DIR/regiond.log" 2>&1 &
 pids+=($!)
@@ -107,15 +107,12 @@ for l in "${region_logins[@]}"; do
   set -- $l
   printf 'demo-region:   %-10s user %-10s password %s\n' "$1" "$1" "$2"
 done
-echo "demo-region: events as the region stores them (Ctrl-C to stop):"
+echo "demo-region: the sites as the region sees them, every 10 s (Ctrl-C to stop):"
 
-show() {
-  curl -fsS "http://127.0.0.1:$REGION_HTTP/healthz" 2>/dev/null | tr -d '\n' | head -c 600 || true
-  echo
-}
 end=$(( $(date +%s) + ${DEMO_SECONDS:-0} ))
 while true; do
-  sleep 5
-  show
+  sleep 10
+  echo
+  bin/regiond status -url "http://127.0.0.1:$REGION_HTTP" || true
   if [ -n "${DEMO_SECONDS:-}" ] && [ "$(date +%s)" -ge "$end" ]; then break; fi
 done

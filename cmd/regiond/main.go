@@ -37,12 +37,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "bench-ingest" {
 		return benchCmd(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "status" {
+		return statusCmd(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("regiond", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML; see -print-example-config)")
 	example := fs.Bool("print-example-config", false, "print the commented example configuration (the defaults) and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: regiond -config FILE | -print-example-config\n       regiond site add -config FILE -site ID\n       regiond site list -config FILE")
+		fmt.Fprintln(fs.Output(), usageText)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -105,6 +108,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// usageText lists the daemon's flags and every sub-command.
+const usageText = `usage: regiond -config FILE | -print-example-config
+       regiond site add -config FILE -site ID
+       regiond site list -config FILE
+       regiond user add -config FILE -name NAME -role ROLE [-lang ru|en] -password-stdin
+       regiond status [-url http://127.0.0.1:8090]
+       regiond loadgen -mqtt URL -region R -sites-file F [-sites N] [-rate N] [-duration D] [-burst] [-json]
+       regiond bench-ingest [-store sqlite|postgres] [-nodes 1|3] [-rate N,...] [-duration D] [-json]
+
+Each sub-command lists its flags with -h.`
 
 // siteCmd is `regiond site add|list`: the sites file's credentials.
 func siteCmd(args []string, stdout, stderr io.Writer) int {

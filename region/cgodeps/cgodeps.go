@@ -7,7 +7,10 @@
 package cgodeps
 
 import (
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/region"
@@ -39,5 +42,10 @@ func OpenStore(cfg config.Config, log *slog.Logger) (store.Store, error) {
 		return store.OpenPostgres(dsn, opt)
 	}
 	opt.SQLite = sqlite.Binding{}
+	// The database's folder is made on first use, whichever command
+	// comes first (regiond itself, or `regiond user add` before it).
+	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o750); err != nil {
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
 	return store.OpenSQLite(cfg.Store.Path, opt)
 }

@@ -267,22 +267,25 @@ type cameraView struct {
 }
 
 type siteView struct {
-	ID            string       `json:"id"`
-	State         string       `json:"state"`
-	Online        bool         `json:"online"`
-	Version       string       `json:"version,omitempty"`
-	StatusAt      time.Time    `json:"status_at,omitzero"`
-	LastSeen      time.Time    `json:"last_seen,omitzero"`
-	CamerasUp     int          `json:"cameras_up"`
-	CamerasTotal  int          `json:"cameras_total"`
-	OutboxDepth   int          `json:"outbox_depth"`
-	Reason        string       `json:"reason,omitempty"`
-	HighestSeq    uint64       `json:"highest_seq"`
-	ContiguousSeq uint64       `json:"contiguous_seq"`
-	OpenGaps      int          `json:"open_gaps"`
-	Missing       uint64       `json:"missing"`
-	Gaps          []gapView    `json:"gaps"`
-	Cameras       []cameraView `json:"cameras"`
+	ID            string    `json:"id"`
+	State         string    `json:"state"`
+	Online        bool      `json:"online"`
+	Version       string    `json:"version,omitempty"`
+	StatusAt      time.Time `json:"status_at,omitzero"`
+	LastSeen      time.Time `json:"last_seen,omitzero"`
+	CamerasUp     int       `json:"cameras_up"`
+	CamerasTotal  int       `json:"cameras_total"`
+	OutboxDepth   int       `json:"outbox_depth"`
+	Reason        string    `json:"reason,omitempty"`
+	HighestSeq    uint64    `json:"highest_seq"`
+	ContiguousSeq uint64    `json:"contiguous_seq"`
+	OpenGaps      int       `json:"open_gaps"`
+	Missing       uint64    `json:"missing"`
+	// GalleryRevision is the gallery revision in force at the site,
+	// absent before its first applied revision.
+	GalleryRevision uint64       `json:"gallery_revision,omitempty"`
+	Gaps            []gapView    `json:"gaps"`
+	Cameras         []cameraView `json:"cameras"`
 }
 
 func (s *Server) sites(w http.ResponseWriter, r *http.Request) {
@@ -298,7 +301,7 @@ func (s *Server) sites(w http.ResponseWriter, r *http.Request) {
 			ID: st.ID, State: st.State, Online: st.State == wire.SiteOnline, Version: st.Version,
 			StatusAt: st.StatusAt, LastSeen: st.LastSeen, CamerasUp: st.CamerasUp, CamerasTotal: st.CamerasTotal,
 			OutboxDepth: st.OutboxDepth, Reason: st.Reason, HighestSeq: st.HighestSeq, ContiguousSeq: st.ContiguousSeq,
-			OpenGaps: st.OpenGaps, Missing: st.Missing, Gaps: []gapView{}, Cameras: []cameraView{},
+			OpenGaps: st.OpenGaps, Missing: st.Missing, GalleryRevision: st.GalleryRevision, Gaps: []gapView{}, Cameras: []cameraView{},
 		}
 		if st.OpenGaps > 0 {
 			gaps, err := s.st.Gaps(ctx, st.ID)

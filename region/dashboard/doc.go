@@ -17,6 +17,8 @@
 // internal/webauth, over the store's accounts; its audit records go to
 // the log. The session cookie is dozor_region_session. Every route names the roles that may use it:
 // operators and supervisors watch the facilities and search people,
-// auditors read the statuses and the quarantine, admins list accounts.
-// Accounts are made with `regiond user add`.
+// auditors read the statuses and the quarantine, admins manage the
+// accounts (add, change role or language, disable, reset the password,
+// delete; the last enabled admin cannot be removed, disabled or
+// demoted). The first account is made with `regiond user add`.
 package dashboard

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/dozor-edge/dozor/internal/webauth"
@@ -47,6 +48,9 @@ type Server struct {
 	log *slog.Logger
 	now func() time.Time
 	mux *http.ServeMux
+	// accounts serialises account changes, so that two cannot both
+	// remove the last enabled admin.
+	accounts sync.Mutex
 }
 
 // New checks d and builds the server.
@@ -130,6 +134,9 @@ func (s *Server) routes() []route {
 		api("GET", "/crops/{sha256}", watchRoles, s.crop),
 		api("GET", "/quarantine", auditRoles, s.quarantine),
 		api("GET", "/users", adminRoles, s.users),
+		api("POST", "/users", adminRoles, s.createUser),
+		api("PUT", "/users/{name}", adminRoles, s.updateUser),
+		api("DELETE", "/users/{name}", adminRoles, s.deleteUser),
 	}
 }
 

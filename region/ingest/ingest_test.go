@@ -1,8 +1,11 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -491,4 +494,74 @@ func TestStopFinishesTheMessageInHand(t *testing.T) {
 	// gets it long before the ack wait would have given it back.
 	n.run(t, st, cfg)
 	eventually(t, "the rest stored by the next ingester", allStored(t, st, "ik5", 5))
+}
+
+// TestOversizedAndForeignPayloadsChangeNothing sends, after each site's
+// first message, a payload over wire.MaxPayloadLen and a payload of ik6
+// on ik5's topic (whose seq would open a gap at either site): both are
+// quarantined with their reason and acked, and what the store knows of
+// the sites is as before.
+func TestOversizedAndForeignPayloadsChangeNothing(t *testing.T) {
+	n := startNode(t)
+	st := openStore(t)
+	r := n.run(t, st, ingest.Config{})
+	n.publishAcks(t, "ik5", 1)
+	n.publishAcks(t, "ik6", 1)
+	eventually(t, "both sites stored", func() bool { return r.Stats().Stored == 2 })
+	before, err := st.Store.Sites(t.Context())
+	if err != nil || len(before) != 2 {
+		t.Fatalf("sites %+v, %v", before, err)
+	}
+
+	good := string(ack(t, "ik5", 5))
+	oversized := []byte(good[:len(good)-1] + `,"pad":"` + strings.Repeat("x", wire.MaxPayloadLen) + `"}`)
+	foreign := ack(t, "ik6", 5)
+	cases := []struct {
+		name   string
+		data   []byte
+		reason string
+	}{
+		{"oversized", oversized, fmt.Sprintf("larger than %d", wire.MaxPayloadLen)},
+		{"another site's payload", foreign, `"ik6" does not match the topic's site "ik5"`},
+	}
+	for _, c := range cases {
+		n.publish(t, ackTopic(t, "ik5"), c.data)
+	}
+	eventually(t, "quarantined", func() bool { return r.Stats().Quarantined == uint64(len(cases)) })
+
+	got, err := st.QuarantinedMessages(t.Context(), "", 0)
+	if err != nil || len(got) != len(cases) {
+		t.Fatalf("quarantine: %d entries, %v", len(got), err)
+	}
+	slices.Reverse(got) // newest first
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q := got[i]
+			if q.Topic != ackTopic(t, "ik5") || q.Site != "ik5" || q.Seq != 0 || !bytes.Equal(q.Raw, c.data) {
+				t.Errorf("quarantined topic %q site %q seq %d, %d bytes; want ik5's topic, seq 0 and the %d bytes sent",
+					q.Topic, q.Site, q.Seq, len(q.Raw), len(c.data))
+			}
+			if !strings.Contains(q.Reason, c.reason) {
+				t.Errorf("reason %q, want it to contain %q", q.Reason, c.reason)
+			}
+		})
+	}
+	after, err := st.Store.Sites(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("sites changed:\n got %+v\nwant %+v", after, before)
+	}
+	for _, site := range []string{"ik5", "ik6"} {
+		if g, err := st.Gaps(t.Context(), site); err != nil || len(g) != 0 {
+			t.Errorf("%s gaps %+v, %v; want none", site, g, err)
+		}
+	}
+	if info := n.consumerInfo(t); info.NumAckPending != 0 || info.NumPending != 0 {
+		t.Errorf("quarantined messages not acked: %d pending, %d unacked", info.NumPending, info.NumAckPending)
+	}
+	if s := r.Stats(); s.Stored != 2 || s.Received != 4 {
+		t.Errorf("stats %+v, want 2 stored of 4 received", s)
+	}
 }

@@ -53,20 +53,34 @@ func queryAll[T any](ctx context.Context, s *db, scan func(*sql.Rows) (T, error)
 	return out, rows.Err()
 }
 
+// Sites lists every site. Cameras up/total come from the cameras' own
+// statuses when the site sent any (each is its camera's latest state), and
+// from the site status otherwise: a site status is composed at connect,
+// before its cameras stream.
 func (s *db) Sites(ctx context.Context) ([]Site, error) {
 	out, err := queryAll(ctx, s, func(r *sql.Rows) (Site, error) {
 		var st Site
-		var at, seen, hi, co, head, missing int64
+		var at, seen, hi, co, head, missing, gallery int64
 		err := r.Scan(&st.ID, &st.State, &st.Version, &at, &st.CamerasUp, &st.CamerasTotal, &st.OutboxDepth, &st.Reason, &seen,
-			&hi, &co, &head, &st.OpenGaps, &missing)
+			&hi, &co, &head, &st.OpenGaps, &missing, &gallery)
 		st.StatusAt, st.LastSeen = fromNanos(at), fromNanos(seen)
 		st.HighestSeq, st.ContiguousSeq, st.AuditHead, st.Missing = uint64(hi), uint64(co), uint64(head), uint64(missing)
+		st.GalleryRevision = uint64(gallery)
 		return st, err
-	}, `SELECT s.site, s.state, s.version, s.status_at_ns, s.cameras_up, s.cameras_total, s.outbox_depth,
+	}, `SELECT s.site, s.state, s.version, s.status_at_ns,
+		CASE WHEN EXISTS (SELECT 1 FROM cameras c WHERE c.site = s.site)
+			THEN (SELECT count(*) FROM cameras c WHERE c.site = s.site AND c.state = ?)
+			ELSE s.cameras_up END,
+		CASE WHEN (SELECT count(*) FROM cameras c WHERE c.site = s.site) > s.cameras_total
+			THEN (SELECT count(*) FROM cameras c WHERE c.site = s.site)
+			ELSE s.cameras_total END,
+		s.outbox_depth,
 		s.reason, s.last_seen_ns, s.highest_seq, s.contiguous_seq, s.audit_head,
 		(SELECT count(*) FROM gaps g WHERE g.site = s.site),
-		(SELECT CAST(coalesce(sum(g.to_seq - g.from_seq + 1), 0) AS BIGINT) FROM gaps g WHERE g.site = s.site)
-		FROM sites s ORDER BY s.site`)
+		(SELECT CAST(coalesce(sum(g.to_seq - g.from_seq + 1), 0) AS BIGINT) FROM gaps g WHERE g.site = s.site),
+		coalesce((SELECT a.revision FROM gallery_acks a WHERE a.site = s.site AND a.status = ?
+			ORDER BY a.seq DESC LIMIT 1), 0)
+		FROM sites s ORDER BY s.site`, wire.CameraUp, wire.GalleryApplied)
 	if err != nil {
 		return nil, fmt.Errorf("region store: sites: %w", err)
 	}

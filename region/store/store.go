@@ -89,6 +89,11 @@ type Site struct {
 	// AuditHead is the highest audit_seq up to which the site's audit
 	// chain is stored and verified from record 1.
 	AuditHead uint64
+	// GalleryRevision is the gallery revision in force at the site: the
+	// revision of its newest (highest seq) gallery ack that reports it
+	// applied; a failed apply leaves the previous revision in force. 0
+	// when the site acknowledged none.
+	GalleryRevision uint64
 }
 
 // Gap is a range of seqs missing from a site.

@@ -273,6 +273,39 @@ func runSuite(t *testing.T, open func(t *testing.T) Store) {
 		if len(cams) != 1 || cams[0].State != wire.CameraDown || cams[0].Reason != "no frames" || !cams[0].At.Equal(camNew.At) {
 			t.Fatalf("cameras %+v, want gate down", cams)
 		}
+		// Once cameras report, their own states count: the site status
+		// said 3 of 4 up when it was composed, gate is down now and yard up.
+		ingest(t, s, msg(t, wire.CameraStatus{Site: "ik5", Camera: "yard", State: wire.CameraUp, FPS: 5, At: t0.Add(time.Minute)}), Stored)
+		if st := site(t, s, "ik5"); st.CamerasUp != 1 || st.CamerasTotal != 4 {
+			t.Fatalf("cameras %d/%d, want 1/4 from the cameras' own statuses", st.CamerasUp, st.CamerasTotal)
+		}
+	})
+
+	t.Run("gallery revision in force", func(t *testing.T) {
+		s := open(t)
+		ingest(t, s, msg(t, sighting("ik5", 1, "", t0)), Stored)
+		if st := site(t, s, "ik5"); st.GalleryRevision != 0 {
+			t.Fatalf("gallery revision %d before any ack, want 0", st.GalleryRevision)
+		}
+		ack := func(seq, rev uint64, status, reason string) wire.GalleryAck {
+			return wire.GalleryAck{Seq: seq, Site: "ik5", Revision: rev, Status: status, Reason: reason, At: t0.Add(time.Duration(seq) * time.Minute)}
+		}
+		ingest(t, s, msg(t, ack(3, 7, wire.GalleryApplied, "")), Stored)
+		// An older ack arriving late does not replace the newer one.
+		ingest(t, s, msg(t, ack(2, 6, wire.GalleryApplied, "")), Stored)
+		// A failed apply leaves revision 7 in force.
+		ingest(t, s, msg(t, ack(4, 8, wire.GalleryFailed, "signature")), Stored)
+		if st := site(t, s, "ik5"); st.GalleryRevision != 7 {
+			t.Fatalf("gallery revision %d, want 7", st.GalleryRevision)
+		}
+		ingest(t, s, msg(t, ack(5, 9, wire.GalleryApplied, "")), Stored)
+		ingest(t, s, msg(t, sighting("ik6", 1, "", t0)), Stored)
+		if st := site(t, s, "ik5"); st.GalleryRevision != 9 {
+			t.Fatalf("gallery revision %d, want 9", st.GalleryRevision)
+		}
+		if st := site(t, s, "ik6"); st.GalleryRevision != 0 {
+			t.Fatalf("ik6 gallery revision %d, want 0 (ik5's acks are not its)", st.GalleryRevision)
+		}
 	})
 
 	t.Run("status last seq opens the newest gap", func(t *testing.T) {

@@ -33,6 +33,8 @@ type Users interface {
 	User(ctx context.Context, name string) (User, error)
 	// Users lists the accounts by name.
 	Users(ctx context.Context) ([]User, error)
+	// DeleteUser removes the account name (ErrNotFound).
+	DeleteUser(ctx context.Context, name string) error
 }
 
 func (u User) validate() error {
@@ -92,4 +94,17 @@ func (s *db) Users(ctx context.Context) ([]User, error) {
 		return nil, fmt.Errorf("region store: users: %w", err)
 	}
 	return out, nil
+}
+
+func (s *db) DeleteUser(ctx context.Context, name string) error {
+	res, err := s.w.ExecContext(ctx, s.d.bind(`DELETE FROM users WHERE name = ?`), name)
+	if err != nil {
+		return fmt.Errorf("region store: delete user %s: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("region store: delete user %s: %w", name, err)
+	} else if n == 0 {
+		return fmt.Errorf("region store: delete user %s: %w", name, ErrNotFound)
+	}
+	return nil
 }

@@ -53,4 +53,16 @@ func testUsers(t *testing.T, s Store) {
 	if len(all) != 2 || all[0].Name != "anna" || all[1].Name != "boris" || all[1].Disabled {
 		t.Fatalf("Users = %+v", all)
 	}
+	if err := s.DeleteUser(ctx, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.User(ctx, "anna"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted user: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteUser(ctx, "anna"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleting a missing user: %v, want ErrNotFound", err)
+	}
+	if all, err := s.Users(ctx); err != nil || len(all) != 1 || all[0].Name != "boris" {
+		t.Fatalf("Users after delete = %+v, %v", all, err)
+	}
 }

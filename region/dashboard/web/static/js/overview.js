@@ -19,7 +19,7 @@ async function loadSites() {
   sites.forEach((s, i) => { siteColours[s.id] = palette[i % palette.length]; });
   const body = $('#sites tbody');
   body.replaceChildren(...sites.map(siteRow));
-  if (!sites.length) body.append(el('tr', {}, el('td', { colspan: 8, class: 'muted' }, t('sites.none'))));
+  if (!sites.length) body.append(el('tr', {}, el('td', { colspan: 9, class: 'muted' }, t('sites.none'))));
 }
 
 function siteRow(s) {
@@ -38,6 +38,7 @@ function siteRow(s) {
     el('td', { class: 'mono' }, `${s.contiguous_seq} / ${s.highest_seq}`),
     el('td', {}, gaps),
     el('td', {}, s.outbox_depth > 0 ? el('span', { class: 'warn' }, String(s.outbox_depth)) : '0'),
+    el('td', { class: 'mono gallery' }, s.gallery_revision ? String(s.gallery_revision) : '—'),
     el('td', { class: 'muted' }, s.version || ''));
 }
 
