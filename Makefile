@@ -19,8 +19,8 @@ export DOZOR_MODELS := $(MODELS_DIR)
 PURE := ./recognizer/ ./recognizer/gallery/ ./recognizer/eval/ ./recognizer/track/ ./models/ \
         ./edge/ ./edge/config/ ./edge/custody/ ./edge/rules/ ./sync/wire/ ./sync/uplink/ \
         ./camera/ ./camera/simcam/ ./camera/live/ ./hw/ ./internal/backoff/ ./internal/stats/ \
-        ./edge/monitor/ ./internal/webauth/ ./edge/monitor/web/ \
-        ./region/ ./region/broker/ ./region/config/ ./internal/pgtest/
+        ./edge/monitor/ ./internal/webauth/ ./edge/monitor/web/ ./internal/webui/ \
+        ./region/ ./region/broker/ ./region/config/ ./internal/pgtest/ ./internal/yamlconf/ ./internal/daemon/
 
 .PHONY: all build deps models demo demo-region test vet test-pure test-matprofile fuzz eval bench clean deb check-deb
 

@@ -143,7 +143,7 @@ func TestGuardShift(t *testing.T) {
 		)
 		// The page navigates away: evaluate afresh until the new one is up.
 		waitJS(t, browser, "logged in as "+user, `!location.pathname.startsWith("/login") && document.readyState === "complete"`,
-			20*time.Second)
+			60*time.Second)
 	}
 	logout := func() {
 		t.Helper()
@@ -191,9 +191,10 @@ func TestGuardShift(t *testing.T) {
 
 	// The alert desk is open before the rule exists; the alert it then
 	// shows arrives over the event stream, not by a reload.
-	step("alert desk open", 30*time.Second,
+	step("alert desk open", 90*time.Second,
 		chromedp.Navigate(base+"/alerts"),
-		chromedp.Poll[chromedp.Void](`document.readyState === "complete" && document.querySelectorAll(".alert-item").length === 0`),
+		chromedp.Poll[chromedp.Void](`document.readyState === "complete" && document.querySelectorAll(".alert-item").length === 0`,
+			chromedp.WithPollingTimeout(80*time.Second)),
 		chromedp.Evaluate[chromedp.Void](`window.__sameDocument = true`),
 	)
 	withStore(t, cfg.Store.Path, key, func(st *store.Store) {
@@ -208,12 +209,12 @@ func TestGuardShift(t *testing.T) {
 	if !evalBool(t, browser, `window.__sameDocument === true`) {
 		t.Fatal("the alert desk was reloaded: the alert must arrive over the event stream")
 	}
-	step("alert evidence", 30*time.Second,
+	step("alert evidence", 90*time.Second,
 		chromedp.Click(chromedp.CSS(".alert-item")),
 	)
 	// The live crop and the enrolled photo, side by side.
 	waitJS(t, browser, "evidence pictures", `(() => { const imgs = [...document.querySelectorAll(".evidence img")];
-		return imgs.length >= 2 && imgs.every(i => i.complete && i.naturalWidth > 0); })()`, 20*time.Second)
+		return imgs.length >= 2 && imgs.every(i => i.complete && i.naturalWidth > 0); })()`, 60*time.Second)
 	alertID := evalString(t, browser, `document.querySelector(".alert-item").dataset.id`)
 	evidence := evalString(t, browser, `document.querySelector("#alert-detail").innerText`)
 	for _, want := range []string{"lin-manuel-miranda", "Escape risk seen", "Score", "Margin", "Frames", "Zone"} {
@@ -227,16 +228,16 @@ func TestGuardShift(t *testing.T) {
 	shot("monitor-alert-desk.png")
 
 	const reason = "Seen on the stage camera; identity checked against the booking photo"
-	step("acknowledge", 10*time.Second, chromedp.Click(chromedp.CSS(`button[data-action="ack"]`)))
+	step("acknowledge", 30*time.Second, chromedp.Click(chromedp.CSS(`button[data-action="ack"]`)))
 	// Acknowledged: the reason can be written, and the verdicts wait for it.
 	waitJS(t, browser, "the acknowledgement", `(() => { const r = document.querySelector('textarea[name="reason"]');
-		return r && !r.disabled && document.querySelector('button[data-action="confirm"]').disabled; })()`, 20*time.Second)
-	step("confirm with a reason", 30*time.Second,
+		return r && !r.disabled && document.querySelector('button[data-action="confirm"]').disabled; })()`, 60*time.Second)
+	step("confirm with a reason", 90*time.Second,
 		chromedp.SendKeys(chromedp.CSS(`textarea[name="reason"]`), reason),
 		chromedp.Poll[chromedp.Void](`document.querySelector('button[data-action="confirm"]').disabled === false`),
 		chromedp.Click(chromedp.CSS(`button[data-action="confirm"]`)),
 		chromedp.Poll[chromedp.Void](fmt.Sprintf(`!document.querySelector('.alert-item[data-id=%q]')`, alertID),
-			chromedp.WithPollingTimeout(20*time.Second)),
+			chromedp.WithPollingTimeout(60*time.Second)),
 	)
 	waitFor(t, 30*time.Second, "the decision at the region", func() bool {
 		for _, dec := range decoded[wire.AlertDecision](t, decisions) {
@@ -253,15 +254,15 @@ func TestGuardShift(t *testing.T) {
 
 	// The auditor finds the decision and checks the chain.
 	login("auditor")
-	step("audit log filtered to decisions", 30*time.Second,
+	step("audit log filtered to decisions", 90*time.Second,
 		chromedp.Navigate(base+"/audit"),
 		chromedp.WaitVisible(chromedp.CSS(`#audit-filter input[name="action"]`)),
 		chromedp.SendKeys(chromedp.CSS(`#audit-filter input[name="action"]`), "alert.decide"),
 		chromedp.Click(chromedp.CSS(`#audit-filter button[type="submit"]`)),
 	)
 	waitJS(t, browser, "the decision in the audit log", fmt.Sprintf(`document.querySelector("#audit-table tbody").innerText.includes(%q)`,
-		"alert:"+alertID), 20*time.Second)
-	step("chain check", 10*time.Second, chromedp.Click(chromedp.CSS(`#check-chain`)))
+		"alert:"+alertID), 60*time.Second)
+	step("chain check", 30*time.Second, chromedp.Click(chromedp.CSS(`#check-chain`)))
 	waitJS(t, browser, "an intact chain", `document.querySelector("#chain-status").dataset.ok === "true"`, 60*time.Second)
 	shot("monitor-audit.png")
 	logout()

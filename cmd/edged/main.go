@@ -2,23 +2,20 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 	_ "time/tzdata" // rules read time windows in the facility's zone, whatever the host has installed
 
 	"github.com/dozor-edge/dozor/edge"
 	"github.com/dozor-edge/dozor/edge/cgodeps"
 	"github.com/dozor-edge/dozor/edge/config"
+	"github.com/dozor-edge/dozor/internal/daemon"
 )
 
 // version is set at build time: -ldflags "-X main.version=1.2.3".
@@ -69,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *healthcheck {
 		return checkHealth(cfg.HTTP.Listen, healthcheckTimeout, stdout, stderr)
 	}
-	log := newLogger(cfg.Log, stderr)
+	log := daemon.Logger(cfg.Log.Level, cfg.Log.Format, stderr)
 
 	// The parts that link C libraries (SQLite, OpenCV and dlib,
 	// libavcodec) are built here and handed in.
@@ -80,48 +77,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "edged: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := daemon.Signals(func() {
+		log.Info("SIGHUP: reloading the gallery and the rules")
+		d.Reload()
+	})
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				log.Info("SIGHUP: reloading the gallery and the rules")
-				d.Reload()
-			}
-		}
-	}()
 
 	if err := d.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "edged: cannot start: %v\n", err)
 		return 1
 	}
 	return 0
-}
-
-// newLogger builds the logger the configuration asks for.
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	switch c.Level {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // healthcheckTimeout bounds the whole -healthcheck request: a daemon that

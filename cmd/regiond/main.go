@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/dozor-edge/dozor/internal/daemon"
 	"github.com/dozor-edge/dozor/region"
 	"github.com/dozor-edge/dozor/region/cgodeps"
 	"github.com/dozor-edge/dozor/region/config"
@@ -75,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regiond: invalid configuration: %v\n", err)
 		return 1
 	}
-	log := newLogger(cfg.Log, stderr)
+	log := daemon.Logger(cfg.Log.Level, cfg.Log.Format, stderr)
 
 	// The store links SQLite (cgo): it is built here and handed in.
 	deps := cgodeps.Deps(cfg, log)
@@ -85,22 +82,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "regiond: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := daemon.Signals(func() {
+		log.Warn("SIGHUP: the sites file is read when regiond starts; restart it to apply changes",
+			"sites_file", cfg.Broker.SitesFile)
+	})
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				log.Warn("SIGHUP: the sites file is read when regiond starts; restart it to apply changes",
-					"sites_file", cfg.Broker.SitesFile)
-			}
-		}
-	}()
 
 	if err := d.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "regiond: cannot start: %v\n", err)
@@ -178,24 +164,4 @@ func siteCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "site %s added to %s\npassword: %s\n", *site, path, pw)
 	fmt.Fprintln(stdout, "The password is shown only this once: put it in the site's uplink password_file (uplink.username is the site id). Restart regiond to let the site in.")
 	return 0
-}
-
-// newLogger builds the logger the configuration asks for.
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	switch c.Level {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -7,20 +7,15 @@
 package config
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
-	"os"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/dozor-edge/dozor/internal/yamlconf"
 )
 
 // Config is the whole daemon configuration.
@@ -131,132 +126,29 @@ var example []byte
 // daemon.
 func Example() []byte { return append([]byte(nil), example...) }
 
-// MaxFileSize bounds the configuration file: a config is kilobytes, and a
-// multi-megabyte file is a mistake (or an attack on the YAML parser).
-const MaxFileSize = 1 << 20
+// MaxFileSize bounds the configuration file.
+const MaxFileSize = yamlconf.MaxSize
 
 // EnvPrefix starts every environment override: DOZOR_<SECTION>_<KEY>, e.g.
 // DOZOR_SITE_ID or DOZOR_UPLINK_BROKER. Cameras are not overridable by
 // environment (a list has no stable names); use the file.
 const EnvPrefix = "DOZOR_"
 
+// file is the shared loading machinery set up for this configuration.
+var file = yamlconf.File[Config]{MaxSize: MaxFileSize, EnvPrefix: EnvPrefix, Parse: Parse, Validate: Config.Validate}
+
 // Load reads, parses, overrides from the environment and validates.
 func Load(path string, env func(string) (string, bool)) (Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
-	}
-	if len(data) > MaxFileSize {
-		return Config{}, fmt.Errorf("config %s: larger than %d bytes", path, MaxFileSize)
-	}
-	c, err := Parse(data)
-	if err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
-	}
-	if env != nil {
-		if err := applyEnv(&c, env); err != nil {
-			return Config{}, fmt.Errorf("config: %w", err)
-		}
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
-	}
-	return c, nil
+	return file.Load(path, env)
 }
 
 // Parse decodes YAML strictly over the defaults. It does not validate.
 func Parse(data []byte) (Config, error) {
 	c := Defaults()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, cleanYAMLError(err)
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return Config{}, errors.New("more than one YAML document; a config is a single document")
+	if err := yamlconf.Decode(data, &c); err != nil {
+		return Config{}, err
 	}
 	return c, nil
-}
-
-// cleanYAMLError rewrites yaml.v3's "field x not found in type config.Site"
-// into the key-centred form the rest of the messages use.
-func cleanYAMLError(err error) error {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
-	var lines []string
-	for _, l := range strings.Split(msg, "\n") {
-		l = strings.TrimSpace(l)
-		if i := strings.Index(l, "field "); i >= 0 && strings.Contains(l, " not found in type ") {
-			name := strings.TrimSpace(l[i+len("field ") : strings.Index(l, " not found")])
-			prefix := strings.TrimSuffix(l[:i], ": ")
-			l = fmt.Sprintf("%s: unknown key %q", prefix, name)
-		}
-		lines = append(lines, l)
-	}
-	return errors.New(strings.Join(lines, "; "))
-}
-
-// applyEnv sets scalar fields from DOZOR_<SECTION>_<KEY> variables, the
-// names derived from the yaml tags so the file and the environment can
-// never disagree about what a key is called.
-func applyEnv(c *Config, env func(string) (string, bool)) error {
-	v := reflect.ValueOf(c).Elem()
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		sec := t.Field(i)
-		if sec.Type.Kind() != reflect.Struct {
-			continue
-		}
-		secName := sec.Tag.Get("yaml")
-		sv := v.Field(i)
-		for j := 0; j < sec.Type.NumField(); j++ {
-			f := sec.Type.Field(j)
-			key := f.Tag.Get("yaml")
-			name := EnvPrefix + strings.ToUpper(secName+"_"+key)
-			raw, ok := env(name)
-			if !ok {
-				continue
-			}
-			if err := setScalar(sv.Field(j), raw); err != nil {
-				return fmt.Errorf("%s (%s.%s): %w", name, secName, key, err)
-			}
-		}
-	}
-	return nil
-}
-
-func setScalar(f reflect.Value, raw string) error {
-	switch f.Interface().(type) {
-	case string:
-		f.SetString(raw)
-	case int:
-		n, err := strconv.Atoi(strings.TrimSpace(raw))
-		if err != nil {
-			return fmt.Errorf("%q is not an integer", raw)
-		}
-		f.SetInt(int64(n))
-	case float64:
-		x, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a number", raw)
-		}
-		f.SetFloat(x)
-	case time.Duration:
-		d, err := time.ParseDuration(strings.TrimSpace(raw))
-		if err != nil {
-			return fmt.Errorf("%q is not a duration such as 30s", raw)
-		}
-		f.SetInt(int64(d))
-	default:
-		return fmt.Errorf("cannot be set from the environment")
-	}
-	return nil
 }
 
 // Validate checks every value; the error lists each problem with its key.

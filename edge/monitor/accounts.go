@@ -9,6 +9,7 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/webauth"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // Langs are the interface languages an account may choose.
@@ -26,7 +27,7 @@ type sessionView struct {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err := s.acc.CheckOrigin(r); err != nil {
-		s.fail(w, r, errorf(http.StatusForbidden, "", "%v", err))
+		s.fail(w, r, webui.Errorf(http.StatusForbidden, "", "%v", err))
 		return
 	}
 	var in loginInput
@@ -35,11 +36,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.User == "" {
-		s.fail(w, r, errorf(http.StatusBadRequest, "user", "user is required"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "user", "user is required"))
 		return
 	}
 	if in.Password == "" {
-		s.fail(w, r, errorf(http.StatusBadRequest, "password", "password is required"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "password", "password is required"))
 		return
 	}
 	ss, err := s.acc.Login(r.Context(), in.User, in.Password, r.RemoteAddr)
@@ -48,20 +49,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &le):
 		secs := max(int(le.RetryAfter.Seconds()+0.999), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.fail(w, r, errorf(http.StatusTooManyRequests, "", "too many failed logins: try again in %d s", secs))
+		s.fail(w, r, webui.Errorf(http.StatusTooManyRequests, "", "too many failed logins: try again in %d s", secs))
 		return
 	case errors.Is(err, webauth.ErrBadCredentials):
-		s.fail(w, r, errorf(http.StatusUnauthorized, "", "wrong user name or password"))
+		s.fail(w, r, webui.Errorf(http.StatusUnauthorized, "", "wrong user name or password"))
 		return
 	case errors.Is(err, webauth.ErrDisabled):
-		s.fail(w, r, errorf(http.StatusForbidden, "", "the account is disabled"))
+		s.fail(w, r, webui.Errorf(http.StatusForbidden, "", "the account is disabled"))
 		return
 	case err != nil:
 		s.fail(w, r, err)
 		return
 	}
 	s.acc.SetCookie(w, ss)
-	writeJSON(w, http.StatusOK, sessionView{User: viewUser(sessionUser(ss)), CSRF: ss.CSRF})
+	webui.WriteJSON(w, http.StatusOK, sessionView{User: viewUser(sessionUser(ss)), CSRF: ss.CSRF})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +75,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	ss := webauth.FromContext(r.Context())
-	writeJSON(w, http.StatusOK, sessionView{User: viewUser(sessionUser(ss)), CSRF: ss.CSRF})
+	webui.WriteJSON(w, http.StatusOK, sessionView{User: viewUser(sessionUser(ss)), CSRF: ss.CSRF})
 }
 
 type passwordChange struct {
@@ -101,14 +102,14 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.Lang != nil {
 		if !slices.Contains(Langs, *in.Lang) {
-			s.fail(w, r, errorf(http.StatusBadRequest, "lang", "lang must be one of %v", Langs))
+			s.fail(w, r, webui.Errorf(http.StatusBadRequest, "lang", "lang must be one of %v", Langs))
 			return
 		}
 		u.Lang = *in.Lang
 	}
 	if in.Password != nil {
 		if in.Password.New == "" {
-			s.fail(w, r, errorf(http.StatusBadRequest, "password.new", "password.new is required"))
+			s.fail(w, r, webui.Errorf(http.StatusBadRequest, "password.new", "password.new is required"))
 			return
 		}
 		ok, err := webauth.CheckPassword(u.PasswordHash, in.Password.Old)
@@ -117,7 +118,7 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !ok {
-			s.fail(w, r, errorf(http.StatusBadRequest, "password.old", "the current password is wrong"))
+			s.fail(w, r, webui.Errorf(http.StatusBadRequest, "password.old", "the current password is wrong"))
 			return
 		}
 		if u.PasswordHash, err = newHash(in.Password.New, "password.new"); err != nil {
@@ -138,18 +139,18 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 		if ss, err = s.acc.Login(r.Context(), name, in.Password.New, r.RemoteAddr); err != nil {
 			s.log.Warn("monitor: a new session after a password change failed", "user", name, "err", err)
 			s.acc.ClearCookie(w)
-			s.fail(w, r, errorf(http.StatusUnauthorized, "", "the password is changed: log in again with the new one"))
+			s.fail(w, r, webui.Errorf(http.StatusUnauthorized, "", "the password is changed: log in again with the new one"))
 			return
 		}
 		s.acc.SetCookie(w, ss)
 	}
-	writeJSON(w, http.StatusOK, sessionView{User: viewUser(u), CSRF: ss.CSRF})
+	webui.WriteJSON(w, http.StatusOK, sessionView{User: viewUser(u), CSRF: ss.CSRF})
 }
 
 // newHash checks a new password against the policy and hashes it.
 func newHash(password, field string) (string, error) {
 	if err := webauth.PasswordPolicy(password); err != nil {
-		return "", errorf(http.StatusBadRequest, field, "%v", err)
+		return "", webui.Errorf(http.StatusBadRequest, field, "%v", err)
 	}
 	return webauth.HashPassword(password)
 }
@@ -164,7 +165,7 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 	for _, u := range us {
 		out = append(out, viewUser(u))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"users": out})
 }
 
 type userInput struct {
@@ -176,14 +177,14 @@ type userInput struct {
 
 func checkRole(v string) (store.Role, error) {
 	if !slices.Contains(store.Roles, store.Role(v)) {
-		return "", errorf(http.StatusBadRequest, "role", "role must be one of %v", store.Roles)
+		return "", webui.Errorf(http.StatusBadRequest, "role", "role must be one of %v", store.Roles)
 	}
 	return store.Role(v), nil
 }
 
 func checkLang(v string) error {
 	if !slices.Contains(Langs, v) {
-		return errorf(http.StatusBadRequest, "lang", "lang must be one of %v", Langs)
+		return webui.Errorf(http.StatusBadRequest, "lang", "lang must be one of %v", Langs)
 	}
 	return nil
 }
@@ -195,7 +196,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Name == "" {
-		s.fail(w, r, errorf(http.StatusBadRequest, "name", "name is required"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "name", "name is required"))
 		return
 	}
 	role, err := checkRole(in.Role)
@@ -211,7 +212,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.st.User(r.Context(), in.Name); err == nil {
-		s.fail(w, r, errorf(http.StatusConflict, "name", "an account named %q exists", in.Name))
+		s.fail(w, r, webui.Errorf(http.StatusConflict, "name", "an account named %q exists", in.Name))
 		return
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.fail(w, r, err)
@@ -227,7 +228,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, viewUser(u))
+	webui.WriteJSON(w, http.StatusCreated, viewUser(u))
 }
 
 type userUpdate struct {
@@ -286,11 +287,11 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if self {
-			s.fail(w, r, errorf(http.StatusConflict, field, "an administrator cannot demote or disable their own account"))
+			s.fail(w, r, webui.Errorf(http.StatusConflict, field, "an administrator cannot demote or disable their own account"))
 			return
 		}
 	case self && u.Role != old.Role:
-		s.fail(w, r, errorf(http.StatusConflict, "role", "an administrator cannot change their own role"))
+		s.fail(w, r, webui.Errorf(http.StatusConflict, "role", "an administrator cannot change their own role"))
 		return
 	}
 	if err := s.st.PutUser(r.Context(), actor(r), u); err != nil {
@@ -303,7 +304,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 	if u.Role != old.Role || (u.Disabled && !old.Disabled) || (in.Password != nil && !self) {
 		s.acc.EndSessions(name)
 	}
-	writeJSON(w, http.StatusOK, viewUser(u))
+	webui.WriteJSON(w, http.StatusOK, viewUser(u))
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
@@ -315,7 +316,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if name == actor(r) {
-		s.fail(w, r, errorf(http.StatusConflict, "name", "an administrator cannot delete their own account"))
+		s.fail(w, r, webui.Errorf(http.StatusConflict, "name", "an administrator cannot delete their own account"))
 		return
 	}
 	if err := s.st.DeleteUser(r.Context(), actor(r), name); err != nil {
@@ -351,5 +352,5 @@ func (s *Server) keepAnAdmin(ctx context.Context, name, field string) error {
 	if !last {
 		return nil
 	}
-	return errorf(http.StatusConflict, field, "%s is the last enabled administrator: make another account an administrator first", name)
+	return webui.Errorf(http.StatusConflict, field, "%s is the last enabled administrator: make another account an administrator first", name)
 }

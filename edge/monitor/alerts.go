@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // maxReasonBytes bounds a decision's reason.
@@ -126,7 +127,7 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"alerts": out})
 }
 
 func (s *Server) alert(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +136,7 @@ func (s *Server) alert(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	webui.WriteJSON(w, http.StatusOK, v)
 }
 
 type ackInput struct{}
@@ -173,18 +174,18 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	case string(store.AlertConfirmed), string(store.AlertRejected):
 		d.Decision = store.AlertState(in.Decision)
 	default:
-		s.fail(w, r, errorf(http.StatusBadRequest, "decision", "decision must be \"confirmed\" or \"rejected\""))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "decision", "decision must be \"confirmed\" or \"rejected\""))
 		return
 	}
 	switch {
 	case len(in.Reason) == 0:
-		s.fail(w, r, errorf(http.StatusBadRequest, "reason", "a reason is required"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "reason", "a reason is required"))
 		return
 	case len(in.Reason) > maxReasonBytes:
-		s.fail(w, r, errorf(http.StatusBadRequest, "reason", "the reason is longer than %d bytes", maxReasonBytes))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "reason", "the reason is longer than %d bytes", maxReasonBytes))
 		return
 	case !utf8.ValidString(in.Reason):
-		s.fail(w, r, errorf(http.StatusBadRequest, "reason", "the reason is not valid UTF-8"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "reason", "the reason is not valid UTF-8"))
 		return
 	}
 	// The store checks the acknowledgement again inside its transaction;
@@ -202,7 +203,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, store.ErrNotAcknowledged)
 		return
 	case a.AckBy != d.Actor:
-		s.fail(w, r, errorf(http.StatusConflict, "", "the alert is acknowledged by %s", a.AckBy))
+		s.fail(w, r, webui.Errorf(http.StatusConflict, "", "the alert is acknowledged by %s", a.AckBy))
 		return
 	}
 	if err := s.d.Decide(r.Context(), d); err != nil {
@@ -220,7 +221,7 @@ func (s *Server) alertChanged(w http.ResponseWriter, r *http.Request, id string)
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	webui.WriteJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) sightings(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +239,7 @@ func (s *Server) sightings(w http.ResponseWriter, r *http.Request) {
 		Sightings []sightingView `json:"sightings"`
 		Next      string         `json:"next,omitempty"`
 	}{s.viewSightings(r.Context(), sgs), next}
-	writeJSON(w, http.StatusOK, out)
+	webui.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) sighting(w http.ResponseWriter, r *http.Request) {
@@ -247,7 +248,7 @@ func (s *Server) sighting(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.viewSighting(r.Context(), s.names(), sg))
+	webui.WriteJSON(w, http.StatusOK, s.viewSighting(r.Context(), s.names(), sg))
 }
 
 func (s *Server) crop(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // auditTime is how an audit entry's time is written: RFC 3339 with the
@@ -29,7 +30,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 			Action: e.Action, Object: e.Object, Detail: e.Detail, Prev: hex.EncodeToString(e.PrevHash[:]),
 			Hash: hex.EncodeToString(e.Hash[:])})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"entries": out})
 }
 
 type verifyView struct {
@@ -45,10 +46,10 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
 	var ce *store.AuditChainError
 	switch {
 	case errors.As(err, &ce):
-		writeJSON(w, http.StatusOK, verifyView{BrokenAt: ce.Seq, Error: ce.Error()})
+		webui.WriteJSON(w, http.StatusOK, verifyView{BrokenAt: ce.Seq, Error: ce.Error()})
 	case err != nil:
 		s.fail(w, r, err)
 	default:
-		writeJSON(w, http.StatusOK, verifyView{OK: true, Entries: head.Seq, Head: hex.EncodeToString(head.Hash[:])})
+		webui.WriteJSON(w, http.StatusOK, verifyView{OK: true, Entries: head.Seq, Head: hex.EncodeToString(head.Hash[:])})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // Region limits: a zone polygon has 3..32 points (or none: the whole
@@ -42,7 +43,7 @@ func (s *Server) cameraView(ctx context.Context, id string) (cameraView, error) 
 			return c, nil
 		}
 	}
-	return cameraView{}, errorf(http.StatusNotFound, "", "no camera %q", id)
+	return cameraView{}, webui.Errorf(http.StatusNotFound, "", "no camera %q", id)
 }
 
 func (s *Server) viewCamera(c store.Camera, st CameraState) cameraView {
@@ -93,7 +94,7 @@ func (s *Server) cameras(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cameras": cams})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"cameras": cams})
 }
 
 func (s *Server) camera(w http.ResponseWriter, r *http.Request) {
@@ -102,14 +103,14 @@ func (s *Server) camera(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	webui.WriteJSON(w, http.StatusOK, c)
 }
 
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	purpose := r.URL.Query().Get("purpose")
 	if purpose != "" && purpose != "enrol" {
-		s.fail(w, r, errorf(http.StatusBadRequest, "purpose", "purpose must be empty or \"enrol\""))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "purpose", "purpose must be empty or \"enrol\""))
 		return
 	}
 	if _, err := s.cameraView(r.Context(), id); err != nil {
@@ -118,7 +119,7 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	jpg, at, ok := s.d.Snapshot(id)
 	if !ok {
-		s.fail(w, r, errorf(http.StatusNotFound, "", "camera %q has no picture yet", id))
+		s.fail(w, r, webui.Errorf(http.StatusNotFound, "", "camera %q has no picture yet", id))
 		return
 	}
 	// A snapshot taken to enrol someone from is a biometric read; the
@@ -150,18 +151,18 @@ func (s *Server) putRegion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Points == nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "points", "points is required ([] clears the region)"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "points", "points is required ([] clears the region)"))
 		return
 	}
 	n := len(in.Points)
 	if n != 0 && (n < minRegionPoints || n > maxRegionPoints) {
-		s.fail(w, r, errorf(http.StatusBadRequest, "points", "a region has %d..%d points, got %d", minRegionPoints, maxRegionPoints, n))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "points", "a region has %d..%d points, got %d", minRegionPoints, maxRegionPoints, n))
 		return
 	}
 	pts := make([]store.Point, 0, n)
 	for i, p := range in.Points {
 		if len(p) != 2 || !unit(p[0]) || !unit(p[1]) {
-			s.fail(w, r, errorf(http.StatusBadRequest, "points", "point %d must be [x, y] with both in 0..1", i))
+			s.fail(w, r, webui.Errorf(http.StatusBadRequest, "points", "point %d must be [x, y] with both in 0..1", i))
 			return
 		}
 		pts = append(pts, store.Point{X: p[0], Y: p[1]})
@@ -177,7 +178,7 @@ func (s *Server) putRegion(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	webui.WriteJSON(w, http.StatusOK, c)
 }
 
 func unit(v float64) bool { return v >= 0 && v <= 1 }
@@ -198,5 +199,5 @@ func (s *Server) cameraSightings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"sightings": s.viewSightings(r.Context(), sgs)})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"sightings": s.viewSightings(r.Context(), sgs)})
 }

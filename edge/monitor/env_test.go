@@ -354,6 +354,12 @@ func (c *client) send(rq request) (*http.Response, []byte) {
 }
 
 // errBody decodes an error answer.
+// errorBody is the JSON form of every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
 func errBody(t testing.TB, body []byte) errorBody {
 	t.Helper()
 	var e errorBody

@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/dozor-edge/dozor/camera/live"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // Live socket settings.
@@ -128,7 +129,7 @@ func sameOrigin(r *http.Request) error {
 	}
 	u, err := url.Parse(o)
 	if err != nil || !strings.EqualFold(u.Host, r.Host) {
-		return errorf(http.StatusForbidden, "", "a page of another site may not open the live view")
+		return webui.Errorf(http.StatusForbidden, "", "a page of another site may not open the live view")
 	}
 	return nil
 }

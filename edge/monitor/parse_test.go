@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // The tables below are the parsers' test cases and their fuzz targets'
@@ -76,7 +77,7 @@ func TestDecodeJSON(t *testing.T) {
 				}
 				return
 			}
-			var ae *apiError
+			var ae *webui.Error
 			if !errors.As(err, &ae) || ae.Status != c.status || ae.Field != c.field {
 				t.Fatalf("%v (%+v), want %d naming %q", err, ae, c.status, c.field)
 			}
@@ -94,7 +95,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		v, err := decodeBody(body)
 		if err != nil {
-			var ae *apiError
+			var ae *webui.Error
 			if !errors.As(err, &ae) {
 				t.Fatalf("not an API error: %v", err)
 			}
@@ -124,7 +125,7 @@ func FuzzDecodeJSON(f *testing.F) {
 
 // namesField says an error's message names its field, as it is or
 // quoted.
-func namesField(ae *apiError) bool {
+func namesField(ae *webui.Error) bool {
 	return ae.Field == "" || strings.Contains(ae.Msg, ae.Field) || strings.Contains(ae.Msg, strconv.Quote(ae.Field))
 }
 
@@ -190,7 +191,7 @@ func TestCheckImage(t *testing.T) {
 	for _, c := range images {
 		t.Run(c.name, func(t *testing.T) {
 			err := checkImage(c.data, "photo")
-			var ae *apiError
+			var ae *webui.Error
 			switch {
 			case c.status == 0 && err != nil:
 				t.Fatal(err)
@@ -218,7 +219,7 @@ func FuzzCheckImage(f *testing.F) {
 			}
 			return
 		}
-		var ae *apiError
+		var ae *webui.Error
 		if !errors.As(err, &ae) || ae.Field != "photo" {
 			t.Fatalf("%v does not name the field", err)
 		}
@@ -302,7 +303,7 @@ func TestReadUploads(t *testing.T) {
 				}
 				return
 			}
-			var ae *apiError
+			var ae *webui.Error
 			if !errors.As(err, &ae) || ae.Status != c.status || ae.Field != c.field {
 				t.Fatalf("%v (%+v), want %d naming %q", err, ae, c.status, c.field)
 			}
@@ -319,7 +320,7 @@ func FuzzReadUploads(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		fm, err := readFuzzUploads(body)
 		if err != nil {
-			var ae *apiError
+			var ae *webui.Error
 			if !errors.As(err, &ae) || !slices.Contains([]int{400, 413, 415}, ae.Status) {
 				t.Fatalf("%v: not a 400, 413 or 415", err)
 			}
@@ -382,7 +383,7 @@ func queryField(err error) (string, error) {
 	if err == nil {
 		return "", nil
 	}
-	var ae *apiError
+	var ae *webui.Error
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Field == "" || !namesField(ae) {
 		return "", fmt.Errorf("%v: not a 400 naming its field", err)
 	}

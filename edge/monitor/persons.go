@@ -9,6 +9,7 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/enroll"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // recentSightings is how many of a person's sightings their page shows.
@@ -34,7 +35,7 @@ func (s *Server) persons(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, viewPerson(p))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"persons": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"persons": out})
 }
 
 func (in personInput) person() store.Person {
@@ -49,7 +50,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.ID == "" {
-		s.fail(w, r, errorf(http.StatusBadRequest, "id", "id is required"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "id", "id is required"))
 		return
 	}
 	// A person enrolled at the post is held here unless told otherwise.
@@ -57,7 +58,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request) {
 		in.Facility = s.d.Site.ID
 	}
 	if _, err := s.st.Person(r.Context(), in.ID); err == nil {
-		s.fail(w, r, errorf(http.StatusConflict, "id", "a person with id %q exists", in.ID))
+		s.fail(w, r, webui.Errorf(http.StatusConflict, "id", "a person with id %q exists", in.ID))
 		return
 	} else if !isNotFound(err) {
 		s.fail(w, r, err)
@@ -74,7 +75,7 @@ func (s *Server) updatePerson(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	if in.ID != "" && in.ID != id {
-		s.fail(w, r, errorf(http.StatusBadRequest, "id", "id %q differs from the path's %q", in.ID, id))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "id", "id %q differs from the path's %q", in.ID, id))
 		return
 	}
 	in.ID = id
@@ -100,7 +101,7 @@ func (s *Server) putPerson(w http.ResponseWriter, r *http.Request, p store.Perso
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, viewPerson(stored))
+	webui.WriteJSON(w, status, viewPerson(stored))
 }
 
 type personDetail struct {
@@ -150,7 +151,7 @@ func (s *Server) person(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.RecentSightings = s.viewSightings(ctx, sgs)
-	writeJSON(w, http.StatusOK, d)
+	webui.WriteJSON(w, http.StatusOK, d)
 }
 
 type removedView struct {
@@ -168,7 +169,7 @@ func (s *Server) removePerson(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.d.Reload()
-	writeJSON(w, http.StatusOK, removedView{Templates: rm.Templates, Photos: rm.Photos, Crops: rm.Crops,
+	webui.WriteJSON(w, http.StatusOK, removedView{Templates: rm.Templates, Photos: rm.Photos, Crops: rm.Crops,
 		Permits: rm.Permits, KeepAparts: rm.KeepAparts})
 }
 
@@ -181,7 +182,7 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !slices.ContainsFunc(infos, func(p store.PhotoInfo) bool { return p.ID == photo }) {
-		s.fail(w, r, errorf(http.StatusNotFound, "", "person %q has no photo %q", id, photo))
+		s.fail(w, r, webui.Errorf(http.StatusNotFound, "", "person %q has no photo %q", id, photo))
 		return
 	}
 	img, err := s.st.Photo(ctx, actor(r), photo)
@@ -211,7 +212,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		}
 		jpg, at, ok := s.d.Snapshot(cam)
 		if !ok {
-			s.fail(w, r, errorf(http.StatusConflict, "camera", "camera %q has no picture yet", cam))
+			s.fail(w, r, webui.Errorf(http.StatusConflict, "camera", "camera %q has no picture yet", cam))
 			return
 		}
 		if err := s.st.Audit(ctx, actor(r), "snapshot.read", "camera:"+cam, `{"purpose":"enrol","person":`+strconv.Quote(id)+`}`); err != nil {
@@ -221,7 +222,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		photos = append(photos, Upload{Name: cam + "-" + at.UTC().Format("20060102T150405Z") + ".jpg", Data: jpg})
 	}
 	if len(photos) == 0 {
-		s.fail(w, r, errorf(http.StatusBadRequest, "photo", "send one or more photo files, or a camera"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "photo", "send one or more photo files, or a camera"))
 		return
 	}
 	for _, p := range photos {
@@ -245,7 +246,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		out = append(out, enrolResultView{File: file, Status: string(res.Status), Reason: res.Reason,
 			Template: res.TemplateID, Quality: res.Quality, SimilarTo: res.SimilarTo, Score: res.Score})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"results": out})
 }
 
 type boxView struct {
@@ -279,7 +280,7 @@ func (s *Server) recognize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(form.files) != 1 {
-		s.fail(w, r, errorf(http.StatusBadRequest, "image", "send exactly one image file"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "image", "send exactly one image file"))
 		return
 	}
 	data := form.files[0].Data
@@ -295,7 +296,7 @@ func (s *Server) recognize(w http.ResponseWriter, r *http.Request) {
 	}
 	img, err := s.d.Decode(data, recognizeMaxSide)
 	if err != nil {
-		s.fail(w, r, errorf(http.StatusUnsupportedMediaType, "image", "the image could not be decoded"))
+		s.fail(w, r, webui.Errorf(http.StatusUnsupportedMediaType, "image", "the image could not be decoded"))
 		return
 	}
 	faces, err := s.d.Recognize(ctx, img)
@@ -313,5 +314,5 @@ func (s *Server) recognize(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, fv)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"faces": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"faces": out})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // maxCursor caps a ?before= page cursor: the store's cursors are far
@@ -21,7 +22,7 @@ func queryLimit(q url.Values, def, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > max {
-		return 0, errorf(http.StatusBadRequest, "limit", "limit must be a whole number in 1..%d", max)
+		return 0, webui.Errorf(http.StatusBadRequest, "limit", "limit must be a whole number in 1..%d", max)
 	}
 	return n, nil
 }
@@ -34,7 +35,7 @@ func queryTime(q url.Values, name string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, errorf(http.StatusBadRequest, name, "%s must be an RFC 3339 time", name)
+		return time.Time{}, webui.Errorf(http.StatusBadRequest, name, "%s must be an RFC 3339 time", name)
 	}
 	return t, nil
 }
@@ -49,7 +50,7 @@ func queryRange(q url.Values) (from, to time.Time, err error) {
 		return
 	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		err = errorf(http.StatusBadRequest, "to", "to must be after from")
+		err = webui.Errorf(http.StatusBadRequest, "to", "to must be after from")
 	}
 	return
 }
@@ -65,17 +66,17 @@ func parseSightingQuery(q url.Values) (store.SightingQuery, error) {
 		return sq, err
 	}
 	if len(sq.Before) > maxCursor {
-		return sq, errorf(http.StatusBadRequest, "before", "before is not a cursor from a previous page")
+		return sq, webui.Errorf(http.StatusBadRequest, "before", "before is not a cursor from a previous page")
 	}
 	switch q.Get("unknown") {
 	case "", "false":
 	case "true":
 		sq.UnknownOnly = true
 	default:
-		return sq, errorf(http.StatusBadRequest, "unknown", "unknown must be true or false")
+		return sq, webui.Errorf(http.StatusBadRequest, "unknown", "unknown must be true or false")
 	}
 	if sq.UnknownOnly && sq.PersonID != "" {
-		return sq, errorf(http.StatusBadRequest, "unknown", "unknown=true excludes person")
+		return sq, webui.Errorf(http.StatusBadRequest, "unknown", "unknown=true excludes person")
 	}
 	return sq, nil
 }
@@ -89,7 +90,7 @@ func parseAuditQuery(q url.Values) (store.AuditQuery, error) {
 	}
 	if v := q.Get("after"); v != "" {
 		if aq.AfterSeq, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return aq, errorf(http.StatusBadRequest, "after", "after must be a sequence number")
+			return aq, webui.Errorf(http.StatusBadRequest, "after", "after must be a sequence number")
 		}
 	}
 	aq.From, aq.To, err = queryRange(q)
@@ -110,7 +111,7 @@ func parseAlertQuery(q url.Values) (store.AlertQuery, error) {
 	}
 	state, ok := alertStates[name]
 	if !ok {
-		return aq, errorf(http.StatusBadRequest, "state", "state must be open, confirmed, rejected or all")
+		return aq, webui.Errorf(http.StatusBadRequest, "state", "state must be open, confirmed, rejected or all")
 	}
 	aq.State = state
 	var err error

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/custody"
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 func (s *Server) rules(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +21,7 @@ func (s *Server) rules(w http.ResponseWriter, r *http.Request) {
 	for _, rl := range rs {
 		out = append(out, viewRule(rl))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rules": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"rules": out})
 }
 
 // ruleInput is a rule as a client writes it; the id comes from the path.
@@ -45,11 +46,11 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	if in.ID != "" && in.ID != id {
-		s.fail(w, r, errorf(http.StatusBadRequest, "id", "id %q differs from the path's %q", in.ID, id))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "id", "id %q differs from the path's %q", in.ID, id))
 		return
 	}
 	if in.Cooldown < 0 || in.Cooldown > maxCooldown {
-		s.fail(w, r, errorf(http.StatusBadRequest, "cooldown", "cooldown must be 0..%d seconds", maxCooldown))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "cooldown", "cooldown must be 0..%d seconds", maxCooldown))
 		return
 	}
 	if len(in.Params) == 0 || string(in.Params) == "null" {
@@ -69,7 +70,7 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, stored := range rs {
 		if stored.ID == id {
-			writeJSON(w, http.StatusOK, viewRule(stored))
+			webui.WriteJSON(w, http.StatusOK, viewRule(stored))
 			return
 		}
 	}
@@ -95,7 +96,7 @@ func (s *Server) zones(w http.ResponseWriter, r *http.Request) {
 	for _, z := range zs {
 		out = append(out, zoneView{ID: z.ID, Name: z.Name, Kind: string(z.Kind)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"zones": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"zones": out})
 }
 
 func (s *Server) putZone(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +107,7 @@ func (s *Server) putZone(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	if in.ID != "" && in.ID != id {
-		s.fail(w, r, errorf(http.StatusBadRequest, "id", "id %q differs from the path's %q", in.ID, id))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "id", "id %q differs from the path's %q", in.ID, id))
 		return
 	}
 	z := store.Zone{ID: id, Name: in.Name, Kind: store.ZoneKind(in.Kind)}
@@ -115,7 +116,7 @@ func (s *Server) putZone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.d.Reload()
-	writeJSON(w, http.StatusOK, zoneView{ID: z.ID, Name: z.Name, Kind: string(z.Kind)})
+	webui.WriteJSON(w, http.StatusOK, zoneView{ID: z.ID, Name: z.Name, Kind: string(z.Kind)})
 }
 
 func (s *Server) permits(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +134,7 @@ func (s *Server) permits(w http.ResponseWriter, r *http.Request) {
 	for _, p := range ps {
 		out = append(out, viewPermit(p))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"permits": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"permits": out})
 }
 
 // permitInput is a permit as a client writes it: the person comes from
@@ -152,15 +153,15 @@ func (s *Server) addPermit(w http.ResponseWriter, r *http.Request) {
 	}
 	person := r.PathValue("id")
 	if in.PersonID != "" && in.PersonID != person {
-		s.fail(w, r, errorf(http.StatusBadRequest, "person_id", "person_id %q differs from the path's %q", in.PersonID, person))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "person_id", "person_id %q differs from the path's %q", in.PersonID, person))
 		return
 	}
 	if in.ZoneID == "" {
-		s.fail(w, r, errorf(http.StatusBadRequest, "zone_id", "zone_id is required"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "zone_id", "zone_id is required"))
 		return
 	}
 	if in.Window == "" {
-		s.fail(w, r, errorf(http.StatusBadRequest, "window", "window is required (e.g. \"mon-fri 08:00-17:00\")"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "window", "window is required (e.g. \"mon-fri 08:00-17:00\")"))
 		return
 	}
 	id, err := s.st.AddPermit(r.Context(), actor(r), store.Permit{PersonID: person, ZoneID: in.ZoneID, Window: in.Window})
@@ -176,7 +177,7 @@ func (s *Server) addPermit(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, p := range ps {
 		if p.ID == id {
-			writeJSON(w, http.StatusCreated, viewPermit(p))
+			webui.WriteJSON(w, http.StatusCreated, viewPermit(p))
 			return
 		}
 	}
@@ -186,7 +187,7 @@ func (s *Server) addPermit(w http.ResponseWriter, r *http.Request) {
 func (s *Server) removePermit(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		s.fail(w, r, errorf(http.StatusBadRequest, "id", "a permit id is a positive whole number"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "id", "a permit id is a positive whole number"))
 		return
 	}
 	if err := s.st.RemovePermit(r.Context(), actor(r), id); err != nil {
@@ -211,7 +212,7 @@ func (s *Server) keepAparts(w http.ResponseWriter, r *http.Request) {
 	for _, k := range ks {
 		out = append(out, viewKeepApart(k))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"orders": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"orders": out})
 }
 
 type keepApartInput struct {
@@ -228,7 +229,7 @@ func (s *Server) putKeepApart(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, f := range []struct{ name, v string }{{"a", in.A}, {"b", in.B}} {
 		if f.v == "" {
-			s.fail(w, r, errorf(http.StatusBadRequest, f.name, "%s is required", f.name))
+			s.fail(w, r, webui.Errorf(http.StatusBadRequest, f.name, "%s is required", f.name))
 			return
 		}
 	}
@@ -245,7 +246,7 @@ func (s *Server) putKeepApart(w http.ResponseWriter, r *http.Request) {
 	a, b := min(in.A, in.B), max(in.A, in.B)
 	for _, k := range ks {
 		if k.A == a && k.B == b {
-			writeJSON(w, http.StatusOK, viewKeepApart(k))
+			webui.WriteJSON(w, http.StatusOK, viewKeepApart(k))
 			return
 		}
 	}
@@ -257,7 +258,7 @@ func (s *Server) removeKeepApart(w http.ResponseWriter, r *http.Request) {
 	a, b := q.Get("a"), q.Get("b")
 	for _, f := range []struct{ name, v string }{{"a", a}, {"b", b}} {
 		if f.v == "" {
-			s.fail(w, r, errorf(http.StatusBadRequest, f.name, "%s is required", f.name))
+			s.fail(w, r, webui.Errorf(http.StatusBadRequest, f.name, "%s is required", f.name))
 			return
 		}
 	}

@@ -14,6 +14,8 @@ import (
 
 	_ "golang.org/x/image/bmp"  // or BMP
 	_ "golang.org/x/image/webp" // or WebP
+
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // Upload limits.
@@ -40,15 +42,15 @@ type form struct {
 func readUploads(w http.ResponseWriter, r *http.Request, fileField string, maxFiles int, total int64) (*form, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return nil, errorf(http.StatusUnsupportedMediaType, "", "send multipart/form-data")
+		return nil, webui.Errorf(http.StatusUnsupportedMediaType, "", "send multipart/form-data")
 	}
 	if r.ContentLength > total {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "", "the upload is larger than %d bytes", total)
+		return nil, webui.Errorf(http.StatusRequestEntityTooLarge, "", "the upload is larger than %d bytes", total)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, total)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "", "malformed multipart body: %v", err)
+		return nil, webui.Errorf(http.StatusBadRequest, "", "malformed multipart body: %v", err)
 	}
 	f := &form{values: map[string]string{}}
 	for {
@@ -63,14 +65,14 @@ func readUploads(w http.ResponseWriter, r *http.Request, fileField string, maxFi
 		switch {
 		case name == fileField:
 			if len(f.files) == maxFiles {
-				return nil, errorf(http.StatusRequestEntityTooLarge, fileField, "at most %d %s files may be sent at once", maxFiles, fileField)
+				return nil, webui.Errorf(http.StatusRequestEntityTooLarge, fileField, "at most %d %s files may be sent at once", maxFiles, fileField)
 			}
 			data, err := io.ReadAll(io.LimitReader(part, maxUploadFile+1))
 			if err != nil {
 				return nil, uploadError(err, total)
 			}
 			if len(data) > maxUploadFile {
-				return nil, errorf(http.StatusRequestEntityTooLarge, fileField, "%s %s is larger than %d bytes", fileField, cleanName(part.FileName()), maxUploadFile)
+				return nil, webui.Errorf(http.StatusRequestEntityTooLarge, fileField, "%s %s is larger than %d bytes", fileField, cleanName(part.FileName()), maxUploadFile)
 			}
 			f.files = append(f.files, Upload{Name: cleanName(part.FileName()), Data: data})
 		case part.FileName() == "" && name != "":
@@ -79,11 +81,11 @@ func readUploads(w http.ResponseWriter, r *http.Request, fileField string, maxFi
 				return nil, uploadError(err, total)
 			}
 			if len(v) > maxFormValue {
-				return nil, errorf(http.StatusBadRequest, name, "%s is longer than %d bytes", name, maxFormValue)
+				return nil, webui.Errorf(http.StatusBadRequest, name, "%s is longer than %d bytes", name, maxFormValue)
 			}
 			f.values[name] = string(v)
 		default:
-			return nil, errorf(http.StatusBadRequest, name, "unexpected file field %q (send %q)", name, fileField)
+			return nil, webui.Errorf(http.StatusBadRequest, name, "unexpected file field %q (send %q)", name, fileField)
 		}
 		part.Close()
 	}
@@ -92,9 +94,9 @@ func readUploads(w http.ResponseWriter, r *http.Request, fileField string, maxFi
 func uploadError(err error, total int64) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return errorf(http.StatusRequestEntityTooLarge, "", "the upload is larger than %d bytes", total)
+		return webui.Errorf(http.StatusRequestEntityTooLarge, "", "the upload is larger than %d bytes", total)
 	}
-	return errorf(http.StatusBadRequest, "", "malformed multipart body: %v", err)
+	return webui.Errorf(http.StatusBadRequest, "", "malformed multipart body: %v", err)
 }
 
 // cleanName keeps the base of an uploaded file's name, printable and
@@ -122,13 +124,13 @@ func cleanName(n string) string {
 func checkImage(data []byte, field string) error {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return errorf(http.StatusUnsupportedMediaType, field, "not a JPEG, PNG, WebP or BMP image")
+		return webui.Errorf(http.StatusUnsupportedMediaType, field, "not a JPEG, PNG, WebP or BMP image")
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return errorf(http.StatusUnsupportedMediaType, field, "the %s image is empty", format)
+		return webui.Errorf(http.StatusUnsupportedMediaType, field, "the %s image is empty", format)
 	}
 	if cfg.Width > maxSide || cfg.Height > maxSide || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return errorf(http.StatusRequestEntityTooLarge, field,
+		return webui.Errorf(http.StatusRequestEntityTooLarge, field,
 			"the %s image is %dx%d: at most %d pixels a side and %d megapixels are accepted",
 			format, cfg.Width, cfg.Height, maxSide, maxPixels/1_000_000)
 	}

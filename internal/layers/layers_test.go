@@ -34,8 +34,8 @@ var rules = []rule{
 	{
 		from: []string{"edge", "edge/config", "edge/custody", "edge/rules", "edge/store", "camera", "camera/simcam",
 			"recognizer", "recognizer/gallery", "recognizer/track", "recognizer/eval", "sync/...", "hw", "models",
-			"internal/backoff", "internal/stats", "internal/webauth", "camera/live", "edge/monitor/...",
-			"region", "region/broker", "region/config", "region/ingest", "region/store", "internal/pgtest"},
+			"internal/backoff", "internal/stats", "internal/webauth", "internal/webui", "camera/live", "edge/monitor/...",
+			"region", "region/broker", "region/config", "region/ingest", "region/store", "internal/pgtest", "internal/yamlconf", "internal/daemon"},
 		to:  cgoLeaves,
 		why: "only the cgo leaves link C libraries; the mains build them and hand them in",
 	},

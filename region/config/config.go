@@ -8,22 +8,17 @@
 package config
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/dozor-edge/dozor/internal/yamlconf"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
 
@@ -202,9 +197,8 @@ var example []byte
 // daemon.
 func Example() []byte { return append([]byte(nil), example...) }
 
-// MaxFileSize bounds the configuration file: a config is kilobytes, and a
-// multi-megabyte file is a mistake (or an attack on the YAML parser).
-const MaxFileSize = 1 << 20
+// MaxFileSize bounds the configuration file.
+const MaxFileSize = yamlconf.MaxSize
 
 // EnvPrefix starts every environment override:
 // DOZOR_REGION_<SECTION>_<KEY>, e.g. DOZOR_REGION_REGION_ID or
@@ -212,46 +206,19 @@ const MaxFileSize = 1 << 20
 // broker.cluster.routes) is written comma-separated.
 const EnvPrefix = "DOZOR_REGION_"
 
+// file is the shared loading machinery set up for this configuration.
+var file = yamlconf.File[Config]{MaxSize: MaxFileSize, EnvPrefix: EnvPrefix, Parse: Parse, Validate: Config.Validate}
+
 // Load reads, parses, overrides from the environment and validates.
 func Load(path string, env func(string) (string, bool)) (Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
-	}
-	if len(data) > MaxFileSize {
-		return Config{}, fmt.Errorf("config %s: larger than %d bytes", path, MaxFileSize)
-	}
-	c, err := Parse(data)
-	if err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
-	}
-	if env != nil {
-		if err := applyEnv(reflect.ValueOf(&c).Elem(), "", env); err != nil {
-			return Config{}, fmt.Errorf("config: %w", err)
-		}
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
-	}
-	return c, nil
+	return file.Load(path, env)
 }
 
 // Parse decodes YAML strictly over the defaults. It does not validate.
 func Parse(data []byte) (Config, error) {
 	c := Defaults()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, cleanYAMLError(err)
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return Config{}, errors.New("more than one YAML document; a config is a single document")
+	if err := yamlconf.Decode(data, &c); err != nil {
+		return Config{}, err
 	}
 	// An empty list written out ("routes: []") means the same as none.
 	if len(c.Broker.External) == 0 {
@@ -261,84 +228,6 @@ func Parse(data []byte) (Config, error) {
 		c.Broker.Cluster.Routes = nil
 	}
 	return c, nil
-}
-
-// cleanYAMLError rewrites yaml.v3's "field x not found in type
-// config.Broker" into the key-centred form the rest of the messages use.
-func cleanYAMLError(err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
-	var lines []string
-	for _, l := range strings.Split(msg, "\n") {
-		l = strings.TrimSpace(l)
-		if i := strings.Index(l, "field "); i >= 0 && strings.Contains(l, " not found in type ") {
-			name := strings.TrimSpace(l[i+len("field ") : strings.Index(l, " not found")])
-			l = fmt.Sprintf("%s: unknown key %q", strings.TrimSuffix(l[:i], ": "), name)
-		}
-		lines = append(lines, l)
-	}
-	return errors.New(strings.Join(lines, "; "))
-}
-
-// applyEnv sets fields from DOZOR_REGION_<SECTION>_<KEY> variables, walking
-// nested sections, the names derived from the yaml tags so the file and
-// the environment can never disagree about what a key is called.
-func applyEnv(v reflect.Value, path string, env func(string) (string, bool)) error {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		key := f.Tag.Get("yaml")
-		if path != "" {
-			key = path + "." + key
-		}
-		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
-			if err := applyEnv(v.Field(i), key, env); err != nil {
-				return err
-			}
-			continue
-		}
-		if path == "" {
-			continue // only sections at the top
-		}
-		name := EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
-		raw, ok := env(name)
-		if !ok {
-			continue
-		}
-		if err := setScalar(v.Field(i), raw); err != nil {
-			return fmt.Errorf("%s (%s): %w", name, key, err)
-		}
-	}
-	return nil
-}
-
-func setScalar(f reflect.Value, raw string) error {
-	switch f.Interface().(type) {
-	case string:
-		f.SetString(raw)
-	case int:
-		n, err := strconv.Atoi(strings.TrimSpace(raw))
-		if err != nil {
-			return fmt.Errorf("%q is not an integer", raw)
-		}
-		f.SetInt(int64(n))
-	case time.Duration:
-		d, err := time.ParseDuration(strings.TrimSpace(raw))
-		if err != nil {
-			return fmt.Errorf("%q is not a duration such as 30s", raw)
-		}
-		f.SetInt(int64(d))
-	case []string:
-		var list []string
-		for _, s := range strings.Split(raw, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				list = append(list, s)
-			}
-		}
-		f.Set(reflect.ValueOf(list))
-	default:
-		return fmt.Errorf("cannot be set from the environment")
-	}
-	return nil
 }
 
 // Validate checks every value; the error lists each problem with its key.

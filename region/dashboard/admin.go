@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/dozor-edge/dozor/internal/webauth"
+	"github.com/dozor-edge/dozor/internal/webui"
 	"github.com/dozor-edge/dozor/region/store"
 )
 
@@ -33,21 +34,21 @@ type userChange struct {
 
 func checkRole(role string) error {
 	if !slices.Contains(Roles, role) {
-		return errorf(http.StatusBadRequest, "role", "role must be one of %v", Roles)
+		return webui.Errorf(http.StatusBadRequest, "role", "role must be one of %v", Roles)
 	}
 	return nil
 }
 
 func checkLang(lang string) error {
 	if !slices.Contains(langs, lang) {
-		return errorf(http.StatusBadRequest, "lang", "lang must be one of %v", langs)
+		return webui.Errorf(http.StatusBadRequest, "lang", "lang must be one of %v", langs)
 	}
 	return nil
 }
 
 func hashPassword(pw string) (string, error) {
 	if err := webauth.PasswordPolicy(pw); err != nil {
-		return "", errorf(http.StatusBadRequest, "password", "password: %v", err)
+		return "", webui.Errorf(http.StatusBadRequest, "password", "password: %v", err)
 	}
 	return webauth.HashPassword(pw)
 }
@@ -64,7 +65,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		in.Lang = langs[0]
 	}
 	if err := webauth.CheckName(in.Name); err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "name", "name: %v", err))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "name", "name: %v", err))
 		return
 	}
 	for _, err := range []error{checkRole(in.Role), checkLang(in.Lang)} {
@@ -81,7 +82,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	s.accounts.Lock()
 	defer s.accounts.Unlock()
 	if _, err := s.st.User(r.Context(), in.Name); err == nil {
-		s.fail(w, r, errorf(http.StatusConflict, "name", "an account named %q exists", in.Name))
+		s.fail(w, r, webui.Errorf(http.StatusConflict, "name", "an account named %q exists", in.Name))
 		return
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.fail(w, r, err)
@@ -93,7 +94,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "user.create", u.Name, "role="+u.Role)
-	writeJSON(w, http.StatusCreated, viewUser(authUser(u)))
+	webui.WriteJSON(w, http.StatusCreated, viewUser(authUser(u)))
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
@@ -161,7 +162,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
 		s.acc.EndSessions(name)
 	}
 	s.audit(r, "user.update", name, changeDetail(old, u, hash != ""))
-	writeJSON(w, http.StatusOK, viewUser(authUser(u)))
+	webui.WriteJSON(w, http.StatusOK, viewUser(authUser(u)))
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +205,7 @@ func (s *Server) keepAnAdmin(ctx context.Context, name, field string) error {
 			return nil
 		}
 	}
-	return errorf(http.StatusConflict, field, "%s is the last enabled admin: make another account an admin first", name)
+	return webui.Errorf(http.StatusConflict, field, "%s is the last enabled admin: make another account an admin first", name)
 }
 
 // changeDetail says what an update changed, never the password itself.

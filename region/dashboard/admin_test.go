@@ -11,6 +11,12 @@ import (
 	"github.com/dozor-edge/dozor/region/store"
 )
 
+// errorBody is the JSON form of every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
 // TestAccountManagement walks the admin's account changes through the
 // API: each bad input refused with the field it names, the last enabled
 // admin kept, and each change seen in the store.
@@ -65,7 +71,7 @@ func TestAccountManagement(t *testing.T) {
 		{"bad role", "POST", "/users", `{"name":"anna","role":"warden",` + pw + `}`, 400, "role"},
 		{"bad lang", "POST", "/users", `{"name":"anna","role":"operator","lang":"de",` + pw + `}`, 400, "lang"},
 		{"short password", "POST", "/users", `{"name":"anna","role":"operator","password":"short"}`, 400, "password"},
-		{"unknown field", "POST", "/users", `{"name":"anna","role":"operator",` + pw + `,"admin":true}`, 400, ""},
+		{"unknown field", "POST", "/users", `{"name":"anna","role":"operator",` + pw + `,"admin":true}`, 400, "admin"},
 		{"two values", "POST", "/users", `{"name":"anna","role":"operator",` + pw + `}{}`, 400, ""},
 		{"add", "POST", "/users", `{"name":"anna","role":"operator",` + pw + `}`, 201, ""},
 		{"add twice", "POST", "/users", `{"name":"anna","role":"auditor",` + pw + `}`, 409, "name"},

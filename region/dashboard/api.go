@@ -1,11 +1,7 @@
 package dashboard
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sort"
@@ -13,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/internal/webauth"
+	"github.com/dozor-edge/dozor/internal/webui"
 	"github.com/dozor-edge/dozor/region/store"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
@@ -20,66 +17,23 @@ import (
 // maxJSONBody caps a JSON request body.
 const maxJSONBody = 16 << 10
 
-// apiError is an error with the status and field it is answered with.
-type apiError struct {
-	Status int
-	Msg    string
-	Field  string
-}
-
-func (e *apiError) Error() string { return e.Msg }
-
-func errorf(status int, field, format string, args ...any) *apiError {
-	return &apiError{Status: status, Msg: fmt.Sprintf(format, args...), Field: field}
-}
-
-type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-}
-
-// fail answers err as JSON: an *apiError with its status, a missing
+// fail answers err as JSON: a *webui.Error with its status, a missing
 // object as 404, anything else as a 500 whose details go to the log only.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
+	var ae *webui.Error
 	switch {
 	case errors.As(err, &ae):
 	case errors.Is(err, store.ErrNotFound):
-		ae = errorf(http.StatusNotFound, "", "not found")
+		ae = webui.Errorf(http.StatusNotFound, "", "not found")
 	default:
 		s.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		ae = errorf(http.StatusInternalServerError, "", "internal error")
+		ae = webui.Errorf(http.StatusInternalServerError, "", "internal error")
 	}
-	writeJSON(w, ae.Status, errorBody{Error: ae.Msg, Field: ae.Field})
+	webui.WriteError(w, ae)
 }
 
-// decodeJSON reads one JSON object strictly: bounded, no unknown fields,
-// nothing after it.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	if err != nil {
-		return errorf(http.StatusRequestEntityTooLarge, "", "the body is larger than %d bytes", maxJSONBody)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return errorf(http.StatusBadRequest, "", "invalid JSON body: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errorf(http.StatusBadRequest, "", "the body holds more than one JSON value")
-	}
-	return nil
+	return webui.DecodeJSON(w, r, v, maxJSONBody)
 }
 
 // query reads the URL's parameters, remembering the first bad one.
@@ -91,7 +45,7 @@ type query struct {
 func (q *query) str(name string, maxLen int) string {
 	v := q.r.URL.Query().Get(name)
 	if len(v) > maxLen && q.err == nil {
-		q.err = errorf(http.StatusBadRequest, name, "%s is longer than %d bytes", name, maxLen)
+		q.err = webui.Errorf(http.StatusBadRequest, name, "%s is longer than %d bytes", name, maxLen)
 	}
 	return v
 }
@@ -103,7 +57,7 @@ func (q *query) int(name string, def, lo, hi int) int {
 	}
 	n, err := strconv.Atoi(v)
 	if (err != nil || n < lo || n > hi) && q.err == nil {
-		q.err = errorf(http.StatusBadRequest, name, "%s must be an integer from %d to %d", name, lo, hi)
+		q.err = webui.Errorf(http.StatusBadRequest, name, "%s must be an integer from %d to %d", name, lo, hi)
 	}
 	return n
 }
@@ -115,7 +69,7 @@ func (q *query) time(name string) time.Time {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil && q.err == nil {
-		q.err = errorf(http.StatusBadRequest, name, "%s must be an RFC 3339 time", name)
+		q.err = webui.Errorf(http.StatusBadRequest, name, "%s must be an RFC 3339 time", name)
 	}
 	return t
 }
@@ -128,7 +82,7 @@ func (q *query) bool(name string) bool {
 		return true
 	}
 	if q.err == nil {
-		q.err = errorf(http.StatusBadRequest, name, "%s must be true or false", name)
+		q.err = webui.Errorf(http.StatusBadRequest, name, "%s must be true or false", name)
 	}
 	return false
 }
@@ -153,7 +107,7 @@ func viewUser(u webauth.User) userView {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err := s.acc.CheckOrigin(r); err != nil {
-		s.fail(w, r, errorf(http.StatusForbidden, "", "%v", err))
+		s.fail(w, r, webui.Errorf(http.StatusForbidden, "", "%v", err))
 		return
 	}
 	var in struct {
@@ -166,10 +120,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case in.User == "":
-		s.fail(w, r, errorf(http.StatusBadRequest, "user", "user is required"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "user", "user is required"))
 		return
 	case in.Password == "":
-		s.fail(w, r, errorf(http.StatusBadRequest, "password", "password is required"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "password", "password is required"))
 		return
 	}
 	ss, err := s.acc.Login(r.Context(), in.User, in.Password, r.RemoteAddr)
@@ -178,20 +132,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &le):
 		secs := max(int(le.RetryAfter.Seconds()+0.999), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.fail(w, r, errorf(http.StatusTooManyRequests, "", "too many failed logins: try again in %d s", secs))
+		s.fail(w, r, webui.Errorf(http.StatusTooManyRequests, "", "too many failed logins: try again in %d s", secs))
 		return
 	case errors.Is(err, webauth.ErrBadCredentials):
-		s.fail(w, r, errorf(http.StatusUnauthorized, "", "wrong user name or password"))
+		s.fail(w, r, webui.Errorf(http.StatusUnauthorized, "", "wrong user name or password"))
 		return
 	case errors.Is(err, webauth.ErrDisabled):
-		s.fail(w, r, errorf(http.StatusForbidden, "", "the account is disabled"))
+		s.fail(w, r, webui.Errorf(http.StatusForbidden, "", "the account is disabled"))
 		return
 	case err != nil:
 		s.fail(w, r, err)
 		return
 	}
 	s.acc.SetCookie(w, ss)
-	writeJSON(w, http.StatusOK, sessionView{User: viewUser(ss.User), CSRF: ss.CSRF})
+	webui.WriteJSON(w, http.StatusOK, sessionView{User: viewUser(ss.User), CSRF: ss.CSRF})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +158,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	ss := webauth.FromContext(r.Context())
-	writeJSON(w, http.StatusOK, sessionView{User: viewUser(ss.User), CSRF: ss.CSRF})
+	webui.WriteJSON(w, http.StatusOK, sessionView{User: viewUser(ss.User), CSRF: ss.CSRF})
 }
 
 // patchMe changes the account's language.
@@ -217,7 +171,7 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !slices.Contains(langs, in.Lang) {
-		s.fail(w, r, errorf(http.StatusBadRequest, "lang", "lang must be one of %v", langs))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "lang", "lang must be one of %v", langs))
 		return
 	}
 	ss := webauth.FromContext(r.Context())
@@ -231,7 +185,7 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sessionView{User: viewUser(authUser(u)), CSRF: ss.CSRF})
+	webui.WriteJSON(w, http.StatusOK, sessionView{User: viewUser(authUser(u)), CSRF: ss.CSRF})
 }
 
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
@@ -244,7 +198,7 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 	for i, u := range list {
 		out[i] = viewUser(authUser(u))
 	}
-	writeJSON(w, http.StatusOK, out)
+	webui.WriteJSON(w, http.StatusOK, out)
 }
 
 // Facilities.
@@ -323,7 +277,7 @@ func (s *Server) sites(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, out)
+	webui.WriteJSON(w, http.StatusOK, out)
 }
 
 type countView struct {
@@ -342,7 +296,7 @@ func (s *Server) counts(w http.ResponseWriter, r *http.Request) {
 	hours := q.int("hours", 24, 1, 24*90)
 	bucket := q.int("bucket", 3600, 60, 7*86400)
 	if q.err == nil && hours*3600/bucket > 2000 {
-		q.err = errorf(http.StatusBadRequest, "bucket", "hours/bucket gives more than 2000 buckets")
+		q.err = webui.Errorf(http.StatusBadRequest, "bucket", "hours/bucket gives more than 2000 buckets")
 	}
 	if q.err != nil {
 		s.fail(w, r, q.err)
@@ -360,7 +314,7 @@ func (s *Server) counts(w http.ResponseWriter, r *http.Request) {
 	for i, c := range list {
 		out[i] = countView{Site: c.Site, Start: c.Start, Sightings: c.Sightings, Alerts: c.Alerts, Confirmed: c.Confirmed, Rejected: c.Rejected}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "bucket": bucket, "counts": out})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "bucket": bucket, "counts": out})
 }
 
 // Alerts.
@@ -423,7 +377,7 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
 	for i, a := range list {
 		out[i] = viewAlert(a)
 	}
-	writeJSON(w, http.StatusOK, out)
+	webui.WriteJSON(w, http.StatusOK, out)
 }
 
 type latencyView struct {
@@ -489,7 +443,7 @@ func (s *Server) latency(w http.ResponseWriter, r *http.Request) {
 		}
 		return 0
 	})
-	writeJSON(w, http.StatusOK, out)
+	webui.WriteJSON(w, http.StatusOK, out)
 }
 
 // quantile is the nearest-rank quantile of sorted values.
@@ -524,7 +478,7 @@ func (s *Server) sightings(w http.ResponseWriter, r *http.Request) {
 	list, next, err := s.st.Sightings(r.Context(), sq)
 	if err != nil {
 		if sq.Cursor != "" {
-			err = errorf(http.StatusBadRequest, "cursor", "cursor is not one this API gave: %v", err)
+			err = webui.Errorf(http.StatusBadRequest, "cursor", "cursor is not one this API gave: %v", err)
 		}
 		s.fail(w, r, err)
 		return
@@ -534,13 +488,13 @@ func (s *Server) sightings(w http.ResponseWriter, r *http.Request) {
 		out[i] = sightingView{ID: g.ID.String(), Seq: g.Seq, Site: g.Site, Camera: g.Camera, Person: g.Person,
 			BestAt: g.BestAt, Score: g.Score, Quality: g.Quality, Frames: g.Frames, Crop: g.Crop}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out, "next": next})
+	webui.WriteJSON(w, http.StatusOK, map[string]any{"items": out, "next": next})
 }
 
 func (s *Server) crop(w http.ResponseWriter, r *http.Request) {
 	sum := r.PathValue("sha256")
 	if len(sum) != 64 || !isHex(sum) {
-		s.fail(w, r, errorf(http.StatusBadRequest, "sha256", "sha256 must be 64 lowercase hex digits"))
+		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "sha256", "sha256 must be 64 lowercase hex digits"))
 		return
 	}
 	b, err := s.st.Crop(r.Context(), sum)
@@ -589,5 +543,5 @@ func (s *Server) quarantine(w http.ResponseWriter, r *http.Request) {
 	for i, e := range list {
 		out[i] = quarantineView{Topic: e.Topic, Site: e.Site, Seq: e.Seq, Reason: e.Reason, Received: e.Received, Bytes: len(e.Raw)}
 	}
-	writeJSON(w, http.StatusOK, out)
+	webui.WriteJSON(w, http.StatusOK, out)
 }

@@ -2,21 +2,15 @@ package dashboard
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
-	"maps"
 	"net/http"
-	"path"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/dozor-edge/dozor/internal/webauth"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 //go:embed web/templates/*.html web/i18n/*.json
@@ -45,56 +39,9 @@ var navPages = map[string][]string{
 	RoleAdmin:      {"users"},
 }
 
-// catalogues maps a language to its texts by key; a test checks both
+// texts are the dashboard's catalogues; a test checks both languages
 // have the same keys.
-var catalogues = func() map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for _, l := range langs {
-		b, err := pageFS.ReadFile("web/i18n/" + l + ".json")
-		if err != nil {
-			panic(fmt.Sprintf("dashboard: catalogue %s: %v", l, err))
-		}
-		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			panic(fmt.Sprintf("dashboard: catalogue %s: %v", l, err))
-		}
-		out[l] = m
-	}
-	return out
-}()
-
-func normLang(l string) string {
-	if _, ok := catalogues[l]; ok {
-		return l
-	}
-	return langs[0]
-}
-
-func tr(lang, key string) string {
-	if s, ok := catalogues[normLang(lang)][key]; ok {
-		return s
-	}
-	return key
-}
-
-// requestLang is the login page's language: the dozor_lang cookie its
-// switch sets, else the first of langs named in Accept-Language, else the
-// default.
-func requestLang(r *http.Request) string {
-	if c, err := r.Cookie("dozor_lang"); err == nil {
-		if _, ok := catalogues[c.Value]; ok {
-			return c.Value
-		}
-	}
-	for part := range strings.SplitSeq(r.Header.Get("Accept-Language"), ",") {
-		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		if _, ok := catalogues[base]; ok {
-			return base
-		}
-	}
-	return langs[0]
-}
+var texts = webui.MustCatalogue(pageFS, "web/i18n", langs...)
 
 // templates holds one parsed set per page; render executes clones bound
 // to the request's language.
@@ -133,17 +80,17 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, page string) {
 		s.fail(w, r, err)
 		return
 	}
-	v := pageView{Page: page, Region: s.d.Region, Lang: requestLang(r)}
+	v := pageView{Page: page, Region: s.d.Region, Lang: texts.RequestLang(r)}
 	if ss := webauth.FromContext(r.Context()); ss != nil {
-		v.User, v.CSRF, v.Lang = ss.User, ss.CSRF, normLang(ss.User.Lang)
+		v.User, v.CSRF, v.Lang = ss.User, ss.CSRF, texts.Norm(ss.User.Lang)
 		for _, p := range navPages[ss.User.Role] {
 			v.Nav = append(v.Nav, navLink{Page: p, Path: pagePaths[p], Key: "page." + p})
 		}
 	}
 	lang := v.Lang
-	t.Funcs(template.FuncMap{"t": func(key string) string { return tr(lang, key) }})
-	v.Title = tr(lang, "page."+page)
-	v.Dict = maps.Clone(catalogues[lang])
+	t.Funcs(texts.Funcs(lang))
+	v.Title = texts.T(lang, "page."+page)
+	v.Dict = texts.Dict(lang)
 	v.Params = map[string]any{"page": page, "lang": lang, "region": s.d.Region, "user": v.User.Name, "role": v.User.Role}
 	var b bytes.Buffer
 	if err := t.Execute(&b, v); err != nil {
@@ -173,41 +120,12 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "login")
 }
 
-type asset struct {
-	data []byte
-	etag string
-}
-
-var assets = sync.OnceValue(func() map[string]asset {
-	out := map[string]asset{}
-	sub, _ := fs.Sub(staticFS, "web/static")
-	fs.WalkDir(sub, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(sub, p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		out[p] = asset{data: b, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-		return nil
-	})
-	return out
-})
-
-// staticHandler serves the embedded stylesheet and scripts; browsers
-// revalidate by ETag (the content's hash).
+// staticHandler serves the dashboard's stylesheet and scripts ahead of
+// the shared ones.
 func staticHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
-		a, ok := assets()[p]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("ETag", a.etag)
-		w.Header().Set("Cache-Control", "no-cache")
-		http.ServeContent(w, r, p, time.Time{}, bytes.NewReader(a.data))
-	})
+	app, err := fs.Sub(staticFS, "web/static")
+	if err != nil {
+		panic(err)
+	}
+	return webui.Static(app, webui.Assets)
 }

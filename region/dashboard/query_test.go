@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"github.com/dozor-edge/dozor/internal/webui"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -58,7 +59,7 @@ func TestQueryParams(t *testing.T) {
 				}
 				return
 			}
-			var ae *apiError
+			var ae *webui.Error
 			if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Field != tc.field {
 				t.Fatalf("error %#v, want a 400 naming %s", err, tc.field)
 			}
@@ -78,7 +79,7 @@ func FuzzDashboardQuery(f *testing.F) {
 		if err == nil {
 			return
 		}
-		var ae *apiError
+		var ae *webui.Error
 		if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Field == "" {
 			t.Fatalf("query %q: error %#v, want a 400 naming the parameter", raw, err)
 		}

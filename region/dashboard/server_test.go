@@ -229,13 +229,13 @@ func TestOpenAPI(t *testing.T) {
 
 // TestCatalogues checks both languages have the same keys.
 func TestCatalogues(t *testing.T) {
-	for k := range catalogues["en"] {
-		if _, ok := catalogues["ru"][k]; !ok {
+	for k := range texts.Dict("en") {
+		if _, ok := texts.Dict("ru")[k]; !ok {
 			t.Errorf("ru lacks %q", k)
 		}
 	}
-	for k := range catalogues["ru"] {
-		if _, ok := catalogues["en"][k]; !ok {
+	for k := range texts.Dict("ru") {
+		if _, ok := texts.Dict("en")[k]; !ok {
 			t.Errorf("en lacks %q", k)
 		}
 	}

@@ -6,14 +6,31 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
+	"net/http"
 	"slices"
 	"sync"
 
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Static serves the monitor's scripts and images and the shared
+// stylesheet and scripts, below the prefix the server strips
+// (http.StripPrefix("/static/", Static())).
+func Static() http.Handler {
+	app, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	return webui.Static(app, webui.Assets)
+}
 
 // PageData is what the server knows when it renders a page.
 type PageData struct {
@@ -113,11 +130,11 @@ func Render(w io.Writer, page string, d PageData) error {
 	d.Page = page
 	d.Lang = NormLang(d.Lang)
 	lang := d.Lang
-	t.Funcs(template.FuncMap{"t": func(key string) string { return T(lang, key) }})
+	t.Funcs(texts.Funcs(lang))
 	if d.Title == "" {
 		d.Title = T(lang, "page."+page)
 	}
-	v := view{PageData: d, Dict: catalogue(lang)}
+	v := view{PageData: d, Dict: texts.Dict(lang)}
 	for _, p := range navPages[d.User.Role] {
 		v.Nav = append(v.Nav, navLink{Page: p, Path: paths[p], Key: "page." + p})
 	}

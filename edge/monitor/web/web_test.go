@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/dozor-edge/dozor/edge/store"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 var navLinkRE = regexp.MustCompile(`<a href="[^"]*" data-page="([a-z]+)"`)
@@ -115,7 +116,7 @@ var (
 // and every key the templates and scripts use, including those built
 // from page and role names.
 func TestCatalogues(t *testing.T) {
-	ru, en := catalogues["ru"], catalogues["en"]
+	ru, en := texts.Dict("ru"), texts.Dict("en")
 	for k, v := range ru {
 		if _, ok := en[k]; !ok {
 			t.Errorf("key %q is in ru, not in en", k)
@@ -139,11 +140,7 @@ func TestCatalogues(t *testing.T) {
 	for _, r := range store.Roles {
 		used["role."+string(r)] = "role names"
 	}
-	scan := func(dir string, re *regexp.Regexp) {
-		var fsys fs.FS = staticFS
-		if dir == "templates" {
-			fsys = templateFS
-		}
+	scan := func(fsys fs.FS, dir string, re *regexp.Regexp) {
 		err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
@@ -161,8 +158,9 @@ func TestCatalogues(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	scan("templates", tmplKeyRE)
-	scan("static/js", jsKeyRE)
+	scan(templateFS, "templates", tmplKeyRE)
+	scan(staticFS, "static/js", jsKeyRE)
+	scan(webui.Assets, "js", jsKeyRE)
 	if len(used) < 100 {
 		t.Fatalf("found only %d keys in use: the scan is broken", len(used))
 	}
@@ -228,7 +226,7 @@ func TestStatic(t *testing.T) {
 	if res.StatusCode != http.StatusNotModified {
 		t.Errorf("revalidation: status %d, want 304", res.StatusCode)
 	}
-	for _, p := range []string{"/static/css/app.css", "/static/img/icon.svg"} {
+	for _, p := range []string{"/static/css/base.css", "/static/img/icon.svg"} {
 		res, err := http.Get(srv.URL + p)
 		if err != nil {
 			t.Fatal(err)

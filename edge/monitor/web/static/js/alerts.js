@@ -1,6 +1,7 @@
 // The alert desk: the open alerts, live from the events stream, with the
 // evidence of the selected one and the acknowledge / decide buttons.
-import { api, t, el, $, $$, fmtTime, fmtNum, showError, flash, pathFor } from './common.js';
+import { api, t, el, $, $$, fmtTime, fmtNum, showError, flash } from './common.js';
+import { pathFor } from './nav.js';
 import { cropURL } from './sightings-view.js';
 
 const list = $('#alert-list');

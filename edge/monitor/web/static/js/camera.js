@@ -1,4 +1,5 @@
-import { api, t, el, $, showError, pageArg, roleIs, flash } from './common.js';
+import { api, t, el, $, showError, roleIs, flash } from './common.js';
+import { pageArg } from './nav.js';
 import { Player } from './player.js';
 import { sightingItem } from './sightings-view.js';
 

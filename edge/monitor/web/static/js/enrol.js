@@ -1,6 +1,7 @@
 // Enrolment: create (or update) the person, upload photos or take a
 // camera's snapshot, and show the verdict for each photo.
-import { api, t, el, $, showError, splitList, pathFor, page } from './common.js';
+import { api, t, el, $, showError, page } from './common.js';
+import { splitList, pathFor } from './nav.js';
 
 const form = $('#enrol-form');
 const drop = $('#drop');

@@ -1,4 +1,5 @@
-import { api, t, el, $, showError, pathFor } from './common.js';
+import { api, t, el, $, showError } from './common.js';
+import { pathFor } from './nav.js';
 import { Player } from './player.js';
 
 const grid = $('#grid');

@@ -1,4 +1,5 @@
-import { api, t, el, $, fmtTime, fmtNum, showError, flash, pageArg, roleIs, splitList, pathFor } from './common.js';
+import { api, t, el, $, fmtTime, fmtNum, showError, flash, roleIs } from './common.js';
+import { pageArg, splitList, pathFor } from './nav.js';
 import { sightingItem } from './sightings-view.js';
 
 const id = pageArg('person');

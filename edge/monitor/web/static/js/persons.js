@@ -1,4 +1,5 @@
-import { api, t, el, $, showError, pathFor, fmtNum } from './common.js';
+import { api, t, el, $, showError, fmtNum } from './common.js';
+import { pathFor } from './nav.js';
 
 const form = $('#person-search');
 const body = $('#person-table tbody');

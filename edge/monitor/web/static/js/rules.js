@@ -1,5 +1,6 @@
 // Rules, zones, watch lists, permits and keep-apart orders.
-import { api, t, el, $, showError, flash, pathFor, ApiError } from './common.js';
+import { api, t, el, $, showError, flash, ApiError } from './common.js';
+import { pathFor } from './nav.js';
 
 const KINDS = ['watch_list', 'outside_permit', 'keep_apart', 'unknown_in_staff_zone'];
 const KIND = {

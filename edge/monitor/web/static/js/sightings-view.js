@@ -1,5 +1,6 @@
 // Rendering of sightings shared by the camera, person and sightings pages.
-import { t, el, fmtTime, fmtNum, pathFor } from './common.js';
+import { t, el, fmtTime, fmtNum } from './common.js';
+import { pathFor } from './nav.js';
 
 export function cropURL(s) {
   return '/api/v1/sightings/' + encodeURIComponent(s.id) + '/crop';

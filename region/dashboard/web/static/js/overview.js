@@ -1,4 +1,5 @@
-import { api, t, el, $, svg, fmtTime, fmtNum, fmtDuration, showError, liveEvents, page } from './common.js';
+import { api, t, el, $, fmtTime, fmtNum, showError, page } from './common.js';
+import { svg, fmtDuration, liveEvents } from './dash.js';
 
 const canWatch = ['operator', 'supervisor'].includes(page.role);
 const palette = ['#5aa9e6', '#3ddc84', '#ffb020', '#c678dd', '#ff6a3d', '#56b6c2', '#e5c07b', '#98c379'];

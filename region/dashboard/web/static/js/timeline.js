@@ -1,4 +1,5 @@
-import { api, t, el, $, svg, fmtTime, fmtNum, localToRFC3339, showError } from './common.js';
+import { api, t, el, $, fmtTime, fmtNum, localToRFC3339, showError } from './common.js';
+import { svg } from './dash.js';
 
 const form = $('#timeline-form');
 let items = [];
