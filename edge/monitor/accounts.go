@@ -157,15 +157,7 @@ func newHash(password, field string) (string, error) {
 
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 	us, err := s.st.Users(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]userView, 0, len(us))
-	for _, u := range us {
-		out = append(out, viewUser(u))
-	}
-	webui.WriteJSON(w, http.StatusOK, map[string]any{"users": out})
+	writeList(s, w, r, "users", us, err, viewUser)
 }
 
 type userInput struct {

@@ -20,17 +20,11 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	es, err := s.st.QueryAudit(r.Context(), aq)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]auditView, 0, len(es))
-	for _, e := range es {
-		out = append(out, auditView{Seq: e.Seq, At: e.At.UTC().Format(auditTime), AtMs: e.At.UnixMilli(), Actor: e.Actor,
+	writeList(s, w, r, "entries", es, err, func(e store.AuditEntry) auditView {
+		return auditView{Seq: e.Seq, At: e.At.UTC().Format(auditTime), AtMs: e.At.UnixMilli(), Actor: e.Actor,
 			Action: e.Action, Object: e.Object, Detail: e.Detail, Prev: hex.EncodeToString(e.PrevHash[:]),
-			Hash: hex.EncodeToString(e.Hash[:])})
-	}
-	webui.WriteJSON(w, http.StatusOK, map[string]any{"entries": out})
+			Hash: hex.EncodeToString(e.Hash[:])}
+	})
 }
 
 type verifyView struct {

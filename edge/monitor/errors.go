@@ -56,3 +56,17 @@ func jsonField(f string) string {
 	}
 	return strings.ReplaceAll(f, " ", "_")
 }
+
+// writeList answers {key: [view(item), ...]} (an empty list, never null),
+// or the error that kept the items from being read.
+func writeList[T, V any](s *Server, w http.ResponseWriter, r *http.Request, key string, items []T, err error, view func(T) V) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]V, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
+	}
+	webui.WriteJSON(w, http.StatusOK, map[string]any{key: out})
+}

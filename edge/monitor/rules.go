@@ -13,15 +13,7 @@ import (
 
 func (s *Server) rules(w http.ResponseWriter, r *http.Request) {
 	rs, err := s.st.Rules(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]ruleView, 0, len(rs))
-	for _, rl := range rs {
-		out = append(out, viewRule(rl))
-	}
-	webui.WriteJSON(w, http.StatusOK, map[string]any{"rules": out})
+	writeList(s, w, r, "rules", rs, err, viewRule)
 }
 
 // ruleInput is a rule as a client writes it; the id comes from the path.
@@ -88,15 +80,7 @@ func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) zones(w http.ResponseWriter, r *http.Request) {
 	zs, err := s.st.Zones(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]zoneView, 0, len(zs))
-	for _, z := range zs {
-		out = append(out, zoneView{ID: z.ID, Name: z.Name, Kind: string(z.Kind)})
-	}
-	webui.WriteJSON(w, http.StatusOK, map[string]any{"zones": out})
+	writeList(s, w, r, "zones", zs, err, viewZone)
 }
 
 func (s *Server) putZone(w http.ResponseWriter, r *http.Request) {
@@ -116,8 +100,10 @@ func (s *Server) putZone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.d.Reload()
-	webui.WriteJSON(w, http.StatusOK, zoneView{ID: z.ID, Name: z.Name, Kind: string(z.Kind)})
+	webui.WriteJSON(w, http.StatusOK, viewZone(z))
 }
+
+func viewZone(z store.Zone) zoneView { return zoneView{ID: z.ID, Name: z.Name, Kind: string(z.Kind)} }
 
 func (s *Server) permits(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -126,15 +112,7 @@ func (s *Server) permits(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ps, err := s.st.Permits(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]permitView, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, viewPermit(p))
-	}
-	webui.WriteJSON(w, http.StatusOK, map[string]any{"permits": out})
+	writeList(s, w, r, "permits", ps, err, viewPermit)
 }
 
 // permitInput is a permit as a client writes it: the person comes from
@@ -204,15 +182,7 @@ func viewKeepApart(k store.KeepApart) keepApartView {
 
 func (s *Server) keepAparts(w http.ResponseWriter, r *http.Request) {
 	ks, err := s.st.KeepAparts(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := make([]keepApartView, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, viewKeepApart(k))
-	}
-	webui.WriteJSON(w, http.StatusOK, map[string]any{"orders": out})
+	writeList(s, w, r, "orders", ks, err, viewKeepApart)
 }
 
 type keepApartInput struct {
