@@ -253,6 +253,25 @@ func TestBrowser(t *testing.T) {
 		}
 		b.do("reason", chromedp.SendKeys(chromedp.CSS(`textarea[name="reason"]`), "Seen at the gate, identity checked"),
 			chromedp.WaitReady(chromedp.CSS(`button[data-action="confirm"]:not([disabled])`)))
+		// An update of the same alert from the event stream redraws the
+		// panel: the reason being written survives it.
+		eval[bool](b, `(window.__reasonBox = document.querySelector('textarea[name="reason"]'), true)`)
+		f.mu.Lock()
+		var a1 map[string]any
+		for _, a := range f.alerts {
+			if a["id"] == "a1" {
+				a1 = a
+			}
+		}
+		f.mu.Unlock()
+		f.publish("alert_update", a1)
+		b.do("redrawn", chromedp.Poll[chromedp.Void](`document.querySelector('textarea[name="reason"]') !== window.__reasonBox`))
+		if got := eval[string](b, `document.querySelector('textarea[name="reason"]').value`); got != "Seen at the gate, identity checked" {
+			t.Errorf("after a redraw the reason reads %q", got)
+		}
+		if eval[bool](b, `document.querySelector('button[data-action="confirm"]').disabled`) {
+			t.Error("after a redraw confirm is disabled though the reason is written")
+		}
 		b.screenshot("alerts-evidence")
 		b.do("confirm", chromedp.Click(chromedp.CSS(`button[data-action="confirm"]`)),
 			chromedp.WaitNotPresent(chromedp.CSS(`.alert-item[data-id="a1"]`)))

@@ -281,8 +281,15 @@ function renderDetail(a) {
       el('strong', { text: label(STATE, d.decision) }), ' — ', t('alert.decided_by', { by: d.by }), ', ', fmtTime(d.at),
       el('p', { text: d.reason })));
   }
-  // Keep the evidence section's open state across re-renders (events).
-  const wasOpen = !!detail.querySelector('details.rule-evidence[open]') && detail.dataset.id === a.id;
+  // Keep the evidence section's open state, and the reason being written
+  // (its text, focus and caret), across re-renders of the same alert: an
+  // update from the event stream must never wipe what a guard is typing.
+  const same = detail.dataset.id === a.id;
+  const wasOpen = same && !!detail.querySelector('details.rule-evidence[open]');
+  const draft = same ? detail.querySelector('textarea[name="reason"]') : null;
+  const draftText = draft ? draft.value : '';
+  const draftFocus = !!draft && document.activeElement === draft;
+  const caret = draft ? [draft.selectionStart, draft.selectionEnd] : null;
   detail.dataset.id = a.id;
   detail.replaceChildren(
     el('header', { class: 'detail-head sev-' + sevClass(a.severity) },
@@ -292,6 +299,15 @@ function renderDetail(a) {
     el('div', { class: 'detail-body' }, body),
     a.state === 'open' ? actions(a) : null);
   if (wasOpen) detail.querySelector('details.rule-evidence').open = true;
+  const reason = detail.querySelector('textarea[name="reason"]');
+  if (reason && draftText) {
+    reason.value = draftText;
+    reason.dispatchEvent(new Event('input'));
+  }
+  if (reason && draftFocus && !reason.disabled) {
+    reason.focus();
+    reason.setSelectionRange(caret[0], caret[1]);
+  }
 }
 
 function actions(a) {
