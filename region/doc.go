@@ -2,7 +2,8 @@
 // it wires the NATS node the facilities publish to (region/broker), the
 // region's store (region/store) and the ingesters that move every site's
 // events from the JetStream stream into the store exactly once
-// (region/ingest), serves /healthz and /metrics, and owns their
+// (region/ingest), serves the dashboard (region/dashboard, fed by the
+// ingesters as they store) beside /healthz and /metrics, and owns their
 // lifecycles.
 //
 // Rules every component here keeps:
@@ -22,5 +23,7 @@
 //     it; a message is acknowledged to JetStream only after the store
 //     committed it, so nothing is lost.
 //   - Imports flow one way: cmd/regiond -> region -> region/{broker, store,
-//     ingest, config} -> sync/wire; nothing under region imports edge.
+//     ingest, dashboard, config} -> sync/wire; nothing under region imports
+//     edge (internal/layers checks it), and what the dashboard shares with
+//     the guard monitor lives in internal/webui and internal/webauth.
 package region
