@@ -59,12 +59,17 @@ var rules = []rule{
 	{
 		from: []string{"region/...", "cmd/regiond"},
 		to:   []string{"edge/..."},
-		why:  "the region and the edge are the two ends of the wire: they share only sync/wire",
+		why:  "the region and the edge are the two ends of the wire: they share only sync/wire and sync/gallerysync",
 	},
 	{
 		from: []string{"edge/...", "cmd/edged", "cmd/edgectl"},
 		to:   []string{"region/..."},
-		why:  "the region and the edge are the two ends of the wire: they share only sync/wire",
+		why:  "the region and the edge are the two ends of the wire: they share only sync/wire and sync/gallerysync",
+	},
+	{
+		from: []string{"sync/gallerysync"},
+		to:   []string{"sync/uplink", "internal/...", "region/...", "edge/..."},
+		why:  "the gallery revision format is shared by the region and the edge: it imports only sync/wire and the standard library",
 	},
 	{
 		from: []string{"edge/store", "edge/custody"},

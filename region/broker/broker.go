@@ -338,7 +338,7 @@ func siteUsers(region string, sites []SiteAccount) []*server.User {
 }
 
 // siteKinds are the subject suffixes of every site -> region kind.
-var siteKinds = []string{"sighting", "alert", "alert.decision", "status", "camera.*.status", "audit", "gallery.ack"}
+var siteKinds = []string{"sighting", "alert", "alert.decision", "status", "camera.*.status", "audit", "gallery.ack", "gallery.enrol"}
 
 // siteSubject is dozor.v1.<region>.<site>.<suffix> with the IDs in their
 // subject form; site may be "*".

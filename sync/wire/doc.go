@@ -24,16 +24,17 @@
 // and new versions until every site has moved.
 //
 // Keys match exactly (no case folding), a key may appear once, and every
-// Decode function enforces MaxPayloadLen, MaxCropLen, canonical UUIDs,
-// finite numbers in range, sequence numbers from 1 to 2^53-1 and
-// timestamps between Epoch and MaxClockSkew past the receiver's clock.
+// Decode function enforces MaxPayloadLen (MaxEnrolmentLen for a
+// GalleryEnrolment), MaxCropLen, canonical UUIDs, finite numbers in range,
+// sequence numbers from 1 to 2^53-1 and timestamps between Epoch and
+// MaxClockSkew past the receiver's clock.
 // Errors are *FieldError and name the JSON field.
 //
 // # Sequence numbers
 //
 // Messages that pass through a site's outbox (sightings, alerts,
-// decisions, audit records, gallery acknowledgements) carry seq, the
-// outbox's sequence number: one counter per site across all those kinds,
+// decisions, audit records, gallery acknowledgements and enrolments) carry
+// seq, the outbox's sequence number: one counter per site across all those kinds,
 // increasing in the order the site stored them. Delivery is at least once
 // and in order, so a receiver drops any message whose seq it has already
 // stored for that site. Site and camera status are retained state, not

@@ -38,15 +38,16 @@ func fuzzDecoder(f *testing.F, kind Kind) {
 	f.Fatalf("no decoder for %v", kind)
 }
 
-func FuzzDecodeSighting(f *testing.F)      { fuzzDecoder(f, KindSighting) }
-func FuzzDecodeAlert(f *testing.F)         { fuzzDecoder(f, KindAlert) }
-func FuzzDecodeAlertDecision(f *testing.F) { fuzzDecoder(f, KindAlertDecision) }
-func FuzzDecodeSiteStatus(f *testing.F)    { fuzzDecoder(f, KindSiteStatus) }
-func FuzzDecodeCameraStatus(f *testing.F)  { fuzzDecoder(f, KindCameraStatus) }
-func FuzzDecodeAuditRecord(f *testing.F)   { fuzzDecoder(f, KindAudit) }
-func FuzzDecodeGalleryAck(f *testing.F)    { fuzzDecoder(f, KindGalleryAck) }
-func FuzzDecodeHWTestPing(f *testing.F)    { fuzzDecoder(f, KindHWTest) }
-func FuzzDecodeResendRequest(f *testing.F) { fuzzDecoder(f, KindResend) }
+func FuzzDecodeSighting(f *testing.F)         { fuzzDecoder(f, KindSighting) }
+func FuzzDecodeAlert(f *testing.F)            { fuzzDecoder(f, KindAlert) }
+func FuzzDecodeAlertDecision(f *testing.F)    { fuzzDecoder(f, KindAlertDecision) }
+func FuzzDecodeSiteStatus(f *testing.F)       { fuzzDecoder(f, KindSiteStatus) }
+func FuzzDecodeCameraStatus(f *testing.F)     { fuzzDecoder(f, KindCameraStatus) }
+func FuzzDecodeAuditRecord(f *testing.F)      { fuzzDecoder(f, KindAudit) }
+func FuzzDecodeGalleryAck(f *testing.F)       { fuzzDecoder(f, KindGalleryAck) }
+func FuzzDecodeHWTestPing(f *testing.F)       { fuzzDecoder(f, KindHWTest) }
+func FuzzDecodeResendRequest(f *testing.F)    { fuzzDecoder(f, KindResend) }
+func FuzzDecodeGalleryEnrolment(f *testing.F) { fuzzDecoder(f, KindGalleryEnrol) }
 
 // FuzzParseTopic: a topic that parses renders back to itself, and every
 // ID in it is a valid segment.

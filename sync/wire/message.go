@@ -15,7 +15,7 @@ var ErrNotForRegion = errors.New("not a message for the region")
 
 // Message is a received message: its parsed topic and its payload, one of
 // Sighting, Alert, AlertDecision, SiteStatus, CameraStatus, AuditRecord,
-// GalleryAck or, for a site, ResendRequest.
+// GalleryAck, GalleryEnrolment or, for a site, ResendRequest.
 type Message struct {
 	Topic   Topic
 	Payload Payload
@@ -34,6 +34,8 @@ func (m Message) Seq() uint64 {
 	case AuditRecord:
 		return p.Seq
 	case GalleryAck:
+		return p.Seq
+	case GalleryEnrolment:
 		return p.Seq
 	}
 	return 0
@@ -73,6 +75,8 @@ func Decode(topic string, data []byte, now time.Time) (Message, error) {
 		p, err = DecodeAuditRecord(data, now)
 	case KindGalleryAck:
 		p, err = DecodeGalleryAck(data, now)
+	case KindGalleryEnrol:
+		p, err = DecodeGalleryEnrolment(data, now)
 	case KindResend:
 		p, err = DecodeResendRequest(data, now)
 	case KindGalleryRevision:
@@ -110,6 +114,8 @@ func payloadSite(p Payload) (site, camera string) {
 	case AuditRecord:
 		return p.Site, ""
 	case GalleryAck:
+		return p.Site, ""
+	case GalleryEnrolment:
 		return p.Site, ""
 	case ResendRequest:
 		return p.Site, ""

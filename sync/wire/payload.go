@@ -84,8 +84,8 @@ func Encode(p Payload) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%v: encode: %w", p.TopicKind(), err)
 	}
-	if len(b) > MaxPayloadLen {
-		return nil, &FieldError{Payload: p.TopicKind().String(), Reason: fmt.Sprintf("encoded to %d bytes, larger than %d", len(b), MaxPayloadLen), Err: ErrTooLarge}
+	if max := MaxPayloadLenOf(p.TopicKind()); len(b) > max {
+		return nil, &FieldError{Payload: p.TopicKind().String(), Reason: fmt.Sprintf("encoded to %d bytes, larger than %d", len(b), max), Err: ErrTooLarge}
 	}
 	return b, nil
 }
@@ -115,8 +115,13 @@ func withVersion(plain any) ([]byte, error) {
 // own so that an error names the field. Keys match exactly; unknown keys
 // are ignored, which is what lets a v1 reader accept a newer v1 writer.
 func decode(name string, data []byte, dst any) error {
-	if len(data) > MaxPayloadLen {
-		return &FieldError{Payload: name, Reason: fmt.Sprintf("%d bytes, larger than %d", len(data), MaxPayloadLen), Err: ErrTooLarge}
+	return decodeLimit(name, data, dst, MaxPayloadLen)
+}
+
+// decodeLimit is decode with the size limit of a kind that has its own.
+func decodeLimit(name string, data []byte, dst any, max int) error {
+	if len(data) > max {
+		return &FieldError{Payload: name, Reason: fmt.Sprintf("%d bytes, larger than %d", len(data), max), Err: ErrTooLarge}
 	}
 	raw, err := objectFields(data)
 	if err != nil {
@@ -205,10 +210,49 @@ func decodeStruct(name, prefix string, raw map[string]json.RawMessage, v reflect
 			}
 			continue
 		}
+		if isStructSlice(sf.Type) {
+			if err := decodeStructSlice(name, field, val, fv); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := json.Unmarshal(val, fv.Addr().Interface()); err != nil {
 			return &FieldError{Payload: name, Field: field, Reason: fieldReason(sf.Type, val, err)}
 		}
 	}
+	return nil
+}
+
+func isStructSlice(t reflect.Type) bool {
+	if t.Kind() != reflect.Slice {
+		return false
+	}
+	e := t.Elem()
+	return e.Kind() == reflect.Struct && e != timeType && e != idType
+}
+
+// decodeStructSlice reads an array of objects with the same strictness
+// as the payload itself; an error names the element ("templates[2].vec").
+func decodeStructSlice(name, field string, val json.RawMessage, fv reflect.Value) error {
+	if string(val) == "null" {
+		return nil
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(val, &elems); err != nil {
+		return &FieldError{Payload: name, Field: field, Reason: fmt.Sprintf("want an array of objects, got %s", clip(string(val)))}
+	}
+	out := reflect.MakeSlice(fv.Type(), len(elems), len(elems))
+	for i, e := range elems {
+		ef := fmt.Sprintf("%s[%d]", field, i)
+		sub, err := objectFields(e)
+		if err != nil {
+			return &FieldError{Payload: name, Field: ef, Reason: err.Error()}
+		}
+		if err := decodeStruct(name, ef+".", sub, out.Index(i)); err != nil {
+			return err
+		}
+	}
+	fv.Set(out)
 	return nil
 }
 
@@ -233,8 +277,14 @@ func fieldReason(t reflect.Type, val json.RawMessage, err error) string {
 		want = "a non-negative integer"
 	case reflect.Int, reflect.Int64:
 		want = "an integer"
-	case reflect.Float64:
+	case reflect.Float64, reflect.Float32:
 		want = "a finite number"
+	case reflect.Slice:
+		if k := t.Elem().Kind(); k == reflect.Float32 || k == reflect.Float64 {
+			want = "an array of finite numbers"
+		} else if k == reflect.String {
+			want = "an array of strings"
+		}
 	case reflect.String:
 		want = "a string"
 	}

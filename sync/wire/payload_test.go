@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -79,6 +80,10 @@ var sightingBase = obj{
 // commonCases are the faults every payload shares, built on base.
 func commonCases(name string, base obj) []decodeCase {
 	good := with(base)
+	limit := MaxPayloadLen
+	if name == "gallery-enrol" {
+		limit = MaxEnrolmentLen
+	}
 	return []decodeCase{
 		{name: "unknown fields are ignored", data: with(base, "added_in_v1_7", obj{"x": []int{1, 2}}, "zz", "later")},
 		{name: "v missing", data: with(base, "v", nil), err: name + ": v: missing"},
@@ -93,7 +98,7 @@ func commonCases(name string, base obj) []decodeCase {
 		{name: "null", data: "null", err: "want a JSON object, got null"},
 		{name: "data after the object", data: good + " {}", err: "invalid JSON: data after the object"},
 		{name: "duplicate key", data: `{"v":1,"site":"ik5","site":"ik6"}`, err: `duplicate key "site"`},
-		{name: "too large", data: good[:len(good)-1] + `,"pad":"` + strings.Repeat("x", MaxPayloadLen) + `"}`, err: "bytes, larger than 131072", is: ErrTooLarge},
+		{name: "too large", data: good[:len(good)-1] + `,"pad":"` + strings.Repeat("x", limit) + `"}`, err: fmt.Sprintf("bytes, larger than %d", limit), is: ErrTooLarge},
 		{name: "site with slash", data: with(base, "site", "ik5/x"), err: "site: contains '/'"},
 		{name: "site with wildcard", data: with(base, "site", "ik+"), err: "site: contains '+', an MQTT wildcard"},
 		{name: "site missing", data: with(base, "site", nil), err: "site: empty"},
@@ -304,7 +309,7 @@ func auditCases() []decodeCase {
 }
 
 var galleryAckBase = obj{
-	"v": 1, "seq": 1045, "site": "ik5", "revision": 318, "status": "applied",
+	"v": 1, "seq": 1045, "site": "ik5", "revision": 318, "in_force": 318, "status": "applied",
 	"at": "2025-06-01T12:03:00Z", "templates": 4211,
 }
 
@@ -312,14 +317,109 @@ func galleryAckCases() []decodeCase {
 	b := galleryAckBase
 	return append(commonCases("gallery-ack", b), []decodeCase{
 		{name: "good", data: with(b)},
-		{name: "failed", data: with(b, "status", "failed", "templates", nil, "reason", "template 17: model mismatch")},
+		{name: "applied without in_force", data: with(b, "in_force", nil)},
+		{name: "applied with in_force zero", data: with(b, "in_force", 0)},
+		{name: "applied in_force differs", data: with(b, "in_force", 317), err: "gallery-ack: in_force: 317 differs from revision 318; status applied means the site runs revision"},
+		{name: "failed", data: with(b, "status", "failed", "in_force", 317, "templates", nil, "reason", "template 17: model mismatch")},
+		{name: "failed with nothing in force", data: with(b, "status", "failed", "in_force", 0, "reason", "bad_signature")},
+		{name: "failed without in_force", data: with(b, "status", "failed", "in_force", nil, "reason", "replayed")},
 		{name: "failed without reason", data: with(b, "status", "failed"), err: "gallery-ack: reason: missing; required when status is failed"},
+		{name: "resync", data: with(b, "status", "resync", "revision", 317, "in_force", 317, "templates", nil)},
+		{name: "resync with reason", data: with(b, "status", "resync", "reason", "gap: got revision 321")},
+		{name: "resync from nothing", data: with(b, "status", "resync", "revision", 0, "in_force", 0, "templates", nil)},
+		{name: "resync without in_force", data: with(b, "status", "resync", "in_force", nil), err: "in_force: 0 differs from revision 318; status resync"},
+		{name: "resync in_force differs", data: with(b, "status", "resync", "in_force", 12), err: "in_force: 12 differs from revision 318"},
+		{name: "in_force beyond 2^53", data: with(b, "status", "failed", "reason", "x", "in_force", uint64(1)<<53), err: "in_force: 9007199254740992 exceeds 2^53-1"},
+		{name: "in_force negative", data: with(b, "in_force", -1), err: "in_force: want a non-negative integer, got -1"},
 		{name: "applied with reason", data: with(b, "reason", "fine"), err: "reason: set although status is applied"},
 		{name: "revision zero", data: with(b, "revision", 0), err: "revision: missing (revisions start at 1)"},
+		{name: "revision zero failed", data: with(b, "revision", 0, "status", "failed", "reason", "x"), err: "revision: missing (revisions start at 1)"},
 		{name: "revision negative", data: with(b, "revision", -3), err: "revision: want a non-negative integer, got -3"},
-		{name: "status unknown", data: with(b, "status", "ok"), err: `status: "ok" is not one of applied, failed`},
+		{name: "status unknown", data: with(b, "status", "ok"), err: `status: "ok" is not one of applied, failed, resync`},
 		{name: "negative templates", data: with(b, "templates", -1), err: "templates: -1 is negative"},
 		{name: "seq missing", data: with(b, "seq", nil), err: "seq: missing"},
+	}...)
+}
+
+var (
+	jpegSHA = fmt.Sprintf("%x", sha256.Sum256(jpeg))
+	vec3    = []float32{0.125, -0.5, 0.0625}
+)
+
+var enrolBase = obj{
+	"v": 1, "seq": 1047, "site": "ik5", "id": "0197a3c2-ae00-7f00-8e55-7fbd3a9b5c77",
+	"at": "2025-06-01T12:06:00Z", "by": "sup-ivanova",
+	"person": obj{"id": "P-30111", "display_name": "Sidorov A. V.", "categories": []string{"remand"}, "watch_lists": []string{"escape-risk"}},
+	"photo":  obj{"sha256": jpegSHA, "jpeg": jpegB64, "source": "monitor upload"},
+	"templates": []obj{
+		{"model": "fused-1", "vec": vec3, "quality": 0.82},
+		{"model": "dlib-1", "vec": []float32{1, 2}, "quality": 0.5},
+	},
+}
+
+func enrolTemplates(kv ...any) []obj {
+	t := obj{"model": "fused-1", "vec": vec3, "quality": 0.82}
+	for i := 0; i < len(kv); i += 2 {
+		t[kv[i].(string)] = kv[i+1]
+	}
+	return []obj{t}
+}
+
+func enrolCases() []decodeCase {
+	b := enrolBase
+	bigJPEG := make([]byte, MaxEnrolPhotoLen)
+	copy(bigJPEG, jpeg)
+	bigVec := make([]float32, MaxTemplateDim)
+	for i := range bigVec {
+		bigVec[i] = -1.1754944e-38
+	}
+	many := make([]obj, MaxEnrolTemplates)
+	for i := range many {
+		many[i] = obj{"model": fmt.Sprintf("m-%d", i), "vec": bigVec, "quality": 1}
+	}
+	return append(commonCases("gallery-enrol", b), []decodeCase{
+		{name: "good", data: with(b)},
+		{name: "no templates", data: with(b, "templates", nil)},
+		{name: "empty templates", data: with(b, "templates", []obj{})},
+		{name: "no labels", data: with(b, "person", obj{"id": "P-1", "display_name": "Иванов И. И."})},
+		{name: "no source", data: with(b, "photo.source", nil)},
+		{name: "largest", data: with(b, "photo.jpeg", base64.StdEncoding.EncodeToString(bigJPEG), "photo.sha256", fmt.Sprintf("%x", sha256.Sum256(bigJPEG)), "templates", many)},
+		{name: "seq missing", data: with(b, "seq", nil), err: "gallery-enrol: seq: missing"},
+		{name: "id missing", data: with(b, "id", nil), err: "gallery-enrol: id: missing"},
+		{name: "id not a UUID", data: with(b, "id", "e-1"), err: "id: want a UUID"},
+		{name: "at missing", data: with(b, "at", nil), err: "at: missing"},
+		{name: "at in the future", data: with(b, "at", "2025-06-01T13:00:00Z"), err: "at: 2025-06-01T13:00:00Z is 30m0s ahead"},
+		{name: "by missing", data: with(b, "by", nil), err: "by: missing"},
+		{name: "person missing", data: with(b, "person", nil), err: "person.id: missing"},
+		{name: "person not an object", data: with(b, "person", "P-1"), err: "person: want a JSON object, got a string"},
+		{name: "person id too long", data: with(b, "person.id", strings.Repeat("p", 129)), err: "person.id: 129 bytes, longer than 128"},
+		{name: "person id control", data: with(b, "person.id", "P-"), err: "person.id: contains the non-printable character U+0001"},
+		{name: "person id padded", data: with(b, "person.id", "P-1 "), err: "person.id: has leading or trailing spaces"},
+		{name: "display name missing", data: with(b, "person.display_name", nil), err: "person.display_name: missing"},
+		{name: "person duplicate key", data: strings.Replace(with(b), `"id":"P-30111"`, `"id":"P-30111","id":"P-2"`, 1), err: `person: duplicate key "id"`},
+		{name: "category twice", data: with(b, "person.categories", []string{"a", "a"}), err: `person.categories[1]: "a" appears twice`},
+		{name: "watch list empty", data: with(b, "person.watch_lists", []string{""}), err: "person.watch_lists[0]: missing"},
+		{name: "watch lists not strings", data: with(b, "person.watch_lists", []int{1}), err: "person.watch_lists: want an array of strings, got [1]"},
+		{name: "photo missing", data: with(b, "photo", nil), err: "photo.jpeg: missing"},
+		{name: "photo not a JPEG", data: with(b, "photo.jpeg", base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\n"))), err: "photo.jpeg: not a JPEG"},
+		{name: "photo too large", data: with(b, "photo.jpeg", bigCrop(MaxEnrolPhotoLen+1)), err: "photo.jpeg: 524289 bytes, larger than 524288", is: ErrTooLarge},
+		{name: "photo bad base64", data: with(b, "photo.jpeg", "/9j/4A*="), err: "photo.jpeg: want standard base64"},
+		{name: "sha mismatch", data: with(b, "photo.sha256", strings.Repeat("0", 64)), err: "photo.sha256: does not match the JPEG bytes (their SHA-256 is " + jpegSHA + ")"},
+		{name: "sha upper case", data: with(b, "photo.sha256", strings.ToUpper(jpegSHA)), err: "photo.sha256: want 64 lower-case hex digits"},
+		{name: "sha missing", data: with(b, "photo.sha256", nil), err: "photo.sha256: missing"},
+		{name: "templates not an array", data: with(b, "templates", obj{"model": "m"}), err: "templates: want an array of objects"},
+		{name: "template not an object", data: with(b, "templates", []int{1}), err: "templates[0]: want a JSON object, got a number"},
+		{name: "template duplicate key", data: strings.Replace(with(b), `"model":"fused-1"`, `"model":"fused-1","model":"x"`, 1), err: `templates[0]: duplicate key "model"`},
+		{name: "template model missing", data: with(b, "templates", enrolTemplates("model", "")), err: "templates[0].model: missing"},
+		{name: "template model twice", data: with(b, "templates", append(enrolTemplates(), enrolTemplates()...)), err: `templates[1].model: "fused-1" repeats templates[0]`},
+		{name: "template vec missing", data: with(b, "templates", enrolTemplates("vec", []float32{})), err: "templates[0].vec: missing"},
+		{name: "template vec too long", data: with(b, "templates", enrolTemplates("vec", make([]float32, MaxTemplateDim+1))), err: "templates[0].vec: 4097 numbers, more than 4096"},
+		{name: "template vec overflow", data: with(b, "templates", enrolTemplates("vec", []rawJSON{"1e39"})), err: "templates[0].vec: want an array of finite numbers, got [1e39]"},
+		{name: "template vec strings", data: with(b, "templates", enrolTemplates("vec", []string{"NaN"})), err: "templates[0].vec: want an array of finite numbers"},
+		{name: "template vec base64", data: with(b, "templates", enrolTemplates("vec", "AAAA")), err: "templates[0].vec: want an array of finite numbers"},
+		{name: "template quality above 1", data: with(b, "templates", enrolTemplates("quality", 1.5)), err: "templates[0].quality: 1.5 is outside [0, 1]"},
+		{name: "template quality string", data: with(b, "templates", enrolTemplates("quality", "high")), err: `templates[0].quality: want a finite number, got "high"`},
+		{name: "too many templates", data: with(b, "templates", append(many, obj{"model": "m-x", "vec": vec3, "quality": 1})), err: "templates: 5 entries, more than 4"},
 	}...)
 }
 
@@ -392,6 +492,7 @@ var decoders = []struct {
 	{KindGalleryAck, func(b []byte, n time.Time) (Payload, error) { return DecodeGalleryAck(b, n) }, galleryAckCases},
 	{KindHWTest, func(b []byte, n time.Time) (Payload, error) { return DecodeHWTestPing(b, n) }, hwtestCases},
 	{KindResend, func(b []byte, n time.Time) (Payload, error) { return DecodeResendRequest(b, n) }, resendCases},
+	{KindGalleryEnrol, func(b []byte, n time.Time) (Payload, error) { return DecodeGalleryEnrolment(b, n) }, enrolCases},
 }
 
 func TestDecode(t *testing.T) {
@@ -470,6 +571,9 @@ func TestEncodeRefusesInvalid(t *testing.T) {
 		{"status with NUL site", SiteStatus{Site: "a\x00", State: SiteOnline, At: testNow}, "site-status: site: contains NUL"},
 		{"resend backwards", ResendRequest{ID: MustNewID(), Site: "ik5", From: 5, To: 4, At: testNow}, "resend: to: 4 is below from 5"},
 		{"resend without id", ResendRequest{Site: "ik5", From: 1, To: 4, At: testNow}, "resend: id: missing"},
+		{"resync behind", GalleryAck{Seq: 1, Site: "ik5", Revision: 4, InForce: 3, Status: GalleryResync, At: testNow}, "gallery-ack: in_force: 3 differs from revision 4"},
+		{"enrolment with a NaN", GalleryEnrolment{Seq: 1, Site: "ik5", ID: MustNewID(), At: testNow, By: "u", Person: EnrolledPerson{ID: "p", DisplayName: "P"},
+			Photo: EnrolledPhoto{SHA256: jpegSHA, JPEG: jpeg}, Templates: []EnrolledTemplate{{Model: "m", Vec: []float32{float32(nan())}}}}, "gallery-enrol: templates[0].vec: element 0 is not a finite number"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -550,6 +654,8 @@ func TestDecodeMessage(t *testing.T) {
 		{"resend", "dozor/v1/north/ik5/resend", with(resendBase), ""},
 		{"resend for another site", "dozor/v1/north/ik6/resend", with(resendBase), `resend: site: "ik5" does not match the topic's site "ik6"`},
 		{"resend on a sighting topic", "dozor/v1/north/ik5/sighting", with(resendBase), "sighting: seq: missing"},
+		{"enrolment", "dozor/v1/north/ik5/gallery/enrol", with(enrolBase), ""},
+		{"enrolment for another site", "dozor/v1/north/ik6/gallery/enrol", with(enrolBase), `gallery-enrol: site: "ik5" does not match the topic's site "ik6"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -591,5 +697,38 @@ func TestFieldErrorFormat(t *testing.T) {
 	e = &FieldError{Payload: "alert", Reason: "invalid JSON", Err: ErrTooLarge}
 	if got := fmt.Sprint(e); got != "alert: invalid JSON" || !errors.Is(e, ErrTooLarge) {
 		t.Fatal(got)
+	}
+}
+
+// TestGalleryAckInForce: an applied ack without in_force (as written
+// before the field existed) means in_force = revision, on decode and on
+// encode, and a decoded ack carries it from then on.
+func TestGalleryAckInForce(t *testing.T) {
+	g, err := DecodeGalleryAck([]byte(with(galleryAckBase, "in_force", nil)), testNow)
+	if err != nil || g.InForce != 318 {
+		t.Fatalf("decoded %+v, %v; want in_force 318", g, err)
+	}
+	b, err := Encode(GalleryAck{Seq: 3, Site: "ik5", Revision: 7, Status: GalleryApplied, At: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"in_force":7`)) {
+		t.Fatalf("an applied ack without InForce must be written with in_force = revision: %s", b)
+	}
+	b, err = Encode(GalleryAck{Seq: 4, Site: "ik5", Revision: 9, InForce: 7, Status: GalleryFailed, Reason: "replayed", At: testNow})
+	if err != nil || !bytes.Contains(b, []byte(`"in_force":7`)) {
+		t.Fatalf("failed ack: %s, %v", b, err)
+	}
+	b, err = Encode(GalleryAck{Seq: 5, Site: "ik5", Status: GalleryResync, At: testNow})
+	if err != nil || !bytes.Contains(b, []byte(`"revision":0,"in_force":0`)) {
+		t.Fatalf("resync from nothing: %s, %v", b, err)
+	}
+	m, err := Decode("dozor/v1/north/ik5/gallery/enrol", []byte(with(enrolBase)), testNow)
+	if err != nil || m.Seq() != 1047 || !m.Topic.Kind.FromSite() || m.Topic.Kind.Retained() {
+		t.Fatalf("enrolment: %+v, %v", m, err)
+	}
+	e := m.Payload.(GalleryEnrolment)
+	if len(e.Templates) != 2 || e.Templates[0].Vec[1] != -0.5 || !bytes.Equal(e.Photo.JPEG, jpeg) || e.Person.WatchLists[0] != "escape-risk" {
+		t.Fatalf("enrolment decoded as %+v", e)
 	}
 }

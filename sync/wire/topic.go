@@ -37,6 +37,7 @@ const (
 	KindGalleryRevision      // gallery/revision         region -> site
 	KindHWTest               // hwtest                   site -> itself (the hardware test)
 	KindResend               // resend                   region -> site
+	KindGalleryEnrol         // gallery/enrol            site -> region
 )
 
 var kindNames = [...]string{
@@ -51,10 +52,11 @@ var kindNames = [...]string{
 	KindGalleryRevision: "gallery-revision",
 	KindHWTest:          "hwtest",
 	KindResend:          "resend",
+	KindGalleryEnrol:    "gallery-enrol",
 }
 
 // Kinds lists every valid kind, in declaration order.
-var Kinds = []Kind{KindSighting, KindAlert, KindAlertDecision, KindSiteStatus, KindCameraStatus, KindAudit, KindGalleryAck, KindGalleryRevision, KindHWTest, KindResend}
+var Kinds = []Kind{KindSighting, KindAlert, KindAlertDecision, KindSiteStatus, KindCameraStatus, KindAudit, KindGalleryAck, KindGalleryRevision, KindHWTest, KindResend, KindGalleryEnrol}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -182,6 +184,8 @@ func (t Topic) String() string {
 		return prefix + "hwtest"
 	case KindResend:
 		return prefix + "resend"
+	case KindGalleryEnrol:
+		return prefix + "gallery/enrol"
 	}
 	return prefix + "?"
 }
@@ -231,8 +235,15 @@ func GalleryAckTopic(region, site string) (string, error) {
 	return Topic{Kind: KindGalleryAck, Region: region, Site: site}.Build()
 }
 
+// GalleryEnrolTopic is dozor/v1/{region}/{site}/gallery/enrol, where a
+// site sends a person it enrolled locally up to the region.
+func GalleryEnrolTopic(region, site string) (string, error) {
+	return Topic{Kind: KindGalleryEnrol, Region: region, Site: site}.Build()
+}
+
 // GalleryRevisionTopic is dozor/v1/{region}/{site}/gallery/revision, the
-// one topic the region publishes to and the site subscribes to.
+// one topic the region publishes gallery revision chunks to and the site
+// subscribes to (the chunk format is sync/gallerysync's).
 func GalleryRevisionTopic(region, site string) (string, error) {
 	return Topic{Kind: KindGalleryRevision, Region: region, Site: site}.Build()
 }
@@ -333,6 +344,8 @@ func ParseTopic(topic string) (Topic, error) {
 		t.Kind = KindGalleryAck
 	case len(rest) == 2 && rest[0] == "gallery" && rest[1] == "revision":
 		t.Kind = KindGalleryRevision
+	case len(rest) == 2 && rest[0] == "gallery" && rest[1] == "enrol":
+		t.Kind = KindGalleryEnrol
 	case len(rest) == 1 && rest[0] == "hwtest":
 		t.Kind = KindHWTest
 	case len(rest) == 1 && rest[0] == "resend":

@@ -24,6 +24,7 @@ var topicCases = []struct {
 	{"gallery revision", "dozor/v1/north/ik5/gallery/revision", Topic{Kind: KindGalleryRevision, Region: "north", Site: "ik5"}, ""},
 	{"hwtest", "dozor/v1/north/ik5/hwtest", Topic{Kind: KindHWTest, Region: "north", Site: "ik5"}, ""},
 	{"resend", "dozor/v1/north/ik5/resend", Topic{Kind: KindResend, Region: "north", Site: "ik5"}, ""},
+	{"gallery enrol", "dozor/v1/north/ik5/gallery/enrol", Topic{Kind: KindGalleryEnrol, Region: "north", Site: "ik5"}, ""},
 	{"resend with a dot in the site", "dozor/v1/north/ik5.a/resend", Topic{Kind: KindResend, Region: "north", Site: "ik5.a"}, ""},
 	{"longest IDs", "dozor/v1/" + strings.Repeat("r", 64) + "/" + strings.Repeat("s", 64) + "/camera/" + strings.Repeat("c", 64) + "/status",
 		Topic{Kind: KindCameraStatus, Region: strings.Repeat("r", 64), Site: strings.Repeat("s", 64), Camera: strings.Repeat("c", 64)}, ""},
@@ -49,6 +50,8 @@ var topicCases = []struct {
 	{"unknown kind", "dozor/v1/north/ik5/sightings", Topic{}, `unknown kind "sightings" after the site level`},
 	{"hwtest below a level", "dozor/v1/north/ik5/hwtest/x", Topic{}, `unknown kind "hwtest/x"`},
 	{"resend below a level", "dozor/v1/north/ik5/resend/1", Topic{}, `unknown kind "resend/1"`},
+	{"gallery enrol below a level", "dozor/v1/north/ik5/gallery/enrol/1", Topic{}, `unknown kind "gallery/enrol/1"`},
+	{"gallery alone", "dozor/v1/north/ik5/gallery", Topic{}, `unknown kind "gallery"`},
 	{"trailing slash", "dozor/v1/north/ik5/sighting/", Topic{}, `unknown kind "sighting/"`},
 	{"wildcard kind", "dozor/v1/north/ik5/#", Topic{}, "contains an MQTT wildcard; a message topic must be concrete"},
 	{"camera without id", "dozor/v1/north/ik5/camera/status", Topic{}, `unknown kind "camera/status"`},
@@ -94,6 +97,7 @@ func TestBuilders(t *testing.T) {
 		KindGalleryRevision: GalleryRevisionTopic,
 		KindHWTest:          HWTestTopic,
 		KindResend:          ResendTopic,
+		KindGalleryEnrol:    GalleryEnrolTopic,
 	}
 	if len(builders) != len(Kinds) {
 		t.Fatalf("%d builders for %d kinds", len(builders), len(Kinds))
@@ -141,6 +145,8 @@ func TestFilters(t *testing.T) {
 		{func() (string, error) { return KindFilter("+", KindAlertDecision) }, "dozor/v1/+/+/alert/decision"},
 		{func() (string, error) { return KindFilter("north", KindHWTest) }, "dozor/v1/north/+/hwtest"},
 		{func() (string, error) { return ResendTopic("north", "ik5") }, "dozor/v1/north/ik5/resend"},
+		{func() (string, error) { return GalleryEnrolTopic("north", "ik5") }, "dozor/v1/north/ik5/gallery/enrol"},
+		{func() (string, error) { return KindFilter("north", KindGalleryEnrol) }, "dozor/v1/north/+/gallery/enrol"},
 	}
 	for _, tc := range cases {
 		got, err := tc.got()
