@@ -27,8 +27,11 @@
 // Memory traffic bounds a scan: 100,000 templates of 512 float32 are 205 MB
 // per query. Each template is therefore also kept as int8 codes with a
 // per-template scale, a quarter of the bytes, and every query first scores
-// all templates with an integer dot kernel (AVX2 assembly on amd64, Go
-// elsewhere). For template t and query q with quantised forms t̂ and q̂,
+// all templates with an integer dot kernel: AVX2 assembly on amd64 CPUs
+// that have it, NEON (ARMv8.0 Advanced SIMD) assembly on arm64, and Go
+// elsewhere or when built with the purego tag. Integer sums are exact, so
+// every kernel returns the same scores bit for bit. For template t and
+// query q with quantised forms t̂ and q̂,
 //
 //	|t·q − t̂·q̂| ≤ ‖t − t̂‖·‖q‖ + ‖t̂‖·‖q − q̂‖,
 //
