@@ -110,6 +110,7 @@ type Daemon struct {
 	gInfo      atomic.Pointer[galleryInfo]
 	cams       []*camera.Camera
 	up         *uplink.Uplink
+	gsync      *gallerySync
 	model      recognizer.ModelID
 	engineName string
 	workers    int
@@ -309,9 +310,14 @@ func (d *Daemon) build(ctx context.Context, p *parts) error {
 	if d.deps.Uplink != nil {
 		d.deps.Uplink(&ucfg)
 	}
-	if d.up, err = uplink.New(ucfg, ob, d.baseLog, uplink.Options{Status: d.siteStatus}); err != nil {
+	if d.gsync, err = d.newGallerySync(st); err != nil {
+		return fatal("config", err)
+	}
+	if d.up, err = uplink.New(ucfg, ob, d.baseLog, uplink.Options{Status: d.siteStatus,
+		OnGalleryRevision: d.gsync.chunk, OnConnect: d.gsync.connect}); err != nil {
 		return fatal("uplink", err)
 	}
+	d.gsync.notify = d.up.Notify
 
 	p.latest = camera.NewLatest()
 	for _, cc := range cfg.Cameras {
@@ -399,6 +405,7 @@ func (d *Daemon) start(ctx context.Context, p *parts) *stages {
 		return nil
 	})
 	s.aux.Go(func() error { d.watchStore(auxCtx, p.dim, rulesCh); return nil })
+	s.aux.Go(func() error { d.gsync.run(auxCtx); return nil })
 	return s
 }
 

@@ -39,17 +39,20 @@ type Health struct {
 	// The box is healthy when its store takes events and it recognises;
 	// cameras and the broker are reported but do not make it unhealthy: a
 	// dead camera is the camera's problem, and a box works offline.
-	Healthy  bool           `json:"healthy"`
-	Problems []string       `json:"problems,omitempty"`
-	Version  string         `json:"version,omitempty"`
-	Started  time.Time      `json:"started"`
-	Store    storeHealth    `json:"store"`
-	Models   modelsHealth   `json:"models"`
-	Gallery  galleryInfo    `json:"gallery"`
-	Rules    int64          `json:"rules"`
-	Cameras  []cameraHealth `json:"cameras"`
-	Outbox   outboxHealth   `json:"outbox"`
-	Uplink   uplinkHealth   `json:"uplink"`
+	Healthy  bool         `json:"healthy"`
+	Problems []string     `json:"problems,omitempty"`
+	Version  string       `json:"version,omitempty"`
+	Started  time.Time    `json:"started"`
+	Store    storeHealth  `json:"store"`
+	Models   modelsHealth `json:"models"`
+	Gallery  galleryInfo  `json:"gallery"`
+	// RegionGallery is the region's gallery revision in force, and the
+	// last revision refused.
+	RegionGallery galleryHealth  `json:"region_gallery"`
+	Rules         int64          `json:"rules"`
+	Cameras       []cameraHealth `json:"cameras"`
+	Outbox        outboxHealth   `json:"outbox"`
+	Uplink        uplinkHealth   `json:"uplink"`
 	// Unstored is the backlog of events the store could not take (a full
 	// disk): they are held in memory and retried, and are NOT stored yet.
 	Unstored unstoredView `json:"unstored"`
@@ -122,6 +125,7 @@ func (d *Daemon) health(r *http.Request) Health {
 	if gi := d.gInfo.Load(); gi != nil {
 		h.Gallery = *gi
 	}
+	h.RegionGallery = d.gsync.health()
 	for _, c := range d.cams {
 		ch := c.Health()
 		h.Cameras = append(h.Cameras, cameraHealth{

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dozor-edge/dozor/camera"
+	"github.com/dozor-edge/dozor/sync/gallerysync"
 )
 
 // counter is a Prometheus counter of whole events: the call sites add
@@ -59,6 +60,11 @@ type metrics struct {
 	lost             counter // events dropped from a full backlog
 	galleryReloads   counter
 	galleryErrors    counter
+	// The region's gallery: the revision in force, refusals by reason,
+	// revision chunks dropped from a full queue.
+	galleryRevision prometheus.Gauge
+	galleryRefused  *prometheus.CounterVec
+	galleryDropped  counter
 
 	collectors []prometheus.Collector // all of the above, for a registry
 }
@@ -81,7 +87,23 @@ func newMetrics() *metrics {
 	m.sightingsKnown = counter{sightings.WithLabelValues("known")}
 	m.sightingsUnknown = counter{sightings.WithLabelValues("unknown")}
 
-	m.collectors = []prometheus.Collector{stages, sightings}
+	m.galleryRevision = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "dozor_gallery_revision",
+		Help: "The region's gallery revision in force at the site (0: none).",
+	})
+	m.galleryRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dozor_gallery_refused_total",
+		Help: "Gallery revision chunks and revisions refused, by reason.",
+	}, []string{"reason"})
+	// Every reason shows from the start, at zero, so that a rate over it
+	// needs no series to appear first.
+	for _, r := range []string{gallerysync.ReasonMalformed, gallerysync.ReasonUnsigned, gallerysync.ReasonBadSignature,
+		gallerysync.ReasonWrongSite, gallerysync.ReasonTruncated, gallerysync.ReasonOversized, gallerysync.ReasonBodyMismatch,
+		gallerysync.ReasonBadBody, gallerysync.ReasonReplayed, gallerysync.ReasonOutOfOrder} {
+		m.galleryRefused.WithLabelValues(r)
+	}
+
+	m.collectors = []prometheus.Collector{stages, sightings, m.galleryRevision, m.galleryRefused}
 	for _, c := range []struct {
 		c          *counter
 		name, help string
@@ -91,6 +113,7 @@ func newMetrics() *metrics {
 		{&m.recognizeErrors, "dozor_recognizer_errors_total", "Detect, embed or match failures."},
 		{&m.galleryReloads, "dozor_gallery_reloads_total", "Gallery snapshots swapped in after a change."},
 		{&m.galleryErrors, "dozor_gallery_reload_errors_total", "Gallery reloads that failed."},
+		{&m.galleryDropped, "dozor_gallery_chunks_dropped_total", "Gallery revision chunks dropped from a full queue (the region sends them again)."},
 		{&m.unassessed, "dozor_tracks_unassessed_total", "Tracks that ended with too few usable frames to judge."},
 		{&m.alerts, "dozor_alerts_total", "Alerts raised by the rules."},
 		{&m.alertsLocalOnly, "dozor_alerts_local_only_total", "Alerts stored but not sent: the wire has no kind for them."},

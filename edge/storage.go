@@ -18,6 +18,8 @@ type Store interface {
 	// What the guard-post monitor reads and writes, and enrolment from it.
 	monitor.Store
 	enroll.Store
+	// The region's gallery at the site.
+	galleryStore
 	DecideAlert(ctx context.Context, d store.AlertDecision, compose store.Compose) (uint64, error)
 
 	// AuditEntries reads the audit log, which tells the daemon when the

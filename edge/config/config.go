@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/internal/yamlconf"
+	"github.com/dozor-edge/dozor/sync/gallerysync"
 )
 
 // Config is the whole daemon configuration.
@@ -26,6 +27,7 @@ type Config struct {
 	Cameras    []Camera   `yaml:"cameras"`
 	Store      Store      `yaml:"store"`
 	Uplink     Uplink     `yaml:"uplink"`
+	Gallery    Gallery    `yaml:"gallery"`
 	HTTP       HTTP       `yaml:"http"`
 	Log        Log        `yaml:"log"`
 }
@@ -82,6 +84,16 @@ type Uplink struct {
 	KeyFile      string        `yaml:"key_file"`
 	KeepAlive    time.Duration `yaml:"keep_alive"`
 	MaxCropBytes int           `yaml:"max_crop_bytes"`
+}
+
+// Gallery is the site's part of the region's master gallery.
+type Gallery struct {
+	// RegionPublicKey is the region's Ed25519 public key in its text form
+	// ("ed25519:<base64>", what `regiond gallery pubkey` prints): the site
+	// applies only gallery revisions it signed. A public key, so it may be
+	// written inline. Empty: the site runs without the region's gallery,
+	// and refuses (and audits) every revision it is sent.
+	RegionPublicKey string `yaml:"region_public_key"`
 }
 
 // HTTP serves /healthz, /metrics and the guard-post monitor.
@@ -262,6 +274,11 @@ func (c Config) Validate() error {
 	}
 	if c.Uplink.MaxCropBytes < 0 || c.Uplink.MaxCropBytes > 1<<20 {
 		bad("uplink.max_crop_bytes", "%d must be between 0 (no crops on the wire) and 1048576", c.Uplink.MaxCropBytes)
+	}
+	if c.Gallery.RegionPublicKey != "" {
+		if _, err := gallerysync.ParsePublicKey(c.Gallery.RegionPublicKey); err != nil {
+			bad("gallery.region_public_key", "%v (want ed25519:<base64>, as `regiond gallery pubkey` prints it)", err)
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen", "%q is not host:port", c.HTTP.Listen)

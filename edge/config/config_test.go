@@ -59,6 +59,7 @@ func TestLoadCases(t *testing.T) {
 			"cameras[1].id", "uplink.broker", "uplink.cert_file", "log.level"}},
 		{"bad-type.yaml", []string{"many", "int"}},
 		{"bad-two-docs.yaml", []string{"more than one YAML document"}},
+		{"bad-gallery-key.yaml", []string{"gallery.region_public_key", "ed25519:<base64>"}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -89,7 +90,8 @@ func TestGoodFullValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Site.ID != "kolony-3" || len(c.Cameras) != 2 || c.Cameras[1].Transport != "udp" || c.Uplink.KeepAlive != 45*time.Second || c.Recognizer.MinFrames != 4 {
+	if c.Site.ID != "kolony-3" || len(c.Cameras) != 2 || c.Cameras[1].Transport != "udp" || c.Uplink.KeepAlive != 45*time.Second || c.Recognizer.MinFrames != 4 ||
+		c.Gallery.RegionPublicKey != "ed25519:TQ7DoNA/7/+TqbzOKiS0BtRvRK7/H3eH2u2xPKr6QCw=" {
 		t.Fatalf("values not read: %+v", c)
 	}
 }
@@ -137,7 +139,7 @@ func TestLoadFileProblems(t *testing.T) {
 // config that validates survives a round trip through validation again.
 func FuzzParse(f *testing.F) {
 	f.Add(Example())
-	for _, name := range []string{"good-full.yaml", "bad-unknown-key.yaml", "bad-inline-credentials.yaml", "bad-values.yaml", "bad-type.yaml", "bad-two-docs.yaml"} {
+	for _, name := range []string{"good-full.yaml", "bad-unknown-key.yaml", "bad-inline-credentials.yaml", "bad-values.yaml", "bad-type.yaml", "bad-two-docs.yaml", "bad-gallery-key.yaml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

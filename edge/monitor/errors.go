@@ -36,6 +36,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		ae = webui.Errorf(http.StatusConflict, "", "the alert is acknowledged by another account")
 	case errors.Is(err, store.ErrNotAcknowledged):
 		ae = webui.Errorf(http.StatusConflict, "", "acknowledge the alert before deciding")
+	case errors.Is(err, store.ErrRegionManaged):
+		ae = webui.Errorf(http.StatusConflict, "", "managed by the region: remove or transfer it there")
 	case errors.Is(err, store.ErrExists):
 		ae = webui.Errorf(http.StatusConflict, "", "already exists")
 	default:

@@ -138,7 +138,25 @@
 // the id of a rule deleted since (DeleteRule) in the same way. The audit
 // log keeps the fact of the removal and its counts. Messages already in
 // the outbox are left as they were composed: a crop queued for the
-// region before the removal still leaves in its message.
+// region before the removal still leaves in its message. A person the
+// region manages is not removed locally (ErrRegionManaged): the region
+// removes or transfers it, and the site follows its gallery revisions.
+//
+// # The region's gallery
+//
+// A person is either the site's own (OriginLocal) or the region's
+// (OriginRegion), brought by a signed gallery revision that the caller
+// has assembled and verified (sync/gallerysync). ApplyGalleryRevision
+// applies one revision in one transaction: the order check against the
+// revision in force (GalleryState), the persons replaced or removed with
+// their biometrics (photos found again by their SHA-256; the synced
+// photos and templates a revision no longer lists deleted, the site's own
+// kept), the revision in force, the "gallery.apply" audit entry and the
+// applied gallery/ack in the outbox. RefuseGalleryRevision audits a
+// refusal ("gallery.refused") and queues a failed or resync ack, in one
+// transaction, and changes nothing else. A template the site enrols from
+// a photo of its own goes up to the region as a gallery/enrol message
+// queued in AddTemplate's transaction.
 //
 // # Audit
 //

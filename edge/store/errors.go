@@ -52,6 +52,9 @@ var (
 	// ErrAlreadyAcknowledged: another account acknowledged the alert
 	// first; the message names it.
 	ErrAlreadyAcknowledged = errors.New("alert already acknowledged")
+	// ErrRegionManaged: the person was brought by a gallery revision of
+	// the region, which alone removes or transfers it.
+	ErrRegionManaged = errors.New("managed by the region")
 	// ErrNotAcknowledged: the alert cannot be decided before somebody
 	// acknowledges it.
 	ErrNotAcknowledged = errors.New("alert not acknowledged")

@@ -33,6 +33,10 @@ type Person struct {
 	Status      PersonStatus
 	Categories  []string // e.g. security categories; sorted, no duplicates
 	WatchLists  []string // sorted, no duplicates
+	// Origin says who manages the profile; set by the store (PutPerson
+	// keeps it): OriginLocal for one enrolled at the site, OriginRegion
+	// for one a gallery revision brought.
+	Origin PersonOrigin
 	// CreatedAt and UpdatedAt are set by the store.
 	CreatedAt, UpdatedAt time.Time
 }
@@ -138,10 +142,10 @@ func loadPersons(ctx context.Context, tx *sql.Tx, id string) ([]Person, error) {
 	out, err := appendRows(ctx, tx, nil, func(r scanner) (Person, error) {
 		var p Person
 		var created, updated int64
-		err := r.Scan(&p.ID, &p.DisplayName, &p.Facility, &p.Status, &created, &updated)
+		err := r.Scan(&p.ID, &p.DisplayName, &p.Facility, &p.Status, &p.Origin, &created, &updated)
 		p.CreatedAt, p.UpdatedAt = fromMs(created), fromMs(updated)
 		return p, err
-	}, `SELECT id, display_name, facility, status, created_at_ms, updated_at_ms FROM persons`+where+` ORDER BY id`, args...)
+	}, `SELECT id, display_name, facility, status, origin, created_at_ms, updated_at_ms FROM persons`+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}

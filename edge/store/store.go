@@ -92,6 +92,7 @@ type Store struct {
 	seal   *sealer // nil in no-key mode
 	sqlite SQLite
 	site   string // the site's id in audit records
+	region string // the site's region, for the topics of gallery messages
 	// auditTopic is where audit records go; "" in no-key mode, which
 	// never writes.
 	auditTopic string
@@ -252,7 +253,7 @@ func Open(path string, opt Options) (*Store, error) {
 	}
 
 	s := &Store{path: abs, now: opt.Now, log: opt.Logger, key: key.Fingerprint(), sqlite: opt.SQLite, site: opt.Site,
-		auditTopic: auditTopic}
+		region: opt.Region, auditTopic: auditTopic}
 	s.r = openDB(opt.SQLite.Driver(durableHook(true)), dsn(abs, "mode=ro&"+busyParam(opt.BusyTimeout)))
 	s.r.SetMaxOpenConns(opt.MaxReaders)
 	s.r.SetMaxIdleConns(opt.MaxReaders)

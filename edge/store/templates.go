@@ -111,7 +111,9 @@ func decodeVec(b []byte) []float32 {
 // AddTemplate enrols a face template of an existing person and returns
 // its id. The vector is encrypted; its dimension must equal that of the
 // model's templates already stored. The enrolment is audited under actor in
-// the same transaction.
+// the same transaction. A template made of a photo enrolled at the site is
+// also sent up to the region, in that transaction: a gallery/enrol message
+// in the outbox (see queueEnrolment).
 func (s *Store) AddTemplate(ctx context.Context, actor string, t NewTemplate) (string, error) {
 	if err := s.needKey("add template"); err != nil {
 		return "", err
@@ -154,6 +156,9 @@ func (s *Store) AddTemplate(ctx context.Context, actor string, t NewTemplate) (s
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, t.PersonID, string(t.Model), len(t.Vec), float64(t.Quality), t.Source, photo, actor, s.nowMs(), sealed)
 		if err != nil {
+			return err
+		}
+		if err := s.queueEnrolment(ctx, tx, actor, id, t); err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, tx, actor, "template.enrol", "template:"+id, map[string]any{

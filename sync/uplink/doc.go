@@ -44,6 +44,18 @@
 // logged at most once a minute; the region asks again while its gap stays
 // open.
 //
+// # Gallery revisions
+//
+// With Options.OnGalleryRevision set, the uplink also subscribes (QoS 1)
+// to the site's gallery revision topic after every connect, and hands each
+// chunk the region publishes there, unread, to that callback on the MQTT
+// client's goroutine (which must only queue it): the chunks are signed by
+// the region and checked by the site's gallery sync, which knows the key
+// and the revision in force. Chunks the broker kept in the session while
+// the site was away arrive after the next connect. Options.OnConnect runs
+// once after each connect, with the subscriptions in place, so that the
+// site can ask the region for what follows the revision it runs.
+//
 // # Connection
 //
 // One paho client per connection, CleanSession false under a stable client

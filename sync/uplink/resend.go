@@ -62,11 +62,16 @@ func (c *resendChunk) waiting() (mqtt.Token, uint64) {
 }
 
 // onMessage receives everything the broker delivers to the uplink's
-// connection: the site's resend requests, including those the broker kept
+// connection: the region's gallery revision chunks (handed to
+// OnGalleryRevision) and the site's resend requests, including those the broker kept
 // in the persistent session while the site was away, which arrive before
 // the subscription is renewed. It runs on paho's goroutine and never
 // blocks: a request is checked and queued for the drain loop.
 func (u *Uplink) onMessage(_ mqtt.Client, m mqtt.Message) {
+	if u.galleryTopic != "" && m.Topic() == u.galleryTopic {
+		u.galleryChunk(m.Payload())
+		return
+	}
 	u.resendRequest(m.Topic(), m.Payload())
 }
 
@@ -264,24 +269,35 @@ func (u *Uplink) finishResend(job *resendJob) {
 // fatal: the outbox still drains, and the region's requests go unanswered
 // until the ACL has the resend line.
 func (u *Uplink) subscribeResend(ctx context.Context, bc *brokerConn) error {
-	tok := bc.client.Subscribe(u.resendTopic, 1, nil) // nil: onMessage, the default handler
+	refused, err := u.subscribe(ctx, bc, u.resendTopic)
+	if refused {
+		u.log.Error("the broker refused the subscription to the region's resend requests; gaps the region finds will not be repaired (the site's ACL needs a read line for its resend topic)",
+			"topic", u.resendTopic)
+	}
+	return err
+}
+
+// subscribe subscribes to topic with QoS 1 and waits for the SUBACK.
+// Messages go to onMessage, the connection's default handler, which also
+// receives those the broker kept in the persistent session while the site
+// was away. refused reports a SUBACK that refused the topic (an ACL
+// without its read line).
+func (u *Uplink) subscribe(ctx context.Context, bc *brokerConn, topic string) (refused bool, err error) {
+	tok := bc.client.Subscribe(topic, 1, nil) // nil: onMessage, the default handler
 	timer := time.NewTimer(u.cfg.AckTimeout)
 	defer timer.Stop()
 	select {
 	case <-ctx.Done():
-		return nil
+		return false, nil
 	case <-bc.lost:
-		return fmt.Errorf("connection lost before the resend subscription was acknowledged: %w", bc.lostErr)
+		return false, fmt.Errorf("connection lost before the subscription to %s was acknowledged: %w", topic, bc.lostErr)
 	case <-timer.C:
-		return fmt.Errorf("no SUBACK for %s within %v", u.resendTopic, u.cfg.AckTimeout)
+		return false, fmt.Errorf("no SUBACK for %s within %v", topic, u.cfg.AckTimeout)
 	case <-tok.Done():
 	}
 	if err := tok.Error(); err != nil {
-		return fmt.Errorf("subscribe to %s: %w", u.resendTopic, err)
+		return false, fmt.Errorf("subscribe to %s: %w", topic, err)
 	}
-	if st, ok := tok.(*mqtt.SubscribeToken); ok && st.Result()[u.resendTopic] >= 0x80 {
-		u.log.Error("the broker refused the subscription to the region's resend requests; gaps the region finds will not be repaired (the site's ACL needs a read line for its resend topic)",
-			"topic", u.resendTopic)
-	}
-	return nil
+	st, ok := tok.(*mqtt.SubscribeToken)
+	return ok && st.Result()[topic] >= 0x80, nil
 }

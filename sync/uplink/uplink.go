@@ -73,6 +73,9 @@ type Stats struct {
 	ResendRequests  uint64
 	ResendIgnored   uint64
 	ResentOnRequest uint64
+	// GalleryChunks counts the messages received on the gallery revision
+	// topic and handed to Options.OnGalleryRevision.
+	GalleryChunks uint64
 }
 
 // Options are the uplink's collaborators besides the outbox.
@@ -83,6 +86,16 @@ type Options struct {
 	Status func() wire.SiteStatus
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// OnGalleryRevision, if set, receives every message delivered on the
+	// site's gallery revision topic (the region's signed chunks), which
+	// the uplink then subscribes to with QoS 1 after each connect. It runs
+	// on the MQTT client's goroutine and must not block: it should only
+	// queue the payload. The payload is the client's own copy.
+	OnGalleryRevision func(payload []byte)
+	// OnConnect, if set, is called once after each connect, when the
+	// subscriptions are in place and before the outbox drains. It runs on
+	// the uplink's goroutine and must not block.
+	OnConnect func()
 }
 
 // Uplink drains a site's outbox to the regional MQTT broker. Create it with
@@ -96,11 +109,16 @@ type Uplink struct {
 	now         func() time.Time
 	statusTopic string
 	resendTopic string
-	statusEvery time.Duration // the online status's repeat while connected
-	notify      chan struct{}
-	stateKick   chan struct{} // SetRetained changed a state
-	resendKick  chan struct{} // a resend request was queued
-	running     atomic.Bool
+	// galleryTopic is the site's gallery revision topic; "" when no
+	// OnGalleryRevision is set, so nothing is subscribed.
+	galleryTopic string
+	onGallery    func([]byte)
+	onConnect    func()
+	statusEvery  time.Duration // the online status's repeat while connected
+	notify       chan struct{}
+	stateKick    chan struct{} // SetRetained changed a state
+	resendKick   chan struct{} // a resend request was queued
+	running      atomic.Bool
 
 	mu           sync.Mutex
 	stats        Stats
@@ -168,21 +186,30 @@ func New(cfg Config, outbox Outbox, log *slog.Logger, opts Options) (*Uplink, er
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
+	var galleryTopic string
+	if opts.OnGalleryRevision != nil {
+		if galleryTopic, err = wire.GalleryRevisionTopic(cfg.Region, cfg.Site); err != nil {
+			return nil, fmt.Errorf("uplink: %w", err)
+		}
+	}
 	u := &Uplink{
-		cfg:         cfg,
-		outbox:      outbox,
-		log:         log.With("component", "uplink", "site", cfg.Site),
-		status:      opts.Status,
-		now:         opts.Now,
-		statusTopic: topic,
-		resendTopic: resendTopic,
-		statusEvery: statusEvery,
-		notify:      make(chan struct{}, 1),
-		stateKick:   make(chan struct{}, 1),
-		resendKick:  make(chan struct{}, 1),
-		retained:    map[string][]byte{},
-		dirty:       map[string]struct{}{},
-		stats:       Stats{State: StateIdle, OutboxDepth: -1},
+		cfg:          cfg,
+		galleryTopic: galleryTopic,
+		onGallery:    opts.OnGalleryRevision,
+		onConnect:    opts.OnConnect,
+		outbox:       outbox,
+		log:          log.With("component", "uplink", "site", cfg.Site),
+		status:       opts.Status,
+		now:          opts.Now,
+		statusTopic:  topic,
+		resendTopic:  resendTopic,
+		statusEvery:  statusEvery,
+		notify:       make(chan struct{}, 1),
+		stateKick:    make(chan struct{}, 1),
+		resendKick:   make(chan struct{}, 1),
+		retained:     map[string][]byte{},
+		dirty:        map[string]struct{}{},
+		stats:        Stats{State: StateIdle, OutboxDepth: -1},
 	}
 	if d, ok := outbox.(DepthReporter); ok {
 		u.depth = d
@@ -241,7 +268,7 @@ func (u *Uplink) recordError(err error) {
 // receiver that keeps the first copy of each seq sees them ascending.
 //
 // A message that can never be published (its topic is not this site's
-// dozor/v1 topic, its payload is larger than wire.MaxPayloadLen, its QoS
+// dozor/v1 topic, its payload is larger than its kind's wire.MaxPayloadLenOf, its QoS
 // is above 2) would stop the queue for good; it is logged as an error,
 // counted in Stats.Skipped and marked sent. Its row stays in the store.
 func (u *Uplink) Run(ctx context.Context) error {
@@ -344,6 +371,9 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 	if err := u.subscribeResend(ctx, bc); err != nil {
 		return err
 	}
+	if err := u.subscribeGallery(ctx, bc); err != nil {
+		return err
+	}
 	if ctx.Err() != nil {
 		u.shutdown(ctx, client, lost, nil)
 		return nil
@@ -355,6 +385,9 @@ func (u *Uplink) drain(ctx context.Context, bc *brokerConn) error {
 		sentBefore = s.Sent
 	})
 	u.log.Info("connected to the broker", "broker", broker, "client_id", u.cfg.clientID())
+	if u.onConnect != nil {
+		u.onConnect()
+	}
 	u.refreshDepth(ctx, true)
 	// Every stored state again: the broker may have lost its retained
 	// copies, and those set while disconnected were never sent.
@@ -536,12 +569,12 @@ func (u *Uplink) unpublishable(m Message) string {
 	if m.QoS > 2 {
 		return fmt.Sprintf("QoS %d", m.QoS)
 	}
-	if len(m.Payload) > wire.MaxPayloadLen {
-		return fmt.Sprintf("payload of %d bytes, larger than %d", len(m.Payload), wire.MaxPayloadLen)
-	}
 	t, err := wire.ParseTopic(m.Topic)
 	if err != nil {
 		return err.Error()
+	}
+	if limit := wire.MaxPayloadLenOf(t.Kind); len(m.Payload) > limit {
+		return fmt.Sprintf("payload of %d bytes, larger than %d", len(m.Payload), limit)
 	}
 	switch {
 	case t.Kind == wire.KindHWTest:
