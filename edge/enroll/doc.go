@@ -21,6 +21,10 @@
 //     swapped. It is enrolled anyway only with Options.AllowSimilar, and
 //     the Result still names the look-alike.
 //
+// The face steps, the look-alike search and the statuses and reasons come
+// from recognizer/enrolcheck, which enrolment at the region shares, so an
+// operator reads the same verdicts in both places.
+//
 // An accepted photo is stored as the person's enrolment photo (the store
 // encrypts it) and its embedding as a template of the engine's model, with
 // the face quality, the source ("booking photo") and the actor. A profile

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/recognizer/enrolcheck"
 	"github.com/dozor-edge/dozor/recognizer/gallery"
 )
 
@@ -51,38 +52,24 @@ type Decoder func(data []byte) (*recognizer.Image, error)
 // here.
 const Source = "booking photo"
 
-// Status is the outcome for one photo.
-type Status string
+// Status is the outcome for one photo; the statuses are enrolcheck's,
+// shared with enrolment at the region.
+type Status = enrolcheck.Status
 
+// The statuses, documented in enrolcheck.
 const (
-	// StatusEnrolled: the photo and a template of it were stored.
-	StatusEnrolled Status = "enrolled"
-	// StatusAlreadyEnrolled: the same photo (by SHA-256) is already
-	// behind a template of this person and model; nothing was written.
-	StatusAlreadyEnrolled Status = "already_enrolled"
-	// StatusBadImage: the file could not be read or decoded.
-	StatusBadImage Status = "bad_image"
-	// StatusNoFace: the engine found no face.
-	StatusNoFace Status = "no_face"
-	// StatusSeveralFaces: more than one face; refused as ambiguous.
-	StatusSeveralFaces Status = "several_faces"
-	// StatusPoorQuality: the face fails the enrolment quality policy;
-	// Result.Reason says why.
-	StatusPoorQuality Status = "poor_quality"
-	// StatusSimilar: the face looks like another enrolled person at or
-	// above the threshold (Result.SimilarTo, Result.Score); not enrolled.
-	StatusSimilar Status = "similar"
-	// StatusError: the store refused the profile or the engine failed on
-	// this photo; Result.Reason has the error.
-	StatusError Status = "error"
+	StatusEnrolled        = enrolcheck.StatusEnrolled
+	StatusAlreadyEnrolled = enrolcheck.StatusAlreadyEnrolled
+	StatusBadImage        = enrolcheck.StatusBadImage
+	StatusNoFace          = enrolcheck.StatusNoFace
+	StatusSeveralFaces    = enrolcheck.StatusSeveralFaces
+	StatusPoorQuality     = enrolcheck.StatusPoorQuality
+	StatusSimilar         = enrolcheck.StatusSimilar
+	StatusError           = enrolcheck.StatusError
 )
 
 // Statuses lists every status in the order reports show them.
-var Statuses = []Status{StatusEnrolled, StatusAlreadyEnrolled, StatusBadImage, StatusNoFace,
-	StatusSeveralFaces, StatusPoorQuality, StatusSimilar, StatusError}
-
-// Failed reports whether the photo ended without a template.
-func (s Status) Failed() bool { return s != StatusEnrolled && s != StatusAlreadyEnrolled }
+var Statuses = enrolcheck.Statuses
 
 // Profile is what an import knows about a person. Fields left empty (a
 // nil slice) leave an existing profile's value as it is; an empty
@@ -152,13 +139,6 @@ type Options struct {
 	Policy recognizer.QualityPolicy
 }
 
-// rebuildEvery bounds the templates searched one by one before the
-// gallery snapshot is rebuilt with them: a rebuild is linear in the
-// gallery, so rebuilding for every photo would make a large import
-// quadratic, and a linear scan of a few hundred vectors costs less than a
-// rebuild.
-const rebuildEvery = 256
-
 // Enroller enrols photos with one engine into one store. Like the engine
 // it owns, it is used by one goroutine at a time.
 type Enroller struct {
@@ -172,9 +152,8 @@ type Enroller struct {
 	// templates of the model.
 	photos map[string][]templatePhoto
 
-	all     []gallery.Template
-	snap    *gallery.Snapshot
-	pending []gallery.Template
+	// idx answers the look-alike question for the model.
+	idx *enrolcheck.Index
 	// unchecked counts profiles without a template of the model.
 	unchecked int
 }
@@ -201,7 +180,7 @@ func New(ctx context.Context, st Store, eng recognizer.Engine, opt Options) (*En
 		}
 		opt.Threshold = t
 	}
-	if !(opt.Threshold > -1 && opt.Threshold <= 1) {
+	if !enrolcheck.CheckThreshold(opt.Threshold) {
 		return nil, fmt.Errorf("enroll: similarity threshold %v is not a cosine similarity in (-1, 1]", opt.Threshold)
 	}
 	if opt.Policy == (recognizer.QualityPolicy{}) {
@@ -223,16 +202,16 @@ func New(ctx context.Context, st Store, eng recognizer.Engine, opt Options) (*En
 	for _, p := range persons {
 		e.profiles[p.ID] = p
 	}
-	e.all = make([]gallery.Template, 0, len(ts))
+	all := make([]gallery.Template, 0, len(ts))
 	for _, t := range ts {
 		if len(t.Vec) != eng.Dim() {
 			return nil, fmt.Errorf("enroll: the store holds %d-component templates of model %q, the engine makes %d: not one vector space",
 				len(t.Vec), model, eng.Dim())
 		}
-		e.all = append(e.all, gallery.Template{PersonID: t.PersonID, TemplateID: t.ID, Vec: t.Vec})
+		all = append(all, gallery.Template{PersonID: t.PersonID, TemplateID: t.ID, Vec: t.Vec})
 		e.photos[t.PersonID] = append(e.photos[t.PersonID], templatePhoto{t.ID, t.PhotoID})
 	}
-	if e.snap, err = gallery.New(model, eng.Dim(), e.all, gallery.Options{}); err != nil {
+	if e.idx, err = enrolcheck.NewIndex(model, eng.Dim(), all); err != nil {
 		return nil, fmt.Errorf("enroll: %w", err)
 	}
 	for _, p := range persons {
@@ -351,29 +330,17 @@ func (e *Enroller) Add(ctx context.Context, it Item) (Result, error) {
 			return refuse(StatusBadImage, "%v", err)
 		}
 	}
-	faces, err := e.eng.Detect(img)
-	if err != nil {
-		return refuse(StatusError, "face detection: %v", err)
+	v := enrolcheck.Check(e.eng, img, e.opt.Policy)
+	r.Faces = v.Faces
+	if v.Faces == 1 {
+		r.Quality = v.Quality.Score
 	}
-	r.Faces = len(faces)
-	switch len(faces) {
-	case 0:
-		return refuse(StatusNoFace, "no face found")
-	case 1:
-	default:
-		return refuse(StatusSeveralFaces, "%d faces: a booking photo must show the one person it enrols; crop it to that face", len(faces))
+	if !v.OK() {
+		return refuse(v.Status, "%s", v.Reason)
 	}
-	q := assess(faces[0], e.opt.Policy)
-	r.Quality = q.Score
-	if !q.Usable() {
-		return refuse(StatusPoorQuality, "%s", q.Reason)
-	}
-	emb, err := embedOne(e.eng, img, faces[0])
-	if err != nil {
-		return refuse(StatusError, "%v", err)
-	}
+	emb := v.Embedding
 
-	other, score, err := e.nearestOther(emb, it.Profile.ID)
+	other, score, err := e.idx.NearestOther(emb, it.Profile.ID)
 	if err != nil {
 		return refuse(StatusError, "gallery search: %v", err)
 	}
@@ -385,11 +352,9 @@ func (e *Enroller) Add(ctx context.Context, it Item) (Result, error) {
 			return r, err
 		}
 		if !e.opt.AllowSimilar {
-			return refuse(StatusSimilar, "looks like %s (score %.3f, threshold %.3f): a second profile of one person, or a swapped photo",
-				other, score, e.opt.Threshold)
+			return refuse(StatusSimilar, "%s", enrolcheck.SimilarReason(other, score, e.opt.Threshold))
 		}
-		r.Reason = fmt.Sprintf("looks like %s (score %.3f, threshold %.3f); enrolled because look-alikes were allowed",
-			other, score, e.opt.Threshold)
+		r.Reason = enrolcheck.SimilarAllowedReason(other, score, e.opt.Threshold)
 	}
 
 	// From here the photo is written whole: a cancellation between the
@@ -405,14 +370,14 @@ func (e *Enroller) Add(ctx context.Context, it Item) (Result, error) {
 	}
 	r.PhotoID = photoID
 	tid, err = e.st.AddTemplate(wctx, e.opt.Actor, store.NewTemplate{PersonID: it.Profile.ID, Model: e.model,
-		Vec: emb.Vec, Quality: min(1, max(0, q.Score)), Source: Source, PhotoID: photoID})
+		Vec: emb.Vec, Quality: enrolcheck.TemplateQuality(v.Quality), Source: Source, PhotoID: photoID})
 	if err != nil {
 		return e.storeFailure(r, "storing the template", err)
 	}
 	r.TemplateID = tid
 	r.Status = StatusEnrolled
 	e.photos[it.Profile.ID] = append(e.photos[it.Profile.ID], templatePhoto{tid, photoID})
-	e.addToGallery(gallery.Template{PersonID: it.Profile.ID, TemplateID: tid, Vec: emb.Vec})
+	e.idx.Add(gallery.Template{PersonID: it.Profile.ID, TemplateID: tid, Vec: emb.Vec})
 	return r, nil
 }
 
@@ -486,53 +451,6 @@ func (e *Enroller) putProfile(ctx context.Context, p Profile, r *Result) (refuse
 	return false, nil
 }
 
-// nearestOther returns the most similar person other than self and the
-// score, searching the snapshot and the templates added since.
-func (e *Enroller) nearestOther(emb recognizer.Embedding, self string) (string, float32, error) {
-	best, bestScore := "", float32(-2)
-	if e.snap.Len() > 0 {
-		ms, err := e.snap.Search(emb, 2)
-		if err != nil {
-			return "", 0, err
-		}
-		for _, m := range ms {
-			if m.PersonID != self {
-				best, bestScore = m.PersonID, m.Score
-				break
-			}
-		}
-	}
-	if len(e.pending) > 0 {
-		q := slices.Clone(emb.Vec)
-		recognizer.Normalize(q)
-		for _, t := range e.pending {
-			if t.PersonID == self {
-				continue
-			}
-			s := recognizer.Dot(q, t.Vec)
-			if s > bestScore || (s == bestScore && t.PersonID < best) {
-				best, bestScore = t.PersonID, s
-			}
-		}
-	}
-	return best, bestScore, nil
-}
-
-func (e *Enroller) addToGallery(t gallery.Template) {
-	t.Vec = slices.Clone(t.Vec)
-	recognizer.Normalize(t.Vec)
-	e.all = append(e.all, t)
-	e.pending = append(e.pending, t)
-	if len(e.pending) < rebuildEvery {
-		return
-	}
-	// The vectors were checked when they were stored, so a rebuild
-	// cannot fail; if it ever did, the linear scan keeps covering them.
-	if s, err := gallery.New(e.model, e.eng.Dim(), e.all, gallery.Options{}); err == nil {
-		e.snap, e.pending = s, nil
-	}
-}
-
 func (e *Enroller) audit(ctx context.Context, action, object string, detail any) error {
 	b, err := json.Marshal(detail)
 	if err != nil {
@@ -542,31 +460,6 @@ func (e *Enroller) audit(ctx context.Context, action, object string, detail any)
 		return fmt.Errorf("enroll: audit %s: %w", action, err)
 	}
 	return nil
-}
-
-// assess applies the enrolment policy to a detected face, reusing the
-// sharpness the engine measured on the aligned chip. An engine that does
-// not assess quality (the go-face engine leaves Quality zero) has no
-// sharpness to offer; its faces are gated on size, pose and detector
-// score only, rather than refused as blurred for want of a measurement.
-func assess(f recognizer.Face, p recognizer.QualityPolicy) recognizer.Quality {
-	if f.Quality == (recognizer.Quality{}) {
-		p.MinSharpness = 0
-	}
-	return recognizer.AssessQuality(f, f.Quality.Sharpness, p)
-}
-
-// embedOne embeds one face and checks that the engine kept to its model.
-func embedOne(eng recognizer.Engine, img *recognizer.Image, f recognizer.Face) (recognizer.Embedding, error) {
-	embs, err := eng.Embed(img, []recognizer.Face{f})
-	if err != nil {
-		return recognizer.Embedding{}, fmt.Errorf("embedding: %w", err)
-	}
-	if len(embs) != 1 || embs[0].Model != eng.Model() || len(embs[0].Vec) != eng.Dim() {
-		return recognizer.Embedding{}, fmt.Errorf("embedding: the engine returned %d embeddings, not one %d-component vector of model %q",
-			len(embs), eng.Dim(), eng.Model())
-	}
-	return embs[0], nil
 }
 
 // clip shortens an error quoted in an audit detail, which the store

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"io"
 	"os"
 	"unicode"
@@ -13,17 +11,13 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/recognizer/enrolcheck"
 )
 
 // MaxFileBytes bounds a photo file read from disk. It is far above any
 // booking photo; the limit only keeps a wrong path (a video, a disk image)
 // from being read into memory whole.
 const MaxFileBytes = 64 << 20
-
-// storedJPEGQuality is used when a photo has to be re-encoded for the
-// store. It is high because the stored photo is what future models will
-// be re-embedded from.
-const storedJPEGQuality = 95
 
 var (
 	jpegMagic = []byte{0xFF, 0xD8, 0xFF}
@@ -67,25 +61,9 @@ func storable(data []byte) bool {
 }
 
 // encodeJPEG encodes a decoded photo for the store, for files the store
-// does not take as they are (BMP, WebP, oversized). The encoding is
-// deterministic, so the same file always gives the same stored bytes and
-// the same hash.
+// does not take as they are (BMP, WebP, oversized).
 func encodeJPEG(img *recognizer.Image) ([]byte, error) {
-	if err := img.Validate(); err != nil {
-		return nil, err
-	}
-	rgba := image.NewRGBA(image.Rect(0, 0, img.W, img.H))
-	for i, j := 0, 0; i < len(img.Pix); i, j = i+3, j+4 {
-		rgba.Pix[j], rgba.Pix[j+1], rgba.Pix[j+2], rgba.Pix[j+3] = img.Pix[i+2], img.Pix[i+1], img.Pix[i], 0xFF
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: storedJPEGQuality}); err != nil {
-		return nil, err
-	}
-	if buf.Len() > store.MaxPhotoBytes {
-		return nil, fmt.Errorf("%d bytes even as JPEG, over the store's %d-byte limit", buf.Len(), store.MaxPhotoBytes)
-	}
-	return buf.Bytes(), nil
+	return enrolcheck.EncodeJPEG(img, store.MaxPhotoBytes)
 }
 
 // checkID applies the store's rule for identifiers (1 to

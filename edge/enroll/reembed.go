@@ -9,6 +9,7 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/recognizer/enrolcheck"
 )
 
 // ReembedReport says what a re-embedding run did.
@@ -187,12 +188,12 @@ func reembedPhoto(ctx context.Context, st Store, eng recognizer.Engine, decode D
 	default:
 		return refuse(StatusSeveralFaces, "%d faces found by %s: whose face the template would be is ambiguous", len(faces), eng.Name())
 	}
-	q := assess(faces[0], recognizer.DefaultEnrolPolicy)
+	q := enrolcheck.Assess(faces[0], recognizer.DefaultEnrolPolicy)
 	r.Quality = q.Score
 	if !q.Usable() {
 		r.Reason = "below the enrolment policy under this engine (" + q.Reason + "); re-embedded as enrolled"
 	}
-	emb, err := embedOne(eng, img, faces[0])
+	emb, err := enrolcheck.Embed(eng, img, faces[0])
 	if err != nil {
 		return refuse(StatusError, "%v", err)
 	}
@@ -201,7 +202,7 @@ func reembedPhoto(ctx context.Context, st Store, eng recognizer.Engine, decode D
 		source = Source
 	}
 	tid, err := st.AddTemplate(ctx, actor, store.NewTemplate{PersonID: person, Model: eng.Model(), Vec: emb.Vec,
-		Quality: min(1, max(0, q.Score)), Source: source, PhotoID: ph.ID})
+		Quality: enrolcheck.TemplateQuality(q), Source: source, PhotoID: ph.ID})
 	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrNotFound) {
 		return refuse(StatusError, "storing the template: %v", err)
 	}
