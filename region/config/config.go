@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,13 +25,15 @@ import (
 
 // Config is the whole daemon configuration.
 type Config struct {
-	Region Region `yaml:"region"`
-	Data   Data   `yaml:"data"`
-	Store  Store  `yaml:"store"`
-	Broker Broker `yaml:"broker"`
-	Ingest Ingest `yaml:"ingest"`
-	HTTP   HTTP   `yaml:"http"`
-	Log    Log    `yaml:"log"`
+	Region  Region  `yaml:"region"`
+	Data    Data    `yaml:"data"`
+	Store   Store   `yaml:"store"`
+	Broker  Broker  `yaml:"broker"`
+	Ingest  Ingest  `yaml:"ingest"`
+	Gallery Gallery `yaml:"gallery"`
+	Models  Models  `yaml:"models"`
+	HTTP    HTTP    `yaml:"http"`
+	Log     Log     `yaml:"log"`
 }
 
 // Region names the region on the wire (dozor/v1/<region>/...).
@@ -62,6 +65,11 @@ type Store struct {
 	Driver  string `yaml:"driver"`
 	Path    string `yaml:"path"`
 	DSNFile string `yaml:"dsn_file"`
+	// KeyFile holds the key (32 random bytes, mode 0600) that seals the
+	// gallery's photos and templates in the database. Empty means
+	// <data.dir>/store.key. It is generated on the first start; keep a
+	// copy apart from the database and its backups.
+	KeyFile string `yaml:"key_file"`
 }
 
 // DSN reads the PostgreSQL connection string from DSNFile (its first
@@ -160,6 +168,60 @@ type Ingest struct {
 	ResendAfter time.Duration `yaml:"resend_after"`
 }
 
+// Gallery is the master gallery's distribution to the sites: the key
+// revisions are signed with and how they are re-sent.
+type Gallery struct {
+	// SigningKeyFile holds the region's Ed25519 private key (mode 0600).
+	// Empty means <data.dir>/gallery-signing.key. It is generated on the
+	// first start; the sites configure its public key.
+	SigningKeyFile string `yaml:"signing_key_file"`
+	// ResendAfter is how long a site has to acknowledge a revision before
+	// it is sent again.
+	ResendAfter time.Duration `yaml:"resend_after"`
+	// TransferSourceWait is how long a transfer waits for the source site
+	// to confirm the removal before the destination gets the person anyway.
+	TransferSourceWait time.Duration `yaml:"transfer_source_wait"`
+	// ChunkBytes bounds one revision message on the wire.
+	ChunkBytes int `yaml:"chunk_bytes"`
+}
+
+// StoreKeyPath is the store key file in use: Store.KeyFile, or its
+// default under the data folder.
+func (c Config) StoreKeyPath() string {
+	if c.Store.KeyFile != "" {
+		return c.Store.KeyFile
+	}
+	return filepath.Join(c.Data.Dir, "store.key")
+}
+
+// SigningKeyPath is the signing key file in use: SigningKeyFile, or its
+// default under the data folder.
+func (c Config) SigningKeyPath() string {
+	if c.Gallery.SigningKeyFile != "" {
+		return c.Gallery.SigningKeyFile
+	}
+	return filepath.Join(c.Data.Dir, "gallery-signing.key")
+}
+
+// Models selects the recognition engine used for enrolment at the region,
+// as in edged's configuration.
+type Models struct {
+	// Dir holds the verified model files (`edgectl models install`).
+	Dir string `yaml:"dir"`
+	// Engine is default, fused, faceplugin, dlibonnx or gofacedlib.
+	Engine string `yaml:"engine"`
+}
+
+// Engines lists the accepted values of models.engine.
+var Engines = []string{"default", "fused", "faceplugin", "dlibonnx", "gofacedlib"}
+
+// Chunk sizes accepted for gallery.chunk_bytes: large enough for a chunk
+// envelope with some data, small enough for the broker's message limit.
+const (
+	MinChunkBytes = 16 << 10
+	MaxChunkBytes = 1 << 20
+)
+
 // HTTP serves /healthz and /metrics.
 type HTTP struct {
 	Listen string `yaml:"listen"`
@@ -185,6 +247,9 @@ func Defaults() Config {
 			Replicas:   1,
 		},
 		Ingest: Ingest{Workers: 1, ResendAfter: 10 * time.Second},
+		Gallery: Gallery{ResendAfter: 30 * time.Second, TransferSourceWait: 10 * time.Minute,
+			ChunkBytes: 256 << 10},
+		Models: Models{Dir: "var/models", Engine: "default"},
 		HTTP:   HTTP{Listen: "127.0.0.1:8090"},
 		Log:    Log{Level: "info", Format: "text"},
 	}
@@ -257,6 +322,14 @@ func (c Config) Validate() error {
 	default:
 		bad("store.driver", "%q must be sqlite or postgres", c.Store.Driver)
 	}
+	switch key := filepath.Clean(c.StoreKeyPath()); {
+	case c.Store.Driver == DriverSQLite && c.Store.Path != "" && key == filepath.Clean(c.Store.Path):
+		bad("store.key_file", "%q is the database itself; the key must be a file of its own", key)
+	case c.Store.DSNFile != "" && key == filepath.Clean(c.Store.DSNFile):
+		bad("store.key_file", "%q is also store.dsn_file", key)
+	case key == filepath.Clean(c.SigningKeyPath()):
+		bad("store.key_file", "%q is also the gallery signing key; the two keys must be separate files", key)
+	}
 	b := c.Broker
 	if (b.CertFile == "") != (b.KeyFile == "") {
 		bad("broker.cert_file", "cert_file and key_file go together (a certificate needs its key)")
@@ -319,6 +392,22 @@ func (c Config) Validate() error {
 	}
 	if c.Ingest.ResendAfter < time.Second || c.Ingest.ResendAfter > time.Hour {
 		bad("ingest.resend_after", "%v must be between 1s and 1h", c.Ingest.ResendAfter)
+	}
+	g := c.Gallery
+	if g.ResendAfter < time.Second || g.ResendAfter > time.Hour {
+		bad("gallery.resend_after", "%v must be between 1s and 1h", g.ResendAfter)
+	}
+	if g.TransferSourceWait < 0 || g.TransferSourceWait > 30*24*time.Hour {
+		bad("gallery.transfer_source_wait", "%v must be between 0 and 720h", g.TransferSourceWait)
+	}
+	if g.ChunkBytes < MinChunkBytes || g.ChunkBytes > MaxChunkBytes {
+		bad("gallery.chunk_bytes", "%d must be between %d and %d", g.ChunkBytes, MinChunkBytes, MaxChunkBytes)
+	}
+	if c.Models.Dir == "" {
+		bad("models.dir", "must not be empty")
+	}
+	if !slices.Contains(Engines, c.Models.Engine) {
+		bad("models.engine", "%q is not one of %s", c.Models.Engine, strings.Join(Engines, ", "))
 	}
 	if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil || port == "" {
 		bad("http.listen", "%q is not host:port", c.HTTP.Listen)

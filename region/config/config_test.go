@@ -57,6 +57,9 @@ func TestLoadCases(t *testing.T) {
 		{"bad-cluster.yaml", []string{"broker.server_name", "broker.cluster.name", "broker.cluster.routes[0]"}},
 		{"bad-type.yaml", []string{"many", "int"}},
 		{"bad-two-docs.yaml", []string{"more than one YAML document"}},
+		{"bad-store-key.yaml", []string{"store.key_file", "is the database itself"}},
+		{"bad-gallery.yaml", []string{"gallery.resend_after", "gallery.transfer_source_wait", "gallery.chunk_bytes",
+			"models.dir", `models.engine: "arcface"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -168,7 +171,7 @@ func TestSecretFiles(t *testing.T) {
 }
 
 var fuzzSeeds = []string{"good-full.yaml", "good-external.yaml", "bad-unknown-key.yaml", "bad-inline-credentials.yaml",
-	"bad-values.yaml", "bad-external.yaml", "bad-cluster.yaml", "bad-sqlite-dsn.yaml", "bad-type.yaml", "bad-two-docs.yaml"}
+	"bad-values.yaml", "bad-external.yaml", "bad-cluster.yaml", "bad-sqlite-dsn.yaml", "bad-type.yaml", "bad-two-docs.yaml", "bad-store-key.yaml"}
 
 // FuzzParse: any input gives a config or an error, never a panic.
 func FuzzParse(f *testing.F) {
@@ -187,4 +190,30 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = c.Validate()
 	})
+}
+
+func TestSigningKeyPath(t *testing.T) {
+	c := Defaults()
+	if got, want := c.SigningKeyPath(), filepath.Join("var/region", "gallery-signing.key"); got != want {
+		t.Errorf("default signing key %q, want %q", got, want)
+	}
+	c.Gallery.SigningKeyFile = "/etc/dozor/gallery.key"
+	if got := c.SigningKeyPath(); got != "/etc/dozor/gallery.key" {
+		t.Errorf("configured signing key %q", got)
+	}
+}
+
+func TestStoreKeyPath(t *testing.T) {
+	c := Defaults()
+	if got, want := c.StoreKeyPath(), filepath.Join("var/region", "store.key"); got != want {
+		t.Errorf("default store key %q, want %q", got, want)
+	}
+	c.Store.KeyFile = "/etc/dozor/store.key"
+	if got := c.StoreKeyPath(); got != "/etc/dozor/store.key" {
+		t.Errorf("configured store key %q", got)
+	}
+	c.Gallery.SigningKeyFile = "/etc/dozor/store.key"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "store.key_file") {
+		t.Errorf("store key shared with the signing key: %v", err)
+	}
 }

@@ -34,6 +34,42 @@
 // transaction commits; rows keep the sha256 and a crop already present
 // is not written again.
 //
+// The master gallery (Gallery) keeps persons, their enrolment photos and
+// templates, which facility holds each, the numbered revisions issued to
+// every site, transfers and the region's own audit log. Photos and
+// template vectors are sealed at rest with AES-256-GCM under the store key
+// (internal/storekey, Options.KeyFile, made on the first start), each
+// bound to its person, photo and model, so a value copied into another
+// row fails to open; the database keeps a check value that refuses
+// another key. Every change that alters what a site should hold issues a
+// revision row for that site (the person ids to upsert or remove) in the
+// same transaction, so a site that was offline gets every change by
+// asking for what follows the revision it runs. A site holds the persons
+// active at it and those in transit to it once their upsert was issued.
+//
+// Gallery acknowledgements say which revision a site runs (in force), and
+// drive transfers in the message's transaction: the source running the
+// removal moves a transfer from requested to removed_at_source and at once
+// to in_transit (the destination's upsert is issued); the destination
+// running that upsert completes it (active_at_destination, final). A
+// source silent for the source wait is passed over by AdvanceTransfers. A
+// transfer may be cancelled until the destination confirms: the person
+// goes back to the source, and the destination drops them if it was sent
+// them. One transfer per person is open at a time.
+//
+// A site's enrolment merges into the gallery in the message's transaction:
+// an unknown person is created, held at that site, with the site's
+// profile; a known person keeps the region's profile (the region wins a
+// conflict of profiles) and gains the photo and templates it lacks
+// (photos by sha256, templates by photo and model), which go to the
+// person's facility as a revision; the site's own copy is recognised by
+// the sha256 when it comes back. A replayed message changes nothing.
+//
+// Every read and write of biometric data, and every gallery and transfer
+// change, appends a record naming the actor to the region's audit log,
+// whose records are hash-chained (VerifyAudit); writers take turns on its
+// head row.
+//
 // Times are stored as integer nanoseconds since the Unix epoch in both
 // dialects: exact round trips, and bucket arithmetic (Counts) that is
 // the same query in both.

@@ -46,6 +46,8 @@ func (m Message) check() error {
 		site = p.Site
 	case wire.GalleryAck:
 		site = p.Site
+	case wire.GalleryEnrolment:
+		site = p.Site
 	case wire.SiteStatus:
 		site = p.Site
 	case wire.CameraStatus:
@@ -166,9 +168,9 @@ func (s *db) ingest(ctx context.Context, tx *sql.Tx, m Message, crop string) (Ou
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			p.ID.String(), site, int64(p.Seq), p.Alert.String(), p.Decision, p.By, p.At.UnixNano(), p.Note, rx)
 	case wire.GalleryAck:
-		_, err = s.exec(ctx, tx, `INSERT INTO gallery_acks (site, seq, revision, status, at_ns, templates, reason, received_ns)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, seq) DO NOTHING`,
-			site, int64(p.Seq), int64(p.Revision), p.Status, p.At.UnixNano(), p.Templates, p.Reason, rx)
+		err = s.ingestGalleryAck(ctx, tx, m, p)
+	case wire.GalleryEnrolment:
+		err = s.ingestEnrolment(ctx, tx, m, p)
 	case wire.AuditRecord:
 		out, err = s.ingestAudit(ctx, tx, m, p)
 	}

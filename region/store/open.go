@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dozor-edge/dozor/internal/storekey"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 )
 
@@ -66,6 +67,9 @@ type db struct {
 	r     *sql.DB // reads (the same handle for PostgreSQL)
 	crops crops
 	opt   Options
+	// seal seals the gallery's biometric data; nil without a key.
+	seal  *storekey.Sealer
+	keyFP string
 }
 
 // OpenSQLite opens (creating when absent) the SQLite database at path and
@@ -140,7 +144,10 @@ func (s *db) setup() error {
 	if err := os.MkdirAll(s.crops.dir, 0o750); err != nil {
 		return fmt.Errorf("crop directory: %w", err)
 	}
-	return s.migrate(ctx)
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	return s.openKey(ctx)
 }
 
 func (s *db) Close() error {

@@ -78,9 +78,8 @@ func (s *db) Sites(ctx context.Context) ([]Site, error) {
 		s.reason, s.last_seen_ns, s.highest_seq, s.contiguous_seq, s.audit_head,
 		(SELECT count(*) FROM gaps g WHERE g.site = s.site),
 		(SELECT CAST(coalesce(sum(g.to_seq - g.from_seq + 1), 0) AS BIGINT) FROM gaps g WHERE g.site = s.site),
-		coalesce((SELECT a.revision FROM gallery_acks a WHERE a.site = s.site AND a.status = ?
-			ORDER BY a.seq DESC LIMIT 1), 0)
-		FROM sites s ORDER BY s.site`, wire.CameraUp, wire.GalleryApplied)
+		coalesce((SELECT a.in_force FROM gallery_acks a WHERE a.site = s.site ORDER BY a.seq DESC LIMIT 1), 0)
+		FROM sites s ORDER BY s.site`, wire.CameraUp)
 	if err != nil {
 		return nil, fmt.Errorf("region store: sites: %w", err)
 	}

@@ -19,6 +19,7 @@ type Message struct {
 	Seq uint64
 	// Payload is the decoded payload: wire.Sighting, wire.Alert,
 	// wire.AlertDecision, wire.AuditRecord, wire.GalleryAck,
+	// wire.GalleryEnrolment,
 	// wire.SiteStatus or wire.CameraStatus.
 	Payload wire.Payload
 	// Raw is the payload as received; it is kept when the message is
@@ -90,9 +91,9 @@ type Site struct {
 	// chain is stored and verified from record 1.
 	AuditHead uint64
 	// GalleryRevision is the gallery revision in force at the site: the
-	// revision of its newest (highest seq) gallery ack that reports it
-	// applied; a failed apply leaves the previous revision in force. 0
-	// when the site acknowledged none.
+	// InForce of its newest (highest seq) gallery ack (a failed apply
+	// reports the previous revision still in force). 0 when the site
+	// acknowledged none.
 	GalleryRevision uint64
 }
 
@@ -231,6 +232,9 @@ type Store interface {
 	Crop(ctx context.Context, sha256 string) ([]byte, error)
 	// Users keeps the dashboard's accounts.
 	Users
+	// Gallery is the master gallery, its revisions, transfers and the
+	// region's audit log.
+	Gallery
 	Close() error
 }
 
@@ -265,8 +269,15 @@ type Options struct {
 	// Now is the clock for quarantined messages without a receive time;
 	// nil means time.Now.
 	Now func() time.Time
-	// Logger receives migrations applied; nil discards.
+	// Logger receives migrations applied and the making of a key; nil
+	// discards.
 	Logger *slog.Logger
+	// KeyFile is the store key that seals gallery photos and templates
+	// (storekey: 32 random bytes, mode 0600). When the file is absent and
+	// the database holds nothing sealed yet (first start), a new key is
+	// generated there. Empty: the store opens without a key and the
+	// gallery's biometric data is unavailable (ErrNoKey).
+	KeyFile string
 }
 
 func (o Options) withDefaults(maxConns int) Options {

@@ -81,6 +81,8 @@ func siteOf(p wire.Payload) string {
 		return v.Site
 	case wire.GalleryAck:
 		return v.Site
+	case wire.GalleryEnrolment:
+		return v.Site
 	}
 	panic(fmt.Sprintf("siteOf %T", p))
 }
@@ -287,18 +289,19 @@ func runSuite(t *testing.T, open func(t *testing.T) Store) {
 		if st := site(t, s, "ik5"); st.GalleryRevision != 0 {
 			t.Fatalf("gallery revision %d before any ack, want 0", st.GalleryRevision)
 		}
-		ack := func(seq, rev uint64, status, reason string) wire.GalleryAck {
-			return wire.GalleryAck{Seq: seq, Site: "ik5", Revision: rev, Status: status, Reason: reason, At: t0.Add(time.Duration(seq) * time.Minute)}
+		ack := func(seq, rev, inForce uint64, status, reason string) wire.GalleryAck {
+			return wire.GalleryAck{Seq: seq, Site: "ik5", Revision: rev, InForce: inForce, Status: status, Reason: reason,
+				At: t0.Add(time.Duration(seq) * time.Minute)}
 		}
-		ingest(t, s, msg(t, ack(3, 7, wire.GalleryApplied, "")), Stored)
+		ingest(t, s, msg(t, ack(3, 7, 7, wire.GalleryApplied, "")), Stored)
 		// An older ack arriving late does not replace the newer one.
-		ingest(t, s, msg(t, ack(2, 6, wire.GalleryApplied, "")), Stored)
+		ingest(t, s, msg(t, ack(2, 6, 6, wire.GalleryApplied, "")), Stored)
 		// A failed apply leaves revision 7 in force.
-		ingest(t, s, msg(t, ack(4, 8, wire.GalleryFailed, "signature")), Stored)
+		ingest(t, s, msg(t, ack(4, 8, 7, wire.GalleryFailed, "signature")), Stored)
 		if st := site(t, s, "ik5"); st.GalleryRevision != 7 {
 			t.Fatalf("gallery revision %d, want 7", st.GalleryRevision)
 		}
-		ingest(t, s, msg(t, ack(5, 9, wire.GalleryApplied, "")), Stored)
+		ingest(t, s, msg(t, ack(5, 9, 9, wire.GalleryApplied, "")), Stored)
 		ingest(t, s, msg(t, sighting("ik6", 1, "", t0)), Stored)
 		if st := site(t, s, "ik5"); st.GalleryRevision != 9 {
 			t.Fatalf("gallery revision %d, want 9", st.GalleryRevision)
