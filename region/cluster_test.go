@@ -100,6 +100,10 @@ func TestClusterWithReplicas(t *testing.T) {
 		cfg.Region.ID = "north"
 		cfg.Data.Dir = filepath.Join(dir, fmt.Sprintf("regiond-%d", i+1))
 		cfg.Store.Driver, cfg.Store.DSNFile = config.DriverPostgres, dsnFile
+		// The replicas share one database, so they share its key and the
+		// key the sites' revisions are signed with: the first makes them.
+		cfg.Store.KeyFile = filepath.Join(dir, "store.key")
+		cfg.Gallery.SigningKeyFile = filepath.Join(dir, "gallery-signing.key")
 		cfg.Broker.External, cfg.Broker.ServiceUser, cfg.Broker.ServicePasswordFile = urls, broker.ServiceUser, pwFile
 		cfg.Broker.Replicas = 3
 		cfg.Ingest.Workers = 2

@@ -17,11 +17,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/dozor-edge/dozor/recognizer"
 	"github.com/dozor-edge/dozor/region/broker"
 	"github.com/dozor-edge/dozor/region/config"
 	"github.com/dozor-edge/dozor/region/dashboard"
+	"github.com/dozor-edge/dozor/region/enrol"
+	"github.com/dozor-edge/dozor/region/gallery"
 	"github.com/dozor-edge/dozor/region/ingest"
 	"github.com/dozor-edge/dozor/region/store"
+	"github.com/dozor-edge/dozor/sync/gallerysync"
 )
 
 // Deps are the daemon's collaborators. The store links SQLite (a C
@@ -42,6 +46,17 @@ type Deps struct {
 	// Ingest adjusts each ingester's configuration; nil leaves the
 	// defaults.
 	Ingest func(*ingest.Config)
+	// NewEngine builds the recognition engine that enrolment at the region
+	// runs (cmd/regiond: region/cgodeps, from models.*). Nil, or an
+	// engine that cannot be built (no model files), turns enrolment at
+	// the region off; the rest of the daemon runs.
+	NewEngine func() (recognizer.Engine, error)
+	// Decode decodes an uploaded photo into at most maxSide pixels on its
+	// longer side (opencv.DecodeImage); required with NewEngine.
+	Decode func(data []byte, maxSide int) (*recognizer.Image, error)
+	// Gallery adjusts the gallery publisher's configuration; nil leaves
+	// it as derived from cfg.
+	Gallery func(*gallery.Config)
 }
 
 // Daemon is the region daemon. Create it with New and call Run once;
@@ -65,6 +80,9 @@ type Daemon struct {
 	stream  string
 	st      store.Store
 	ingests []*ingest.Ingester
+	pub     *gallery.Publisher
+	pubKey  string          // the signing key's public half, as the sites configure it
+	enrol   *enrol.Enroller // nil: enrolment at the region is off
 	cache   snapshotCache
 }
 
@@ -95,6 +113,14 @@ func (d *Daemon) Ready() <-chan struct{} { return d.ready }
 // is closed (useful when the configured port is 0).
 func (d *Daemon) HTTPAddr() string { return d.httpAddr.Load().(string) }
 
+// Publisher is the gallery publisher, once Ready is closed: kick it after
+// a change of the master gallery (Kick("")).
+func (d *Daemon) Publisher() *gallery.Publisher { return d.pub }
+
+// Enroller is enrolment at the region once Ready is closed; nil when it
+// is off (no engine).
+func (d *Daemon) Enroller() *enrol.Enroller { return d.enrol }
+
 // MQTTURL is the embedded node's MQTT listener (tcp:// or ssl://), once
 // Ready is closed; empty with an external cluster.
 func (d *Daemon) MQTTURL() string { return d.mqttURL.Load().(string) }
@@ -102,7 +128,7 @@ func (d *Daemon) MQTTURL() string { return d.mqttURL.Load().(string) }
 // FatalError is a reason the daemon cannot start. The supervisor restarts
 // the process; an operator has to act.
 type FatalError struct {
-	What string // "config", "broker", "store", "ingest", "http"
+	What string // "config", "broker", "store", "gallery", "ingest", "http"
 	Err  error
 }
 
@@ -152,6 +178,12 @@ func (d *Daemon) Run(ctx context.Context) (err error) {
 			return nil
 		})
 	}
+	ing.Go(func() error {
+		if err := d.pub.Run(ingCtx); err != nil {
+			d.log.Error("gallery publisher stopped", "err", err)
+		}
+		return nil
+	})
 	srv.Go(func() error {
 		if err := p.srv.Serve(p.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("HTTP server stopped", "err", err)
@@ -179,6 +211,7 @@ type parts struct {
 	nc     *nats.Conn
 	closed chan struct{} // closed when nc is
 	st     store.Store
+	eng    recognizer.Engine
 	ln     net.Listener
 	srv    *http.Server
 }
@@ -196,6 +229,11 @@ func (p *parts) close(log *slog.Logger) error {
 	}
 	if p.b != nil {
 		p.b.Shutdown()
+	}
+	if p.eng != nil {
+		if err := p.eng.Close(); err != nil {
+			log.Warn("closing the enrolment engine", "err", err)
+		}
 	}
 	if p.st == nil {
 		return nil
@@ -257,11 +295,21 @@ func (d *Daemon) build(ctx context.Context, p *parts) error {
 	}
 	p.st, d.st = st, st
 	events := dashboard.NewHub()
+	if d.pub, err = d.publisher(p.nc, st); err != nil {
+		return fatal("gallery", err)
+	}
+	if d.enrol, p.eng = d.enroller(st); p.eng != nil {
+		d.log.Info("enrolment at the region is on", "model", d.enrol.Model(), "threshold", d.enrol.Threshold())
+	}
+	onStored := func(m store.Message) {
+		events.Publish(m)
+		d.pub.Notice(m)
+	}
 
 	for i := range cfg.Ingest.Workers {
 		icfg := ingest.Config{
 			Region: cfg.Region.ID, Stream: d.stream, ResendAfter: cfg.Ingest.ResendAfter,
-			Logger: d.log.With("ingester", i), OnStored: events.Publish,
+			Logger: d.log.With("ingester", i), OnStored: onStored,
 		}
 		if d.deps.Ingest != nil {
 			d.deps.Ingest(&icfg)
@@ -276,7 +324,12 @@ func (d *Daemon) build(ctx context.Context, p *parts) error {
 	if p.ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil { // closed by Serve's Shutdown
 		return fatal("http", err)
 	}
-	dash, err := dashboard.New(dashboard.Deps{Store: st, Events: events, Region: cfg.Region.ID, Logger: d.log.With("component", "dashboard")})
+	var enroller dashboard.Enroller // a nil *enrol.Enroller must not pass for one
+	if d.enrol != nil {
+		enroller = d.enrol
+	}
+	dash, err := dashboard.New(dashboard.Deps{Store: st, Enroller: enroller, Events: events, Region: cfg.Region.ID,
+		Logger: d.log.With("component", "dashboard")})
 	if err != nil {
 		return fatal("http", err)
 	}
@@ -287,6 +340,56 @@ func (d *Daemon) build(ctx context.Context, p *parts) error {
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	d.httpAddr.Store(p.ln.Addr().String())
 	return nil
+}
+
+// publisher makes the gallery publisher with the region's signing key,
+// generating the key on the very first start.
+func (d *Daemon) publisher(nc *nats.Conn, st store.Store) (*gallery.Publisher, error) {
+	c := d.cfg.Gallery
+	path := d.cfg.SigningKeyPath()
+	key, created, err := gallery.SigningKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("gallery.signing_key_file: %w", err)
+	}
+	if created {
+		d.log.Warn("first start: created the region's gallery signing key; back it up, and give every site its public key "+
+			"(gallery.region_public_key): a site refuses revisions signed by any other key",
+			"signing_key_file", path, "public_key", gallery.PublicKey(key))
+	}
+	d.pubKey = gallery.PublicKey(key)
+	pc := gallery.Config{
+		Store: st, Conn: nc, Signer: gallerysync.NewSigner(key), Region: d.cfg.Region.ID,
+		ChunkBytes: c.ChunkBytes, ResendAfter: c.ResendAfter, SourceWait: c.TransferSourceWait,
+		Logger: d.log.With("component", "gallery"),
+	}
+	if d.deps.Gallery != nil {
+		d.deps.Gallery(&pc)
+	}
+	return gallery.New(pc)
+}
+
+// enroller makes enrolment at the region when an engine can be built. The
+// engine is optional: a region without the model files still serves
+// everything else, and says why enrolment is off.
+func (d *Daemon) enroller(st store.Store) (*enrol.Enroller, recognizer.Engine) {
+	if d.deps.NewEngine == nil || d.deps.Decode == nil {
+		return nil, nil
+	}
+	eng, err := d.deps.NewEngine()
+	if err != nil {
+		d.log.Warn("enrolment at the region is off: no recognition engine", "models_dir", d.cfg.Models.Dir,
+			"engine", d.cfg.Models.Engine, "err", err)
+		return nil, nil
+	}
+	decode := d.deps.Decode
+	e, err := enrol.New(enrol.Config{Store: st, Engine: eng,
+		Decode: func(b []byte) (*recognizer.Image, error) { return decode(b, enrol.MaxSide) }})
+	if err != nil {
+		d.log.Warn("enrolment at the region is off", "err", err)
+		eng.Close()
+		return nil, nil
+	}
+	return e, eng
 }
 
 // natsOptions keep regiond's own connection reconnecting for ever: a

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/dozor-edge/dozor/region/gallery"
 	"github.com/dozor-edge/dozor/region/ingest"
 	"github.com/dozor-edge/dozor/region/store"
 )
@@ -27,16 +30,48 @@ type Health struct {
 	// The region is healthy when it is connected to NATS and its store
 	// answers; a site that is offline or has gaps is reported, not a
 	// problem of the region.
-	Healthy  bool         `json:"healthy"`
-	Problems []string     `json:"problems,omitempty"`
-	Version  string       `json:"version,omitempty"`
-	Region   string       `json:"region"`
-	Started  time.Time    `json:"started"`
-	Broker   BrokerHealth `json:"broker"`
-	Store    StoreHealth  `json:"store"`
-	Stream   StreamHealth `json:"stream"`
-	Ingest   IngestHealth `json:"ingest"`
-	Sites    []SiteHealth `json:"sites"`
+	Healthy  bool          `json:"healthy"`
+	Problems []string      `json:"problems,omitempty"`
+	Version  string        `json:"version,omitempty"`
+	Region   string        `json:"region"`
+	Started  time.Time     `json:"started"`
+	Broker   BrokerHealth  `json:"broker"`
+	Store    StoreHealth   `json:"store"`
+	Stream   StreamHealth  `json:"stream"`
+	Ingest   IngestHealth  `json:"ingest"`
+	Gallery  GalleryHealth `json:"gallery"`
+	Sites    []SiteHealth  `json:"sites"`
+}
+
+// GalleryHealth is the gallery publisher's counters and whether
+// enrolment at the region is on.
+type GalleryHealth struct {
+	// PublicKey is the key the sites configure (gallery.region_public_key).
+	PublicKey string `json:"public_key,omitempty"`
+	// EnrolModel is the model enrolment at the region runs; empty when
+	// enrolment is off.
+	EnrolModel  string    `json:"enrol_model,omitempty"`
+	Revisions   uint64    `json:"revisions_sent"`
+	Full        uint64    `json:"full_sent"`
+	Chunks      uint64    `json:"chunks_sent"`
+	Bytes       uint64    `json:"bytes_sent"`
+	Errors      uint64    `json:"errors"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+}
+
+// SiteGallery is a site's gallery revisions: the newest issued to it and
+// the one it runs, by its newest acknowledgement.
+type SiteGallery struct {
+	Issued        uint64    `json:"issued"`
+	InForce       uint64    `json:"in_force"`
+	LastAckStatus string    `json:"last_ack_status,omitempty"`
+	LastAckReason string    `json:"last_ack_reason,omitempty"`
+	LastAckAt     time.Time `json:"last_ack_at,omitzero"`
+	LastSentAt    time.Time `json:"last_sent_at,omitzero"`
+	Members       int       `json:"members"`
+	// Pending counts the open transfers from or to the site.
+	Pending int `json:"pending_transfers"`
 }
 
 // BrokerHealth is regiond's NATS connection.
@@ -98,6 +133,8 @@ type SiteHealth struct {
 	ContiguousSeq uint64      `json:"contiguous_seq"`
 	Missing       uint64      `json:"missing"`
 	Gaps          []GapHealth `json:"gaps,omitempty"`
+	// Gallery is nil for a site that was never issued a revision.
+	Gallery *SiteGallery `json:"gallery,omitempty"`
 }
 
 // GapHealth is an open gap in a site's sequence and its repair so far.
@@ -126,11 +163,12 @@ func (d *Daemon) health(ctx context.Context) Health {
 	s := d.cache.get(ctx, d)
 	h := Health{
 		Version: d.deps.Version, Region: d.cfg.Region.ID, Started: d.started,
-		Broker: BrokerHealth{Embedded: d.b != nil, Connected: s.connected, MQTT: d.MQTTURL()},
-		Store:  StoreHealth{OK: s.storeErr == nil, Driver: d.cfg.Store.Driver},
-		Stream: s.stream,
-		Ingest: ingestHealth(len(d.ingests), s.ingest),
-		Sites:  s.sites,
+		Broker:  BrokerHealth{Embedded: d.b != nil, Connected: s.connected, MQTT: d.MQTTURL()},
+		Store:   StoreHealth{OK: s.storeErr == nil, Driver: d.cfg.Store.Driver},
+		Stream:  s.stream,
+		Ingest:  ingestHealth(len(d.ingests), s.ingest),
+		Gallery: d.galleryHealth(s.gallery),
+		Sites:   s.sites,
 	}
 	switch {
 	case s.connected && d.b != nil:
@@ -156,6 +194,7 @@ type snapshot struct {
 	connected bool
 	stream    StreamHealth
 	ingest    ingest.Stats
+	gallery   gallery.Stats
 	sites     []SiteHealth
 	storeErr  error
 }
@@ -197,8 +236,20 @@ func (d *Daemon) snapshot(ctx context.Context) snapshot {
 	for _, in := range d.ingests {
 		s.ingest = addStats(s.ingest, in.Stats())
 	}
+	if d.pub != nil {
+		s.gallery = d.pub.Stats()
+	}
 	s.sites, s.storeErr = d.sites(ctx)
 	return s
+}
+
+func (d *Daemon) galleryHealth(s gallery.Stats) GalleryHealth {
+	g := GalleryHealth{PublicKey: d.pubKey, Revisions: s.Revisions, Full: s.Full, Chunks: s.Chunks, Bytes: s.Bytes,
+		Errors: s.Errors, LastError: s.LastError, LastErrorAt: s.LastErrorAt}
+	if d.enrol != nil {
+		g.EnrolModel = d.enrol.Model()
+	}
+	return g
 }
 
 // sites reads every site from the store, with the open gaps of those that
@@ -224,7 +275,33 @@ func (d *Daemon) sites(ctx context.Context) ([]SiteHealth, error) {
 		}
 		out = append(out, sh)
 	}
-	return out, nil
+	gs, err := d.st.GallerySites(ctx)
+	if err != nil {
+		return out, err
+	}
+	return mergeGallery(out, gs), nil
+}
+
+// mergeGallery adds each site's gallery state to its row; a site issued
+// revisions before it was ever heard from gets a row of its own, so that
+// it is seen to be waiting.
+func mergeGallery(sites []SiteHealth, gs []store.GallerySite) []SiteHealth {
+	at := make(map[string]int, len(sites))
+	for i, s := range sites {
+		at[s.ID] = i
+	}
+	for _, g := range gs {
+		sg := &SiteGallery{Issued: g.Issued, InForce: g.InForce, LastAckStatus: g.LastAckStatus,
+			LastAckReason: g.LastAckReason, LastAckAt: g.LastAckAt, LastSentAt: g.LastSentAt,
+			Members: g.Members, Pending: g.Pending}
+		if i, ok := at[g.Site]; ok {
+			sites[i].Gallery = sg
+			continue
+		}
+		sites = append(sites, SiteHealth{ID: g.Site, Gallery: sg})
+	}
+	slices.SortFunc(sites, func(a, b SiteHealth) int { return strings.Compare(a.ID, b.ID) })
+	return sites
 }
 
 func gapsHealth(gaps []store.Gap) []GapHealth {

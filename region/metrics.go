@@ -46,6 +46,18 @@ var (
 		"Ranges missing from the site's sequence.", []string{"site"}, nil)
 	descMissing = prometheus.NewDesc("dozor_region_site_missing_messages",
 		"Sequence numbers missing from the site.", []string{"site"}, nil)
+	descGalleryRevisions = prometheus.NewDesc("dozor_region_gallery_revisions_sent_total",
+		"Gallery revisions published to sites (a re-send counts again), by kind (delta, full).", []string{"kind"}, nil)
+	descGalleryChunks = prometheus.NewDesc("dozor_region_gallery_chunks_sent_total",
+		"Gallery revision chunks published to sites.", nil, nil)
+	descGalleryBytes = prometheus.NewDesc("dozor_region_gallery_bytes_sent_total",
+		"Bytes of gallery revision chunks published to sites.", nil, nil)
+	descGalleryErrors = prometheus.NewDesc("dozor_region_gallery_errors_total",
+		"Gallery publishing rounds that failed for a site (retried).", nil, nil)
+	descGalleryIssued = prometheus.NewDesc("dozor_region_site_gallery_issued_revision",
+		"Newest gallery revision issued to the site.", []string{"site"}, nil)
+	descGalleryInForce = prometheus.NewDesc("dozor_region_site_gallery_in_force_revision",
+		"Gallery revision the site reported running.", []string{"site"}, nil)
 )
 
 // regionCollector reports the daemon's snapshot.
@@ -53,7 +65,8 @@ type regionCollector struct{ d *Daemon }
 
 func (c *regionCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descIngest, descResend, descPending, descAckPending, descStreamMsgs,
-		descConnected, descStoreUp, descHighest, descContiguous, descGaps, descMissing} {
+		descConnected, descStoreUp, descHighest, descContiguous, descGaps, descMissing,
+		descGalleryRevisions, descGalleryChunks, descGalleryBytes, descGalleryErrors, descGalleryIssued, descGalleryInForce} {
 		ch <- d
 	}
 }
@@ -84,7 +97,16 @@ func (c *regionCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descContiguous, float64(site.ContiguousSeq), site.ID)
 		gauge(descGaps, float64(len(site.Gaps)), site.ID)
 		gauge(descMissing, float64(site.Missing), site.ID)
+		if g := site.Gallery; g != nil {
+			gauge(descGalleryIssued, float64(g.Issued), site.ID)
+			gauge(descGalleryInForce, float64(g.InForce), site.ID)
+		}
 	}
+	counter(descGalleryRevisions, s.gallery.Revisions-s.gallery.Full, "delta")
+	counter(descGalleryRevisions, s.gallery.Full, "full")
+	counter(descGalleryChunks, s.gallery.Chunks)
+	counter(descGalleryBytes, s.gallery.Bytes)
+	counter(descGalleryErrors, s.gallery.Errors)
 }
 
 func b2f(b bool) float64 {

@@ -37,6 +37,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "status" {
 		return statusCmd(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "gallery" {
+		return galleryCmd(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("regiond", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML; see -print-example-config)")
@@ -101,6 +104,7 @@ const usageText = `usage: regiond -config FILE | -print-example-config
        regiond site list -config FILE
        regiond user add -config FILE -name NAME -role ROLE [-lang ru|en] -password-stdin
        regiond status [-url http://127.0.0.1:8090]
+       regiond gallery pubkey -config FILE
        regiond loadgen -mqtt URL -region R -sites-file F [-sites N] [-rate N] [-duration D] [-burst] [-json]
        regiond bench-ingest [-store sqlite|postgres] [-nodes 1|3] [-rate N,...] [-duration D] [-json]
 

@@ -113,14 +113,14 @@ func printHealth(w io.Writer, h region.Health) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SITE\tSTATE\tLAST SEEN\tCAMERAS\tSEQ (CONTIGUOUS/HIGHEST)\tOPEN GAPS")
+	fmt.Fprintln(tw, "SITE\tSTATE\tLAST SEEN\tCAMERAS\tSEQ (CONTIGUOUS/HIGHEST)\tOPEN GAPS\tGALLERY (IN FORCE/ISSUED)")
 	for _, s := range h.Sites {
 		gaps := "0"
 		if len(s.Gaps) > 0 {
 			gaps = fmt.Sprintf("%d (%d missing)", len(s.Gaps), s.Missing)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d/%d\t%s\n", s.ID, orDash(s.State), when(s.LastSeen),
-			s.CamerasUp, s.CamerasTotal, s.ContiguousSeq, s.HighestSeq, gaps)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%d/%d\t%s\t%s\n", s.ID, orDash(s.State), when(s.LastSeen),
+			s.CamerasUp, s.CamerasTotal, s.ContiguousSeq, s.HighestSeq, gaps, galleryCell(s.Gallery))
 	}
 	tw.Flush()
 	if len(h.Sites) == 0 {
@@ -134,6 +134,39 @@ func printHealth(w io.Writer, h region.Health) {
 	if in.LastError != "" {
 		fmt.Fprintf(w, "last ingest error (%s): %s\n", when(in.LastErrorAt), in.LastError)
 	}
+	g := h.Gallery
+	fmt.Fprintf(w, "gallery: sent %d revisions (%d full), %d chunks, %d bytes; errors %d\n",
+		g.Revisions, g.Full, g.Chunks, g.Bytes, g.Errors)
+	if g.PublicKey != "" {
+		fmt.Fprintf(w, "gallery signing key: %s\n", g.PublicKey)
+	}
+	if g.EnrolModel != "" {
+		fmt.Fprintf(w, "enrolment at the region: on (model %s)\n", g.EnrolModel)
+	} else {
+		fmt.Fprintln(w, "enrolment at the region: off (no recognition engine)")
+	}
+	if g.LastError != "" {
+		fmt.Fprintf(w, "last gallery error (%s): %s\n", when(g.LastErrorAt), g.LastError)
+	}
+}
+
+// galleryCell is a site's gallery revisions: in force/issued, with the
+// newest acknowledgement when it was not "applied".
+func galleryCell(g *region.SiteGallery) string {
+	if g == nil {
+		return "—"
+	}
+	cell := fmt.Sprintf("%d/%d", g.InForce, g.Issued)
+	if g.InForce < g.Issued {
+		cell += " (behind)"
+	}
+	if g.LastAckStatus != "" && g.LastAckStatus != "applied" {
+		cell += " last ack " + g.LastAckStatus
+		if g.LastAckReason != "" {
+			cell += ": " + g.LastAckReason
+		}
+	}
+	return cell
 }
 
 func when(t time.Time) string {

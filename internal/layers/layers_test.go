@@ -35,7 +35,7 @@ var rules = []rule{
 		from: []string{"edge", "edge/config", "edge/custody", "edge/rules", "edge/store", "camera", "camera/simcam",
 			"recognizer", "recognizer/gallery", "recognizer/track", "recognizer/eval", "sync/...", "hw", "models",
 			"internal/backoff", "internal/stats", "internal/webauth", "internal/webui", "camera/live", "edge/monitor/...",
-			"region", "region/broker", "region/config", "region/ingest", "region/store", "internal/pgtest", "internal/yamlconf", "internal/daemon"},
+			"region", "region/broker", "region/config", "region/ingest", "region/store", "region/gallery", "region/enrol", "region/dashboard/...", "recognizer/enrolcheck", "internal/storekey", "internal/pgtest", "internal/yamlconf", "internal/daemon"},
 		to:  cgoLeaves,
 		why: "only the cgo leaves link C libraries; the mains build them and hand them in",
 	},

@@ -1,8 +1,10 @@
 // Package cgodeps builds the region daemon's collaborators that link C
 // libraries from its configuration: the store over SQLite
-// (internal/sqlite), or over PostgreSQL when configured. region takes it as
-// region.Deps.OpenStore so that it builds and tests without cgo;
-// cmd/regiond and the tests that run the real daemon get it here so that
+// (internal/sqlite), or over PostgreSQL when configured; the recognition
+// engine for enrolment at the region over OpenCV and dlib
+// (internal/engines); and the photo decoder (opencv.DecodeImage). region
+// takes them as region.Deps so that it builds and tests without cgo;
+// cmd/regiond and the tests that run the real daemon get them here so that
 // all of them run the same parts.
 package cgodeps
 
@@ -12,14 +14,18 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/internal/sqlite"
+	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/recognizer/opencv"
 	"github.com/dozor-edge/dozor/region"
 	"github.com/dozor-edge/dozor/region/config"
 	"github.com/dozor-edge/dozor/region/store"
 )
 
-// Deps returns the daemon's dependencies for cfg with the store set and
-// log as the logger; the caller sets the rest (Version, the test knobs).
+// Deps returns the daemon's dependencies for cfg with the store, the
+// engine and the decoder set and log as the logger; the caller sets the
+// rest (Version, the test knobs).
 func Deps(cfg config.Config, log *slog.Logger) region.Deps {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -27,13 +33,35 @@ func Deps(cfg config.Config, log *slog.Logger) region.Deps {
 	return region.Deps{
 		Logger:    log,
 		OpenStore: func() (store.Store, error) { return OpenStore(cfg, log) },
+		NewEngine: func() (recognizer.Engine, error) { return NewEngine(cfg) },
+		Decode:    opencv.DecodeImage,
 	}
 }
 
+// NewEngine builds the engine models.* names, with the detector set for
+// still photos as edgectl sets it for enrolment: a second, upscaled pass
+// finds the smaller faces of a photo taken from further away. The model
+// files are verified first.
+func NewEngine(cfg config.Config) (recognizer.Engine, error) {
+	det := opencv.DefaultDetectorConfig
+	det.RetryUpscale = true
+	e, err := engines.New(cfg.Models.Dir, cfg.Models.Engine, det)
+	if err != nil {
+		return nil, fmt.Errorf("models: %w", err)
+	}
+	return e, nil
+}
+
 // OpenStore opens the store cfg names: the SQLite file at store.path, or
-// PostgreSQL at the DSN in store.dsn_file; crops go under data.dir.
+// PostgreSQL at the DSN in store.dsn_file, with the key in store.key_file;
+// crops go under data.dir.
 func OpenStore(cfg config.Config, log *slog.Logger) (store.Store, error) {
-	opt := store.Options{CropDir: cfg.Data.CropDir(), Logger: log.With("component", "store")}
+	// The key seals the gallery's photos and templates; the store makes it
+	// on the very first start and says so.
+	opt := store.Options{CropDir: cfg.Data.CropDir(), KeyFile: cfg.StoreKeyPath(), Logger: log.With("component", "store")}
+	if err := os.MkdirAll(filepath.Dir(opt.KeyFile), 0o750); err != nil {
+		return nil, fmt.Errorf("store.key_file: %w", err)
+	}
 	if cfg.Store.Driver == config.DriverPostgres {
 		dsn, err := cfg.Store.DSN()
 		if err != nil {

@@ -1,0 +1,489 @@
+package gallery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dozor-edge/dozor/region/broker"
+	"github.com/dozor-edge/dozor/region/store"
+	"github.com/dozor-edge/dozor/sync/gallerysync"
+	"github.com/dozor-edge/dozor/sync/wire"
+)
+
+// Actor is the name the publisher's biometric reads are audited under.
+const Actor = "gallery-sync"
+
+// Defaults of Config.
+const (
+	DefaultResendAfter = 30 * time.Second
+	DefaultSourceWait  = 10 * time.Minute
+	DefaultInterval    = time.Second
+	DefaultMinResend   = time.Second
+	// MaxDeltas is how far behind a site may be and still get deltas;
+	// further behind, it gets one full revision.
+	MaxDeltas = 50
+	// flushEvery is how many chunks are published before waiting for the
+	// broker to take them: a 256 KiB chunk each, a few MiB in flight.
+	flushEvery = 8
+	// flushTimeout bounds the wait for the broker to take the chunks.
+	flushTimeout = 30 * time.Second
+)
+
+// Store is the part of the region's store the publisher uses;
+// store.Store implements it.
+type Store interface {
+	GallerySites(ctx context.Context) ([]store.GallerySite, error)
+	RevisionOps(ctx context.Context, site string, rev uint64) (store.RevisionOps, error)
+	SiteMembers(ctx context.Context, site string) ([]string, error)
+	Person(ctx context.Context, id string) (store.Person, error)
+	PersonBiometrics(ctx context.Context, actor, person string) ([]store.Photo, []store.Template, error)
+	NoteRevisionSent(ctx context.Context, site string, rev uint64, at time.Time) error
+	AdvanceTransfers(ctx context.Context, now time.Time, sourceWait time.Duration) ([]store.Transfer, error)
+}
+
+// Conn publishes on core NATS; *nats.Conn implements it.
+type Conn interface {
+	Publish(subject string, data []byte) error
+	FlushTimeout(timeout time.Duration) error
+}
+
+// Config configures a Publisher.
+type Config struct {
+	Store  Store
+	Conn   Conn
+	Signer *gallerysync.Signer
+	// Region is the region's id, part of every revision and topic.
+	Region string
+	// ChunkBytes bounds one message on the wire
+	// (gallerysync.DefaultChunkBytes when 0).
+	ChunkBytes int
+	// ResendAfter is how long an unacknowledged revision waits before it
+	// is sent again.
+	ResendAfter time.Duration
+	// MinResend is the least time between two sends to one site, however
+	// often it is kicked.
+	MinResend time.Duration
+	// SourceWait is passed to store.AdvanceTransfers.
+	SourceWait time.Duration
+	// Interval is how often the sites are looked at without a kick.
+	Interval time.Duration
+	Logger   *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.ChunkBytes == 0 {
+		c.ChunkBytes = gallerysync.DefaultChunkBytes
+	}
+	if c.ResendAfter == 0 {
+		c.ResendAfter = DefaultResendAfter
+	}
+	if c.MinResend == 0 {
+		c.MinResend = min(DefaultMinResend, c.ResendAfter)
+	}
+	if c.SourceWait == 0 {
+		c.SourceWait = DefaultSourceWait
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("gallery: no store")
+	case c.Conn == nil:
+		return errors.New("gallery: no NATS connection")
+	case c.Signer == nil:
+		return errors.New("gallery: no signer")
+	case wire.ValidateSegment(c.Region) != nil:
+		return fmt.Errorf("gallery: region: %v", wire.ValidateSegment(c.Region))
+	case c.ChunkBytes < 0:
+		return fmt.Errorf("gallery: chunk bytes: %d, must be positive", c.ChunkBytes)
+	case c.ResendAfter < 0, c.MinResend < 0, c.SourceWait < 0, c.Interval < 0:
+		return errors.New("gallery: resend after, min resend, source wait and interval must be positive")
+	}
+	return nil
+}
+
+// Stats counts what a Publisher has sent since New.
+type Stats struct {
+	Revisions   uint64 // revisions published (a re-send counts again)
+	Full        uint64 // of which full revisions
+	Chunks      uint64
+	Bytes       uint64 // chunk bytes published
+	Errors      uint64 // failed rounds for a site; retried on the next tick
+	Transfers   uint64 // transfers AdvanceTransfers moved on
+	LastError   string
+	LastErrorAt time.Time
+}
+
+// Publisher sends each site the revisions it has not acknowledged. Create
+// it with New and call Run once; Kick, Notice and Stats may be called from
+// any goroutine.
+type Publisher struct {
+	cfg  Config
+	log  *slog.Logger
+	kick chan struct{}
+
+	mu     sync.Mutex
+	kicked map[string]bool // sites to send everything after their revision in force again, before it is due
+	stats  Stats
+
+	// sent is owned by Run's goroutine.
+	sent map[string]sentState
+
+	running atomic.Bool
+}
+
+// sentState is what was last published to a site.
+type sentState struct {
+	through uint64 // the highest revision published
+	at      time.Time
+}
+
+// New checks cfg and returns a Publisher.
+func New(cfg Config) (*Publisher, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Publisher{cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, 1),
+		kicked: map[string]bool{}, sent: map[string]sentState{}}, nil
+}
+
+// Kick asks for a round now. With a site, that site is sent everything
+// after its revision in force again, without waiting for ResendAfter (it
+// asked for a resync, refused a revision or came back online). With "",
+// every site is sent what was issued since the last round (a change was
+// made). It never blocks.
+func (p *Publisher) Kick(site string) {
+	if site != "" {
+		p.mu.Lock()
+		p.kicked[site] = true
+		p.mu.Unlock()
+	}
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Notice kicks the publisher for a message an ingester stored: a site's
+// gallery acknowledgement (a resync or a refusal is served at once; an
+// applied one may have advanced a transfer, which issues revisions to
+// another site), an enrolment from a site (which may issue one), or a
+// site coming online.
+// It is made to be the ingesters' OnStored hook and never blocks.
+func (p *Publisher) Notice(m store.Message) {
+	switch v := m.Payload.(type) {
+	case wire.GalleryAck:
+		if v.Status == wire.GalleryApplied {
+			p.Kick("")
+		} else {
+			p.Kick(v.Site)
+		}
+	case wire.GalleryEnrolment:
+		p.Kick("")
+	case wire.SiteStatus:
+		if v.State == wire.SiteOnline {
+			p.Kick(v.Site)
+		}
+	}
+}
+
+// Stats returns the counters.
+func (p *Publisher) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}
+
+// Run serves the sites until ctx ends: at every Interval and every kick,
+// it advances transfers and sends each site what it lacks. A failure
+// for one site is logged and retried on the next round; Run returns nil
+// when ctx ends.
+func (p *Publisher) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("gallery: Run called twice")
+	}
+	t := time.NewTicker(p.cfg.Interval)
+	defer t.Stop()
+	for {
+		p.Round(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-p.kick:
+		}
+	}
+}
+
+// Round runs one round: AdvanceTransfers, then every site that is behind
+// and due. Run calls it; it is exported so that a test can drive rounds
+// one by one. It must not run concurrently with itself or Run.
+func (p *Publisher) Round(ctx context.Context) {
+	now := p.cfg.Now()
+	if moved, err := p.cfg.Store.AdvanceTransfers(ctx, now, p.cfg.SourceWait); err != nil {
+		p.fail(ctx, "", fmt.Errorf("advancing transfers: %w", err))
+	} else if len(moved) > 0 {
+		p.count(func(s *Stats) { s.Transfers += uint64(len(moved)) })
+		for _, tr := range moved {
+			p.log.Info("transfer moved on: the source site did not confirm in time",
+				"transfer", tr.ID, "person", tr.Person, "state", tr.State)
+		}
+	}
+	sites, err := p.cfg.Store.GallerySites(ctx)
+	if err != nil {
+		p.fail(ctx, "", fmt.Errorf("reading the sites: %w", err))
+		return
+	}
+	p.mu.Lock()
+	kicked := p.kicked
+	p.kicked = map[string]bool{}
+	p.mu.Unlock()
+	var later []string // kicked sites not served this round
+	for _, s := range sites {
+		if ctx.Err() != nil {
+			return
+		}
+		served, err := p.serve(ctx, s, kicked[s.Site], now)
+		if err != nil {
+			p.fail(ctx, s.Site, err)
+		}
+		if !served && kicked[s.Site] {
+			later = append(later, s.Site)
+		}
+	}
+	// A kick refused by MinResend is kept for a later round.
+	if len(later) > 0 {
+		p.mu.Lock()
+		for _, s := range later {
+			p.kicked[s] = true
+		}
+		p.mu.Unlock()
+	}
+}
+
+// serve sends site what it lacks, if anything and if it is due. served
+// is false only when the site was behind but the send had to wait for
+// MinResend.
+func (p *Publisher) serve(ctx context.Context, s store.GallerySite, kicked bool, now time.Time) (served bool, err error) {
+	if s.Issued <= s.InForce {
+		delete(p.sent, s.Site)
+		return true, nil
+	}
+	last, known := p.sent[s.Site]
+	since := now.Sub(last.at)
+	from := s.InForce + 1
+	served = true
+	switch {
+	case !known || last.through < s.InForce || last.through > s.Issued:
+		// Nothing sent by this process, or what was sent is behind what
+		// the site runs: start from the revision in force.
+	case since >= p.cfg.ResendAfter:
+		// Not acknowledged in time: everything after the revision in
+		// force again.
+	case kicked && since >= p.cfg.MinResend:
+	case last.through < s.Issued:
+		// Only what was issued since; a kick too early to serve waits.
+		from, served = last.through+1, !kicked
+	case kicked:
+		return false, nil
+	default:
+		return true, nil
+	}
+	revs, err := p.build(ctx, s, from)
+	if err != nil {
+		return true, err
+	}
+	for _, r := range revs {
+		if err := p.publish(ctx, r); err != nil {
+			return true, err
+		}
+		// The wait for an acknowledgement starts when the revision is
+		// out, not when the round began: a large one takes a while.
+		p.sent[s.Site] = sentState{through: r.Number, at: p.cfg.Now()}
+	}
+	return served, nil
+}
+
+// build makes the revisions from..site.Issued, or one full revision at
+// site.Issued when everything after the revision in force is due and the
+// site runs none or is too far behind. Revisions issued after a full one
+// that is still on its way go as deltas upon it.
+func (p *Publisher) build(ctx context.Context, s store.GallerySite, from uint64) ([]gallerysync.Revision, error) {
+	if from == s.InForce+1 && (s.InForce == 0 || s.Issued-s.InForce > MaxDeltas) {
+		r, err := p.Full(ctx, s.Site, s.Issued)
+		if err != nil {
+			return nil, err
+		}
+		return []gallerysync.Revision{r}, nil
+	}
+	var out []gallerysync.Revision
+	for n := from; n <= s.Issued; n++ {
+		r, err := p.Delta(ctx, s.Site, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Delta builds revision n of site from the store: the persons it upserts
+// with their current content, and those it removes.
+func (p *Publisher) Delta(ctx context.Context, site string, n uint64) (gallerysync.Revision, error) {
+	ops, err := p.cfg.Store.RevisionOps(ctx, site, n)
+	if err != nil {
+		return gallerysync.Revision{}, fmt.Errorf("revision %d: %w", n, err)
+	}
+	r := gallerysync.Revision{Region: p.cfg.Region, Site: site, Number: n, Base: n - 1, Issued: ops.Issued}
+	if err := p.fill(ctx, &r, ops.Upserts, ops.Removals); err != nil {
+		return gallerysync.Revision{}, fmt.Errorf("revision %d: %w", n, err)
+	}
+	return r, nil
+}
+
+// Full builds a full revision of site numbered n: every person assigned to
+// the site now.
+func (p *Publisher) Full(ctx context.Context, site string, n uint64) (gallerysync.Revision, error) {
+	members, err := p.cfg.Store.SiteMembers(ctx, site)
+	if err != nil {
+		return gallerysync.Revision{}, fmt.Errorf("full revision %d: %w", n, err)
+	}
+	r := gallerysync.Revision{Region: p.cfg.Region, Site: site, Number: n, Full: true, Issued: p.cfg.Now().UTC()}
+	if err := p.fill(ctx, &r, members, nil); err != nil {
+		return gallerysync.Revision{}, fmt.Errorf("full revision %d: %w", n, err)
+	}
+	// A person who left the store between SiteMembers and the read is
+	// simply absent from a full revision.
+	r.Removals = nil
+	return r, nil
+}
+
+// fill adds the upserted persons with their content, and the removals. An
+// upserted person the store no longer holds becomes a removal.
+func (p *Publisher) fill(ctx context.Context, r *gallerysync.Revision, upserts, removals []string) error {
+	removed := map[string]bool{}
+	for _, id := range removals {
+		removed[id] = true
+	}
+	for _, id := range upserts {
+		if removed[id] {
+			continue
+		}
+		person, ok, err := p.person(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			removed[id] = true
+			continue
+		}
+		r.Upserts = append(r.Upserts, person)
+	}
+	r.Removals = append(r.Removals, removals...)
+	for _, id := range upserts {
+		if removed[id] && !slices.Contains(removals, id) {
+			r.Removals = append(r.Removals, id)
+		}
+	}
+	return nil
+}
+
+// person reads one person's profile and biometrics as a revision carries
+// them; ok is false when the store does not hold the person.
+func (p *Publisher) person(ctx context.Context, id string) (gallerysync.Person, bool, error) {
+	sp, err := p.cfg.Store.Person(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return gallerysync.Person{}, false, nil
+	}
+	if err != nil {
+		return gallerysync.Person{}, false, fmt.Errorf("person %s: %w", id, err)
+	}
+	photos, templates, err := p.cfg.Store.PersonBiometrics(ctx, Actor, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return gallerysync.Person{}, false, nil
+	}
+	if err != nil {
+		return gallerysync.Person{}, false, fmt.Errorf("biometrics of %s: %w", id, err)
+	}
+	return toPerson(sp, photos, templates), true, nil
+}
+
+// publish signs, chunks and publishes one revision, then records it sent.
+func (p *Publisher) publish(ctx context.Context, r gallerysync.Revision) error {
+	topic, err := wire.GalleryRevisionTopic(p.cfg.Region, r.Site)
+	if err != nil {
+		return err
+	}
+	subject, err := broker.Subject(topic)
+	if err != nil {
+		return err
+	}
+	chunks, err := p.cfg.Signer.Chunks(r, p.cfg.ChunkBytes)
+	if err != nil {
+		return fmt.Errorf("revision %d: %w", r.Number, err)
+	}
+	var bytes uint64
+	for i, c := range chunks {
+		if err := p.cfg.Conn.Publish(subject, c); err != nil {
+			return fmt.Errorf("revision %d: publish chunk %d/%d: %w", r.Number, i+1, len(chunks), err)
+		}
+		bytes += uint64(len(c))
+		if (i+1)%flushEvery == 0 || i == len(chunks)-1 {
+			if err := p.cfg.Conn.FlushTimeout(flushTimeout); err != nil {
+				return fmt.Errorf("revision %d: flush after chunk %d/%d: %w", r.Number, i+1, len(chunks), err)
+			}
+		}
+	}
+	if err := p.cfg.Store.NoteRevisionSent(ctx, r.Site, r.Number, p.cfg.Now()); err != nil {
+		return fmt.Errorf("revision %d: %w", r.Number, err)
+	}
+	p.count(func(s *Stats) {
+		s.Revisions++
+		if r.Full {
+			s.Full++
+		}
+		s.Chunks += uint64(len(chunks))
+		s.Bytes += bytes
+	})
+	p.log.Info("gallery revision sent", "site", r.Site, "revision", r.Number, "full", r.Full,
+		"upserts", len(r.Upserts), "removals", len(r.Removals), "chunks", len(chunks), "bytes", bytes)
+	return nil
+}
+
+func (p *Publisher) count(f func(*Stats)) {
+	p.mu.Lock()
+	f(&p.stats)
+	p.mu.Unlock()
+}
+
+func (p *Publisher) fail(ctx context.Context, site string, err error) {
+	if ctx.Err() != nil {
+		return // stopping: the round was cut short, nothing failed
+	}
+	now := p.cfg.Now()
+	p.count(func(s *Stats) { s.Errors++; s.LastError, s.LastErrorAt = err.Error(), now })
+	if site != "" {
+		p.log.Warn("gallery: sending to the site failed; retrying", "site", site, "err", err)
+		return
+	}
+	p.log.Warn("gallery: round failed; retrying", "err", err)
+}
