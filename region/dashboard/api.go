@@ -18,8 +18,10 @@ import (
 const maxJSONBody = 16 << 10
 
 // fail answers err as JSON: a *webui.Error with its status, a missing
-// object as 404, anything else as a 500 whose details go to the log only.
+// object as 404, the store's refusals as storeError says, anything else
+// as a 500 whose details go to the log only.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	err = storeError(err)
 	var ae *webui.Error
 	switch {
 	case errors.As(err, &ae):

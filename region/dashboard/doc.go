@@ -13,6 +13,22 @@
 // The plots are inline SVG drawn by the page from /api/v1/counts: the few
 // bars and lines they need do not justify a charting library.
 //
+// Region supervisors keep the master gallery here: persons by ID, name,
+// facility and status; a person's page with their photos (each served
+// through an endpoint whose every read the store writes to the region's
+// audit log), template metadata and transfers; enrolment from uploaded
+// photos with a verdict per photo (an Enroller, optional: without one the
+// page answers that the region has no face engine); and the transfer
+// desk, where a transfer is started, followed through its states
+// (requested, removed at source, in transit, active at destination, or
+// cancelled) by polling the API every few seconds, and cancelled with a
+// reason until the destination confirms. Supervisors and auditors read
+// each site's gallery revisions (issued, in force, last acknowledgement)
+// and the region's hash-chained audit log with a check of its chain.
+// Operators see nothing biometric. Uploads are capped as on the guard
+// monitor (10 files of 8 MiB) and each image's header is read for its
+// size before anything decodes it.
+//
 // Accounts, sessions, CSRF tokens and role checks come from
 // internal/webauth, over the store's accounts; its audit records go to
 // the log. The session cookie is dozor_region_session. Every route names the roles that may use it:

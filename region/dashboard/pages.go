@@ -25,17 +25,19 @@ var langs = []string{"ru", "en"}
 
 // pages and the paths they are served at.
 var (
-	pages     = []string{"login", "overview", "timeline", "quarantine", "users"}
+	pages = []string{"login", "overview", "timeline", "quarantine", "users",
+		"gallery", "person", "enrol", "transfers", "revisions", "audit"}
 	pagePaths = map[string]string{"login": "/login", "overview": "/overview", "timeline": "/timeline",
-		"quarantine": "/quarantine", "users": "/users"}
+		"quarantine": "/quarantine", "users": "/users", "gallery": "/gallery", "person": "/gallery/person",
+		"enrol": "/enrol", "transfers": "/transfers", "revisions": "/revisions", "audit": "/audit"}
 )
 
 // navPages are the top-bar links of each role, in order; the first is
 // where the role lands after logging in.
 var navPages = map[string][]string{
 	RoleOperator:   {"overview", "timeline"},
-	RoleSupervisor: {"overview", "timeline", "quarantine"},
-	RoleAuditor:    {"overview", "quarantine"},
+	RoleSupervisor: {"overview", "timeline", "gallery", "enrol", "transfers", "revisions", "audit", "quarantine"},
+	RoleAuditor:    {"overview", "quarantine", "revisions", "audit"},
 	RoleAdmin:      {"users"},
 }
 

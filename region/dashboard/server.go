@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/internal/webauth"
+	"github.com/dozor-edge/dozor/region/enrol"
 	"github.com/dozor-edge/dozor/region/store"
 )
 
@@ -24,11 +25,40 @@ type Store interface {
 	Crop(ctx context.Context, sha256 string) ([]byte, error)
 	QuarantinedMessages(ctx context.Context, site string, limit int) ([]store.QuarantineEntry, error)
 	store.Users
+	Gallery
+}
+
+// Gallery is what the dashboard reads and changes of the master gallery;
+// store.Store implements it. Reads of photos and templates are audited by
+// the store under the account's name.
+type Gallery interface {
+	Persons(ctx context.Context, q store.PersonQuery) ([]store.Person, string, error)
+	Person(ctx context.Context, id string) (store.Person, error)
+	PutPerson(ctx context.Context, actor string, p store.Person) error
+	RemovePerson(ctx context.Context, actor, id string) error
+	Photo(ctx context.Context, actor, person, sha string) ([]byte, error)
+	PersonBiometrics(ctx context.Context, actor, person string) ([]store.Photo, []store.Template, error)
+	GallerySites(ctx context.Context) ([]store.GallerySite, error)
+	StartTransfer(ctx context.Context, actor, person, to, reason string) (store.Transfer, error)
+	CancelTransfer(ctx context.Context, actor, id, reason string) (store.Transfer, error)
+	Transfers(ctx context.Context, q store.TransferQuery) ([]store.Transfer, error)
+	Transfer(ctx context.Context, id string) (store.Transfer, error)
+	AuditLog(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
+	VerifyAudit(ctx context.Context) (uint64, error)
+}
+
+// Enroller enrols uploaded photos into the master gallery with a verdict
+// per photo; *enrol.Enroller implements it.
+type Enroller interface {
+	Enrol(ctx context.Context, actor string, p enrol.Profile, photos []enrol.Photo) ([]enrol.Result, error)
 }
 
 // Deps is what regiond hands the dashboard.
 type Deps struct {
 	Store Store
+	// Enroller enrols photos uploaded on the enrolment page; nil when
+	// regiond runs without a face engine, and the page says so.
+	Enroller Enroller
 	// Events carries what the ingesters stored to the browsers.
 	Events *Hub
 	// Region is the region's ID, shown in the top bar.
@@ -92,6 +122,9 @@ var (
 	siteRoles  = []string{RoleOperator, RoleSupervisor, RoleAuditor}
 	auditRoles = []string{RoleSupervisor, RoleAuditor}
 	adminRoles = []string{RoleAdmin}
+	// galleryRoles see and change the master gallery and its transfers:
+	// photos and templates are for supervisors only.
+	galleryRoles = []string{RoleSupervisor}
 )
 
 // route is one endpoint: who may use it and what serves it. Roles nil
@@ -118,6 +151,12 @@ func (s *Server) routes() []route {
 		page("timeline", watchRoles),
 		page("quarantine", auditRoles),
 		page("users", adminRoles),
+		page("gallery", galleryRoles),
+		page("person", galleryRoles),
+		page("enrol", galleryRoles),
+		page("transfers", galleryRoles),
+		page("revisions", auditRoles),
+		page("audit", auditRoles),
 
 		api("POST", "/login", nil, s.login),
 		api("POST", "/logout", anyRole, s.logout),
@@ -137,6 +176,20 @@ func (s *Server) routes() []route {
 		api("POST", "/users", adminRoles, s.createUser),
 		api("PUT", "/users/{name}", adminRoles, s.updateUser),
 		api("DELETE", "/users/{name}", adminRoles, s.deleteUser),
+
+		api("GET", "/gallery/persons", galleryRoles, s.persons),
+		api("GET", "/gallery/persons/{id}", galleryRoles, s.person),
+		api("PUT", "/gallery/persons/{id}", galleryRoles, s.putPerson),
+		api("DELETE", "/gallery/persons/{id}", galleryRoles, s.removePerson),
+		api("GET", "/gallery/persons/{id}/photos/{sha256}", galleryRoles, s.photo),
+		api("POST", "/gallery/enrol", galleryRoles, s.enrol),
+		api("GET", "/gallery/sites", auditRoles, s.gallerySites),
+		api("GET", "/transfers", galleryRoles, s.transfers),
+		api("POST", "/transfers", galleryRoles, s.startTransfer),
+		api("GET", "/transfers/{id}", galleryRoles, s.transfer),
+		api("POST", "/transfers/{id}/cancel", galleryRoles, s.cancelTransfer),
+		api("GET", "/audit", auditRoles, s.auditLog),
+		api("GET", "/audit/verify", auditRoles, s.verifyAudit),
 	}
 }
 

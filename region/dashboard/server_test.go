@@ -22,6 +22,7 @@ import (
 type memStore struct {
 	mu    sync.Mutex
 	users map[string]store.User
+	memGallery
 }
 
 func (m *memStore) Sites(context.Context) ([]store.Site, error) {
@@ -115,7 +116,8 @@ func TestRoutesByRole(t *testing.T) {
 	if err := AddUser(context.Background(), st, "spare", RoleOperator, "en", testPassword); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Deps{Store: st, Events: NewHub(), Region: "north"})
+	transfer := seedGallery(t, st)
+	s, err := New(Deps{Store: st, Enroller: fakeEnroller{&st.memGallery}, Events: NewHub(), Region: "north"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,17 +136,15 @@ func TestRoutesByRole(t *testing.T) {
 		if rt.Method == "POST" && (rt.Pattern == "/api/v1/login" || rt.Pattern == "/api/v1/logout") {
 			continue // logging in and out is the client helper's and the browser test's
 		}
-		path := strings.ReplaceAll(rt.Pattern, "{$}", "")
-		path = strings.ReplaceAll(path, "{sha256}", strings.Repeat("a", 64))
-		path = strings.ReplaceAll(path, "{name}", "spare")
-		if path == "/static/" {
-			path = "/static/css/app.css"
-		}
+		path := routePath(rt, transfer)
 		for name, w := range clients {
 			t.Run(rt.Method+" "+path+" as "+name, func(t *testing.T) {
 				body := strings.NewReader(routeBodies[rt.Method+" "+rt.Pattern])
 				req, _ := http.NewRequest(rt.Method, srv.URL+path, body)
 				req.Header.Set("X-CSRF-Token", w.csrf)
+				if ct := routeTypes[rt.Method+" "+rt.Pattern]; ct != "" {
+					req.Header.Set("Content-Type", ct)
+				}
 				if rt.Pattern == "/api/v1/events" {
 					ctx, cancel := context.WithCancel(context.Background())
 					defer cancel()
@@ -158,7 +158,7 @@ func TestRoutesByRole(t *testing.T) {
 				allowed := rt.Roles == nil || (name != "" && roleIn(rt.Roles, name))
 				got := resp.StatusCode
 				switch {
-				case allowed && path == "/api/v1/crops/"+strings.Repeat("a", 64):
+				case allowed && rt.Pattern == "/api/v1/crops/{sha256}":
 					if got != 404 {
 						t.Fatalf("status %d, want 404 (allowed, no such crop)", got)
 					}
@@ -190,9 +190,108 @@ func TestRoutesByRole(t *testing.T) {
 // routeBodies are valid bodies for the routes that take one: only the
 // allowed role gets past the role check, so each succeeds once.
 var routeBodies = map[string]string{
-	"PATCH /api/v1/me":         `{"lang":"ru"}`,
-	"POST /api/v1/users":       `{"name":"newbie","role":"auditor","lang":"en","password":"` + testPassword + `"}`,
-	"PUT /api/v1/users/{name}": `{"role":"supervisor","lang":"ru","disabled":true,"password":"` + testPassword + ` 2"}`,
+	"PATCH /api/v1/me":                   `{"lang":"ru"}`,
+	"POST /api/v1/users":                 `{"name":"newbie","role":"auditor","lang":"en","password":"` + testPassword + `"}`,
+	"PUT /api/v1/users/{name}":           `{"role":"supervisor","lang":"ru","disabled":true,"password":"` + testPassword + ` 2"}`,
+	"PUT /api/v1/gallery/persons/{id}":   `{"display_name":"Renamed","categories":["adult"],"status":"active"}`,
+	"POST /api/v1/gallery/enrol":         enrolBody,
+	"POST /api/v1/transfers":             `{"person":"P-3","to":"ik6","reason":"court order 12/7"}`,
+	"POST /api/v1/transfers/{id}/cancel": `{"reason":"court order withdrawn"}`,
+}
+
+// routeTypes are the content types of the bodies that are not JSON.
+var routeTypes = map[string]string{"POST /api/v1/gallery/enrol": enrolType}
+
+// enrolBody is an enrolment of one photo, as the enrolment page sends it.
+var enrolBody, enrolType = multipartBody(map[string]string{"id": "P-9", "facility": "ik5", "display_name": "New Arrival"},
+	"photos", map[string][]byte{"face.png": pngOf(64, 64)})
+
+// seedGallery puts the persons the routes read and change in the
+// gallery, and returns the id of an open transfer: P-1 with a photo,
+// P-2 for deleting, P-3 to transfer, P-4 in transit.
+func seedGallery(t *testing.T, st *memStore) string {
+	t.Helper()
+	ctx := context.Background()
+	for _, id := range []string{"P-1", "P-2", "P-3", "P-4"} {
+		if err := st.PutPerson(ctx, "seed", store.Person{ID: id, DisplayName: "Person " + id, Facility: "ik5", Status: store.PersonActive}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testPhotoSHA = st.addPhoto("P-1", pngOf(8, 8))
+	tr, err := st.StartTransfer(ctx, "seed", "P-4", "ik6", "moved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.ID
+}
+
+// testPhotoSHA is the sha256 of P-1's photo.
+var testPhotoSHA string
+
+// routePath is the path a route is asked at: its wildcards filled with
+// objects that exist.
+func routePath(rt route, transfer string) string {
+	path := strings.ReplaceAll(rt.Pattern, "{$}", "")
+	path = strings.ReplaceAll(path, "{sha256}", strings.Repeat("a", 64))
+	path = strings.ReplaceAll(path, "{name}", "spare")
+	switch {
+	case path == "/static/":
+		return "/static/css/app.css"
+	case strings.HasPrefix(path, "/api/v1/transfers/"):
+		return strings.ReplaceAll(path, "{id}", transfer)
+	case rt.Pattern == "/api/v1/gallery/persons/{id}/photos/{sha256}":
+		return "/api/v1/gallery/persons/P-1/photos/" + testPhotoSHA
+	case rt.Method == "DELETE":
+		return strings.ReplaceAll(path, "{id}", "P-2")
+	}
+	return strings.ReplaceAll(path, "{id}", "P-1")
+}
+
+// TestStateChangesNeedCSRF sends every state-changing route, as a role
+// it allows, without the CSRF token: 403 each time, nothing changed.
+func TestStateChangesNeedCSRF(t *testing.T) {
+	st := &memStore{users: map[string]store.User{}}
+	for _, r := range Roles {
+		if err := AddUser(context.Background(), st, r, r, "en", testPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	transfer := seedGallery(t, st)
+	s, err := New(Deps{Store: st, Enroller: fakeEnroller{&st.memGallery}, Events: NewHub(), Region: "north"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	clients := map[string]*http.Client{}
+	for _, r := range Roles {
+		clients[r], _ = client(t, srv.URL, r)
+	}
+	for _, rt := range s.routes() {
+		if rt.Roles == nil || rt.Method == "GET" || rt.Pattern == "/api/v1/logout" {
+			continue
+		}
+		t.Run(rt.Method+" "+rt.Pattern, func(t *testing.T) {
+			req, _ := http.NewRequest(rt.Method, srv.URL+routePath(rt, transfer), strings.NewReader(routeBodies[rt.Method+" "+rt.Pattern]))
+			if ct := routeTypes[rt.Method+" "+rt.Pattern]; ct != "" {
+				req.Header.Set("Content-Type", ct)
+			}
+			resp, err := clients[rt.Roles[0]].Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("status %d without a CSRF token, want 403", resp.StatusCode)
+			}
+		})
+	}
+	if _, err := st.Person(context.Background(), "P-2"); err != nil {
+		t.Fatalf("P-2 was removed without a CSRF token: %v", err)
+	}
+	if tr, _ := st.Transfer(context.Background(), transfer); !tr.Open() {
+		t.Fatal("the transfer was cancelled without a CSRF token")
+	}
 }
 
 func roleIn(roles []string, r string) bool {
