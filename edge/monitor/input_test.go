@@ -13,6 +13,7 @@ import (
 
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/webauth"
+	"github.com/dozor-edge/dozor/internal/webui"
 )
 
 // multipartBody builds a multipart/form-data body of files under field
@@ -41,12 +42,12 @@ func (c *client) upload(path, field string, files map[string][]byte, values map[
 func TestUploadTooLarge(t *testing.T) {
 	e := newEnv(t)
 	sup := e.login("supervisor")
-	big := append(testPNG(t, 8, 8), make([]byte, maxUploadFile)...)
+	big := append(testPNG(t, 8, 8), make([]byte, webui.MaxUploadFile)...)
 	resp, body := sup.upload("/api/v1/persons/P-1/photos", "photo", map[string][]byte{"big.png": big}, nil)
 	expect(t, resp, body, http.StatusRequestEntityTooLarge)
 	errBody(t, body)
 	files := map[string][]byte{}
-	for i := range maxPhotos + 1 {
+	for i := range webui.MaxUploadFiles + 1 {
 		files[string(rune('a'+i))+".png"] = testPNG(t, 8, 8)
 	}
 	resp, body = sup.upload("/api/v1/persons/P-1/photos", "photo", files, nil)

@@ -182,7 +182,7 @@ var images = []struct {
 	{"png bomb", pngHeader(100000, 100000), 413},
 	{"png side", pngHeader(20000, 10), 413},
 	{"png megapixels", pngHeader(7000, 7000), 413},
-	{"png at the limits", pngHeader(maxSide, maxPixels/maxSide), 0},
+	{"png at the limits", pngHeader(webui.MaxImageSide, webui.MaxImagePixels/webui.MaxImageSide), 0},
 	{"bmp bomb", bmpHeader(60000, 60000), 413},
 	{"png zero", pngHeader(0, 10), 415},
 }
@@ -190,7 +190,7 @@ var images = []struct {
 func TestCheckImage(t *testing.T) {
 	for _, c := range images {
 		t.Run(c.name, func(t *testing.T) {
-			err := checkImage(c.data, "photo")
+			err := webui.CheckImage(c.data, "photo")
 			var ae *webui.Error
 			switch {
 			case c.status == 0 && err != nil:
@@ -209,10 +209,10 @@ func FuzzCheckImage(f *testing.F) {
 		f.Add(c.data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		err := checkImage(data, "photo")
+		err := webui.CheckImage(data, "photo")
 		cfg, _, cfgErr := image.DecodeConfig(bytes.NewReader(data))
-		within := cfgErr == nil && cfg.Width > 0 && cfg.Height > 0 && cfg.Width <= maxSide && cfg.Height <= maxSide &&
-			int64(cfg.Width)*int64(cfg.Height) <= maxPixels
+		within := cfgErr == nil && cfg.Width > 0 && cfg.Height > 0 && cfg.Width <= webui.MaxImageSide && cfg.Height <= webui.MaxImageSide &&
+			int64(cfg.Width)*int64(cfg.Height) <= webui.MaxImagePixels
 		if err == nil {
 			if !within {
 				t.Fatalf("accepted %+v (%v)", cfg, cfgErr)
@@ -275,17 +275,17 @@ var uploads = []struct {
 	{"no parts", multipartOf(), 0, ""},
 	{"too many files", multipartOf(part{"photo", "a", "1"}, part{"photo", "b", "2"}, part{"photo", "c", "3"}), 413, "photo"},
 	{"too large", multipartOf(part{"photo", "a", strings.Repeat("x", fuzzTotal)}), 413, ""},
-	{"long value", multipartOf(part{"camera", "", strings.Repeat("c", maxFormValue+1)}), 400, "camera"},
+	{"long value", multipartOf(part{"camera", "", strings.Repeat("c", webui.MaxFormValue+1)}), 400, "camera"},
 	{"other file field", multipartOf(part{"image", "a.png", "1"}), 400, "image"},
 	{"truncated", "--" + boundary + "\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a\"\r\n\r\nabc", 400, ""},
 	{"not multipart", "just text", 400, ""},
 }
 
-func readFuzzUploads(body string) (*form, error) {
+func readFuzzUploads(body string) (*webui.UploadForm, error) {
 	r := httptest.NewRequest("POST", "/api/v1/persons/P-1/photos", strings.NewReader(body))
 	r.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
 	r.ContentLength = -1 // the reader's own cap must hold
-	return readUploads(httptest.NewRecorder(), r, "photo", fuzzFiles, fuzzTotal)
+	return webui.ReadUploads(httptest.NewRecorder(), r, "photo", fuzzFiles, fuzzTotal)
 }
 
 func TestReadUploads(t *testing.T) {
@@ -296,7 +296,7 @@ func TestReadUploads(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, u := range f.files {
+				for _, u := range f.Files {
 					if strings.ContainsAny(u.Name, `/\`) {
 						t.Errorf("file name %q keeps its path", u.Name)
 					}
@@ -329,19 +329,19 @@ func FuzzReadUploads(f *testing.F) {
 			}
 			return
 		}
-		if len(fm.files) > fuzzFiles {
-			t.Fatalf("%d files accepted", len(fm.files))
+		if len(fm.Files) > fuzzFiles {
+			t.Fatalf("%d files accepted", len(fm.Files))
 		}
 		n := 0
-		for _, u := range fm.files {
+		for _, u := range fm.Files {
 			n += len(u.Data)
 			if u.Name == "" || len(u.Name) > 128 || strings.ContainsAny(u.Name, "/\x00\n\r") {
 				t.Fatalf("file name %q", u.Name)
 			}
 		}
-		for k, v := range fm.values {
+		for k, v := range fm.Values {
 			n += len(v)
-			if len(v) > maxFormValue {
+			if len(v) > webui.MaxFormValue {
 				t.Fatalf("value %s of %d bytes", k, len(v))
 			}
 		}

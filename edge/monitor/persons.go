@@ -195,7 +195,7 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 	ctx, id := r.Context(), r.PathValue("id")
-	form, err := readUploads(w, r, "photo", maxPhotos, maxUploadTotal)
+	form, err := webui.ReadUploads(w, r, "photo", webui.MaxUploadFiles, webui.MaxUploadTotal)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -204,8 +204,8 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	photos := form.files
-	if cam := form.values["camera"]; cam != "" {
+	photos := form.Files
+	if cam := form.Values["camera"]; cam != "" {
 		if _, err := s.cameraView(ctx, cam); err != nil {
 			s.fail(w, r, err)
 			return
@@ -226,7 +226,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, p := range photos {
-		if err := checkImage(p.Data, "photo"); err != nil {
+		if err := webui.CheckImage(p.Data, "photo"); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -274,23 +274,23 @@ type faceView struct {
 const recognizeMaxSide = 1920
 
 func (s *Server) recognize(w http.ResponseWriter, r *http.Request) {
-	form, err := readUploads(w, r, "image", 1, maxUploadFile+(64<<10))
+	form, err := webui.ReadUploads(w, r, "image", 1, webui.MaxUploadFile+(64<<10))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if len(form.files) != 1 {
+	if len(form.Files) != 1 {
 		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "image", "send exactly one image file"))
 		return
 	}
-	data := form.files[0].Data
-	if err := checkImage(data, "image"); err != nil {
+	data := form.Files[0].Data
+	if err := webui.CheckImage(data, "image"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	// Searching by photo is a biometric read, audited before it happens.
-	if err := s.st.Audit(ctx, actor(r), "search.photo", "upload:"+form.files[0].Name, ""); err != nil {
+	if err := s.st.Audit(ctx, actor(r), "search.photo", "upload:"+form.Files[0].Name, ""); err != nil {
 		s.fail(w, r, err)
 		return
 	}

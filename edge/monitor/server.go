@@ -14,6 +14,7 @@ import (
 	"github.com/dozor-edge/dozor/edge/monitor/web"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/webauth"
+	"github.com/dozor-edge/dozor/internal/webui"
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
@@ -82,10 +83,7 @@ type Match struct {
 }
 
 // Upload is one uploaded file.
-type Upload struct {
-	Name string
-	Data []byte
-}
+type Upload = webui.Upload
 
 // Server is the guard-post monitor: pages, the REST API, the event stream
 // and the live video sockets.

@@ -381,7 +381,7 @@ type verdictView struct {
 	SHA256    string  `json:"sha256,omitempty"`
 }
 
-// enrol takes a profile, a facility and up to maxPhotos photos as
+// enrol takes a profile, a facility and up to webui.MaxUploadFiles photos as
 // multipart/form-data and answers the verdict of each photo. Every file's
 // header is checked before any is decoded.
 func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
@@ -389,30 +389,30 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, webui.Errorf(http.StatusServiceUnavailable, "", "enrolment is not available: regiond runs without a face engine"))
 		return
 	}
-	f, err := readUploads(w, r, "photos")
+	f, err := webui.ReadUploads(w, r, "photos", webui.MaxUploadFiles, webui.MaxUploadTotal)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	for k := range f.values {
+	for k := range f.Values {
 		if !slices.Contains([]string{"id", "display_name", "categories", "watch_lists", "facility"}, k) {
 			s.fail(w, r, webui.Errorf(http.StatusBadRequest, k, "unknown field %q", k))
 			return
 		}
 	}
-	p := enrol.Profile{ID: f.values["id"], DisplayName: f.values["display_name"], Facility: f.values["facility"],
-		Categories: splitLabels(f.values["categories"]), WatchLists: splitLabels(f.values["watch_lists"])}
+	p := enrol.Profile{ID: f.Values["id"], DisplayName: f.Values["display_name"], Facility: f.Values["facility"],
+		Categories: splitLabels(f.Values["categories"]), WatchLists: splitLabels(f.Values["watch_lists"])}
 	if err := checkProfile(p); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if len(f.files) == 0 {
+	if len(f.Files) == 0 {
 		s.fail(w, r, webui.Errorf(http.StatusBadRequest, "photos", "photos: send at least one photo file"))
 		return
 	}
-	photos := make([]enrol.Photo, len(f.files))
-	for i, u := range f.files {
-		if err := checkImage(u.Data, "photos"); err != nil {
+	photos := make([]enrol.Photo, len(f.Files))
+	for i, u := range f.Files {
+		if err := webui.CheckImage(u.Data, "photos"); err != nil {
 			var ae *webui.Error
 			if errors.As(err, &ae) {
 				ae.Msg = u.Name + ": " + ae.Msg

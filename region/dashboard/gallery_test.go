@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dozor-edge/dozor/internal/webui"
 	"github.com/dozor-edge/dozor/region/store"
 )
 
@@ -110,7 +111,7 @@ func galleryServer(t *testing.T, enroller Enroller) (*memStore, func(method, pat
 // TestGalleryBadInput sends what a careless or hostile client might: each
 // refused with the status and the field the table names, nothing written.
 func TestGalleryBadInput(t *testing.T) {
-	big := bytes.Repeat([]byte{0xff}, maxUploadFile+1)
+	big := bytes.Repeat([]byte{0xff}, webui.MaxUploadFile+1)
 	eleven := map[string][]byte{}
 	for i := range 11 {
 		eleven[string(rune('a'+i))+".png"] = pngOf(8, 8)
