@@ -128,8 +128,7 @@ func cleanName(n string) string {
 
 // CheckImage reads only the image's header: it must be a JPEG, PNG, WebP
 // or BMP (415 otherwise) of at most MaxImagePixels and MaxImageSide (413
-// otherwise),
-// so that nothing decodes a decompression bomb.
+// otherwise), so that nothing decodes a decompression bomb.
 func CheckImage(data []byte, field string) error {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
