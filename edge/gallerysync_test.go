@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -105,16 +106,23 @@ func chunks(t *testing.T, key ed25519.PrivateKey, rev gallerysync.Revision) [][]
 // edit changes one chunk's envelope as a broken or hostile sender would.
 func edit(t *testing.T, chunk []byte, f func(m map[string]any)) []byte {
 	t.Helper()
+	// A chunk is "DZGR", a version byte, the header's length (4 bytes,
+	// big-endian), the JSON header, then the data.
+	n := binary.BigEndian.Uint32(chunk[5:9])
 	var m map[string]any
-	if err := json.Unmarshal(chunk, &m); err != nil {
+	if err := json.Unmarshal(chunk[9:9+n], &m); err != nil {
 		t.Fatal(err)
 	}
+	m["data"] = string(chunk[9+n:])
 	f(m)
-	b, err := json.Marshal(m)
+	data := m["data"].(string)
+	delete(m, "data")
+	hdr, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	out := binary.BigEndian.AppendUint32(append([]byte{}, chunk[:5]...), uint32(len(hdr)))
+	return append(append(out, hdr...), data...)
 }
 
 // gsHarness is a gallery sync over a real store, driven chunk by chunk on

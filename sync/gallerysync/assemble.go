@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -15,7 +14,7 @@ import (
 // Refusal reasons: the Reason of a *Refusal, short words fit for a
 // metric label and an audit record.
 const (
-	ReasonMalformed    = "malformed"     // not a chunk envelope: JSON, fields, numbers
+	ReasonMalformed    = "malformed"     // not a chunk message: framing, header JSON, fields, numbers
 	ReasonUnsigned     = "unsigned"      // no signature, or no region key to check one with
 	ReasonBadSignature = "bad_signature" // signed by another key, or the header was altered
 	ReasonWrongSite    = "wrong_site"    // for another region or site
@@ -112,13 +111,9 @@ func (a *Assembler) Add(msg []byte) (*Revision, error) {
 	if len(msg) > a.lim.MaxChunkBytes {
 		return nil, refuse(ReasonOversized, 0, "chunk message of %d bytes, more than %d", len(msg), a.lim.MaxChunkBytes)
 	}
-	var e envelope
-	dec := json.NewDecoder(bytes.NewReader(msg))
-	if err := dec.Decode(&e); err != nil {
-		return nil, refuse(ReasonMalformed, 0, "not a chunk envelope: %v", err)
-	}
-	if dec.More() {
-		return nil, refuse(ReasonMalformed, e.Revision, "data after the chunk envelope")
+	e, data, err := unframe(msg)
+	if err != nil {
+		return nil, refuse(ReasonMalformed, 0, "%v", err)
 	}
 	h := e.header()
 	if err := a.checkHeader(e); err != nil {
@@ -128,10 +123,10 @@ func (a *Assembler) Add(msg []byte) (*Revision, error) {
 		return nil, refuse(ReasonBadSignature, h.Revision, "the signature does not verify with this site's region key %s", a.fp)
 	}
 	switch want := h.chunkLen(e.Chunk); {
-	case int64(len(e.Data)) < want:
-		return nil, refuse(ReasonTruncated, h.Revision, "chunk %d of %d has %d bytes of data, want %d", e.Chunk, h.Chunks, len(e.Data), want)
-	case int64(len(e.Data)) > want:
-		return nil, refuse(ReasonOversized, h.Revision, "chunk %d of %d has %d bytes of data, want %d", e.Chunk, h.Chunks, len(e.Data), want)
+	case int64(len(data)) < want:
+		return nil, refuse(ReasonTruncated, h.Revision, "chunk %d of %d has %d bytes of data, want %d", e.Chunk, h.Chunks, len(data), want)
+	case int64(len(data)) > want:
+		return nil, refuse(ReasonOversized, h.Revision, "chunk %d of %d has %d bytes of data, want %d", e.Chunk, h.Chunks, len(data), want)
 	}
 
 	if a.cur == nil || a.cur.h != h {
@@ -140,7 +135,8 @@ func (a *Assembler) Add(msg []byte) (*Revision, error) {
 	if a.cur.parts[e.Chunk] != nil {
 		return nil, nil // a repeat: QoS 1 delivers at least once
 	}
-	a.cur.parts[e.Chunk] = e.Data
+	// A copy, so that the caller may reuse its buffer.
+	a.cur.parts[e.Chunk] = bytes.Clone(data)
 	a.cur.have++
 	if a.cur.have < h.Chunks {
 		return nil, nil
@@ -164,8 +160,6 @@ func (a *Assembler) Add(msg []byte) (*Revision, error) {
 func (a *Assembler) checkHeader(e envelope) error {
 	rev := e.Revision
 	switch {
-	case e.V != Version:
-		return refuse(ReasonMalformed, rev, "v: %d; this reader knows %d", e.V, Version)
 	case e.Revision == 0 || e.Revision > wire.MaxSeq:
 		return refuse(ReasonMalformed, rev, "revision: %d, want 1 to 2^53-1", e.Revision)
 	case e.Full && e.Base != 0:

@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-// Version is the chunk envelope's and the body's "v".
+// Version is the version byte of the chunk framing and the body's "v".
 const Version = 1
 
 // DefaultChunkBytes is the chunk message size the region sends: well
@@ -27,7 +27,7 @@ const Version = 1
 const DefaultChunkBytes = 256 << 10
 
 // MinChunkBytes is the smallest maxChunk Chunks accepts: room for the
-// envelope and some data.
+// header and some data.
 const MinChunkBytes = 2 << 10
 
 // signedPrefix separates what the region's gallery key signs from anything
@@ -105,9 +105,18 @@ func (h header) chunkLen(i int) int64 {
 	return h.BodySize - per*int64(h.Chunks-1)
 }
 
-// envelope is one chunk message on the revision topic.
+// A chunk message on the revision topic is binary: the magic bytes, whose
+// last byte is the framing's version, the length of the JSON header as a
+// big-endian uint32, the header, then the chunk's data bytes up to the end
+// of the message. MQTT payloads are binary-safe, so the data goes as it is
+// rather than as base64 (which would cost a third more on the wire).
+var magic = [5]byte{'D', 'Z', 'G', 'R', Version}
+
+// prefixLen is what a message spends before its JSON header.
+const prefixLen = len(magic) + 4
+
+// envelope is the JSON header of one chunk message.
 type envelope struct {
-	V          int    `json:"v"`
 	Region     string `json:"region"`
 	Site       string `json:"site"`
 	Revision   uint64 `json:"revision"`
@@ -120,14 +129,52 @@ type envelope struct {
 	BodySHA256 string `json:"body_sha256"`
 	// Key is the Fingerprint of the signing key, so that a site names the
 	// key it was offered when it refuses one.
-	Key  string `json:"key"`
-	Sig  []byte `json:"sig"`
-	Data []byte `json:"data"`
+	Key string `json:"key"`
+	Sig []byte `json:"sig"`
 }
 
 func (e envelope) header() header {
 	return header{Region: e.Region, Site: e.Site, Revision: e.Revision, Base: e.Base, Full: e.Full,
 		Issued: e.Issued, Chunks: e.Chunks, BodySize: e.BodySize, BodySHA256: e.BodySHA256}
+}
+
+// frame writes the chunk message of e carrying data.
+func (e envelope) frame(data []byte) ([]byte, error) {
+	hj, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	msg := make([]byte, 0, prefixLen+len(hj)+len(data))
+	msg = append(msg, magic[:]...)
+	msg = binary.BigEndian.AppendUint32(msg, uint32(len(hj)))
+	msg = append(msg, hj...)
+	return append(msg, data...), nil
+}
+
+// unframe reads a chunk message into its header and its data, which
+// aliases msg. It checks the framing only; the error says what is wrong.
+func unframe(msg []byte) (envelope, []byte, error) {
+	var e envelope
+	switch {
+	case !bytes.HasPrefix(msg, magic[:len(magic)-1]):
+		return e, nil, fmt.Errorf("not a chunk message: it does not start with %q", magic[:len(magic)-1])
+	case len(msg) >= len(magic) && msg[len(magic)-1] != Version:
+		return e, nil, fmt.Errorf("version %d; this reader knows %d", msg[len(magic)-1], Version)
+	case len(msg) < prefixLen:
+		return e, nil, fmt.Errorf("message of %d bytes ends before the header length", len(msg))
+	}
+	n := binary.BigEndian.Uint32(msg[len(magic):])
+	if rest := len(msg) - prefixLen; int64(n) > int64(rest) {
+		return e, nil, fmt.Errorf("header of %d bytes, but only %d bytes follow its length", n, rest)
+	}
+	dec := json.NewDecoder(bytes.NewReader(msg[prefixLen : prefixLen+int(n)]))
+	if err := dec.Decode(&e); err != nil {
+		return envelope{}, nil, fmt.Errorf("header: %w", err)
+	}
+	if dec.More() {
+		return envelope{}, nil, errors.New("header: data after the JSON object")
+	}
+	return e, msg[prefixLen+int(n):], nil
 }
 
 func canonicalTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -186,18 +233,17 @@ func (s *Signer) chunkBody(h header, body []byte, maxChunk int) ([][]byte, error
 		return nil, fmt.Errorf("gallery revision %d: body of %d bytes, more than %d", h.Revision, h.BodySize, max)
 	}
 
-	// The envelope without data, with the widest chunk numbers it can
-	// hold, bounds what each message spends besides the data.
-	probe := envelope{V: Version, Region: h.Region, Site: h.Site, Revision: h.Revision, Base: h.Base, Full: h.Full,
+	// The header with the widest chunk numbers it can hold bounds what
+	// each message spends besides the data.
+	probe, err := envelope{Region: h.Region, Site: h.Site, Revision: h.Revision, Base: h.Base, Full: h.Full,
 		Issued: h.Issued, Chunk: math.MaxInt32, Chunks: math.MaxInt32, BodySize: h.BodySize, BodySHA256: h.BodySHA256,
-		Key: s.fp, Sig: make([]byte, ed25519.SignatureSize)}
-	pb, err := json.Marshal(probe)
+		Key: s.fp, Sig: make([]byte, ed25519.SignatureSize)}.frame(nil)
 	if err != nil {
-		return nil, fmt.Errorf("gallery revision %d: envelope: %w", h.Revision, err)
+		return nil, fmt.Errorf("gallery revision %d: chunk header: %w", h.Revision, err)
 	}
-	room := (maxChunk - len(pb)) / 4 * 3 // base64 turns 3 bytes into 4
+	room := maxChunk - len(probe)
 	if room < 1 {
-		return nil, fmt.Errorf("gallery revision %d: chunk size %d bytes leaves no room for data after a %d-byte envelope", h.Revision, maxChunk, len(pb))
+		return nil, fmt.Errorf("gallery revision %d: chunk size %d bytes leaves no room for data after a %d-byte header", h.Revision, maxChunk, len(probe))
 	}
 	n := (len(body) + room - 1) / room
 	if max := DefaultLimits().MaxChunks; n > max {
@@ -210,13 +256,13 @@ func (s *Signer) chunkBody(h header, body []byte, maxChunk int) ([][]byte, error
 	var off int64
 	for i := range n {
 		l := h.chunkLen(i)
-		e := envelope{V: Version, Region: h.Region, Site: h.Site, Revision: h.Revision, Base: h.Base, Full: h.Full,
+		e := envelope{Region: h.Region, Site: h.Site, Revision: h.Revision, Base: h.Base, Full: h.Full,
 			Issued: h.Issued, Chunk: i, Chunks: n, BodySize: h.BodySize, BodySHA256: h.BodySHA256,
-			Key: s.fp, Sig: sig, Data: body[off : off+l]}
-		off += l
-		if out[i], err = json.Marshal(e); err != nil {
+			Key: s.fp, Sig: sig}
+		if out[i], err = e.frame(body[off : off+l]); err != nil {
 			return nil, fmt.Errorf("gallery revision %d: chunk %d: %w", h.Revision, i, err)
 		}
+		off += l
 	}
 	return out, nil
 }
@@ -303,9 +349,12 @@ func encodeBody(r Revision) ([]byte, error) {
 		b.Upserts[i] = pj
 	}
 	var buf bytes.Buffer
-	// The body is mostly JPEG and base64, which harder compression barely
-	// shrinks; the fastest level keeps a large initial sync quick.
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	// The body is mostly JPEG and vectors in base64. The fastest level
+	// finds almost no matches in it and stores most of it as it is; the
+	// default level finds the repeated hashes, field names and JPEG
+	// headers, and makes an initial sync 3 to 4% smaller for a fraction
+	// of a millisecond more per person at the region.
+	zw, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}

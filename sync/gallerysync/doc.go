@@ -6,13 +6,26 @@
 // a delta from the revision before it, or a full set. Its body is the
 // revision as JSON (template vectors as base64 of little-endian float32s),
 // compressed with gzip. The body is split into chunks published on the
-// site's gallery/revision topic (wire.GalleryRevisionTopic), one JSON
-// envelope per MQTT message:
+// site's gallery/revision topic (wire.GalleryRevisionTopic), one chunk per
+// MQTT message. An MQTT payload may hold any bytes, so a chunk message
+// carries its data as they are (base64 would add a third) after a small
+// framing:
 //
-//	{"v":1,"region":"north","site":"ik5","revision":319,"base":318,"full":false,
+//	"DZGR"           4 bytes, the magic
+//	0x01             1 byte, the framing's version (Version)
+//	n                4 bytes, big-endian: the length of the JSON header
+//	header           n bytes of JSON
+//	data             the rest of the message: this chunk's bytes of the body
+//
+// with a header such as
+//
+//	{"region":"north","site":"ik5","revision":319,"base":318,"full":false,
 //	 "issued":"2025-06-01T12:03:00Z","chunk":0,"chunks":3,"body_size":601234,
 //	 "body_sha256":"<64 hex>","key":"<Fingerprint of the signing key>",
-//	 "sig":"<base64 Ed25519 signature>","data":"<base64 of this chunk's bytes>"}
+//	 "sig":"<base64 Ed25519 signature>"}
+//
+// A whole message, framing and header included, is at most the chunk size
+// the region asked Signer.Chunks for.
 //
 // The signature covers a fixed text that starts with a domain-separation
 // line and lists region, site, revision, base, full, issued, chunks,

@@ -30,7 +30,8 @@ func FuzzAssemblerAdd(f *testing.F) {
 		f.Add(m)
 	}
 	f.Add([]byte(`{"v":1}`))
-	f.Add([]byte(`not json`))
+	f.Add([]byte("DZGR\x01\x00\x00\x00\x07{\"v\":1}data"))
+	f.Add([]byte("DZGR\x01\xff\xff\xff\xff{}"))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		a := NewAssembler("north", "ik5", k.pub, Limits{MaxBodyBytes: 1 << 20, MaxJSONBytes: 4 << 20})
 		if _, err := a.Add(msgs[0]); err != nil {

@@ -5,7 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,21 @@ func TestRoundTrip(t *testing.T) {
 		}
 		sameRevision(t, rev, r)
 	})
+	t.Run("through one reused buffer", func(t *testing.T) {
+		// The Assembler keeps no reference to a message after Add.
+		a := NewAssembler("north", "ik5", k.pub, Limits{})
+		buf := make([]byte, 4<<10)
+		var rev *Revision
+		for i, m := range msgs {
+			got, err := a.Add(buf[:copy(buf, m)])
+			if err != nil {
+				t.Fatalf("chunk %d: %v", i, err)
+			}
+			rev = got
+			clear(buf)
+		}
+		sameRevision(t, rev, r)
+	})
 	t.Run("full revision in one chunk", func(t *testing.T) {
 		full := testRevision(40)
 		full.Full, full.Base, full.Removals = true, 0, nil
@@ -181,6 +197,50 @@ func TestRoundTrip(t *testing.T) {
 		}
 		sameRevision(t, rev, full)
 	})
+}
+
+// TestChunkLayout reads the chunk messages by their documented layout:
+// every header carries the signed fields and the chunk's number, and the
+// data, as raw bytes, make up the body.
+func TestChunkLayout(t *testing.T) {
+	k := newKeys(t)
+	r := testRevision(12)
+	msgs := chunks(t, k, r, 4<<10)
+	want, err := encodeBody(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	var sig any
+	for i, m := range msgs {
+		h, data := unframeTest(t, m)
+		fields := make([]string, 0, len(h))
+		for f := range h {
+			fields = append(fields, f)
+		}
+		slices.Sort(fields)
+		if got := strings.Join(fields, " "); got != "base body_sha256 body_size chunk chunks full issued key region revision sig site" {
+			t.Fatalf("chunk %d: header fields %s", i, got)
+		}
+		if h["chunk"] != json.Number(fmt.Sprint(i)) || h["chunks"] != json.Number(fmt.Sprint(len(msgs))) {
+			t.Fatalf("chunk %d: chunk %v of %v", i, h["chunk"], h["chunks"])
+		}
+		if h["key"] != Fingerprint(k.pub) || h["revision"] != json.Number("12") || h["issued"] != "2025-06-01T12:03:00.25Z" {
+			t.Fatalf("chunk %d: header %v", i, h)
+		}
+		if i > 0 && h["sig"] != sig {
+			t.Fatalf("chunk %d carries another signature", i)
+		}
+		sig = h["sig"]
+		body = append(body, data...)
+	}
+	if !bytes.Equal(body, want) {
+		t.Fatalf("the chunks' data are %d bytes that are not the %d-byte body", len(body), len(want))
+	}
+	h := headerOf(t, msgs[0])
+	if h["body_sha256"] != shaHex(body) || h["body_size"] != json.Number(fmt.Sprint(len(body))) {
+		t.Fatalf("body_sha256 %v, body_size %v; the body is %d bytes hashing to %s", h["body_sha256"], h["body_size"], len(body), shaHex(body))
+	}
 }
 
 // A chunk of another revision midway drops the one in progress.
@@ -218,31 +278,51 @@ func TestNewRevisionRestarts(t *testing.T) {
 	sameRevision(t, rev, again)
 }
 
-// envelopeOf decodes a chunk so that a test can alter it.
-func envelopeOf(t *testing.T, msg []byte) map[string]any {
+// unframeTest reads a chunk message by its documented layout, apart from
+// the package's own reader: "DZGR", version 1, the header length as a
+// big-endian uint32, the JSON header, the data.
+func unframeTest(t *testing.T, msg []byte) (map[string]any, []byte) {
 	t.Helper()
+	if len(msg) < 9 || string(msg[:5]) != "DZGR\x01" {
+		t.Fatalf("chunk message starts with %q", msg[:min(len(msg), 9)])
+	}
+	n := binary.BigEndian.Uint32(msg[5:9])
+	if int64(n) > int64(len(msg)-9) {
+		t.Fatalf("header length %d beyond a %d-byte message", n, len(msg))
+	}
 	var m map[string]any
-	d := json.NewDecoder(bytes.NewReader(msg))
+	d := json.NewDecoder(bytes.NewReader(msg[9 : 9+n]))
 	d.UseNumber()
 	if err := d.Decode(&m); err != nil {
 		t.Fatal(err)
 	}
+	return m, msg[9+n:]
+}
+
+// frameTest writes a chunk message from a header given as raw bytes.
+func frameTest(hdr, data []byte) []byte {
+	msg := binary.BigEndian.AppendUint32([]byte("DZGR\x01"), uint32(len(hdr)))
+	return append(append(msg, hdr...), data...)
+}
+
+// headerOf is the JSON header of a chunk.
+func headerOf(t *testing.T, msg []byte) map[string]any {
+	t.Helper()
+	m, _ := unframeTest(t, msg)
 	return m
 }
 
-func marshal(t *testing.T, m map[string]any) []byte {
+// dataOf is a copy of the data of a chunk.
+func dataOf(t *testing.T, msg []byte) []byte {
 	t.Helper()
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	_, d := unframeTest(t, msg)
+	return bytes.Clone(d)
 }
 
-// alter returns msg with fields set (nil deletes).
+// alter returns msg with header fields set (nil deletes).
 func alter(t *testing.T, msg []byte, kv ...any) []byte {
 	t.Helper()
-	m := envelopeOf(t, msg)
+	m, data := unframeTest(t, msg)
 	for i := 0; i < len(kv); i += 2 {
 		if kv[i+1] == nil {
 			delete(m, kv[i].(string))
@@ -250,7 +330,22 @@ func alter(t *testing.T, msg []byte, kv ...any) []byte {
 			m[kv[i].(string)] = kv[i+1]
 		}
 	}
-	return marshal(t, m)
+	hdr, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frameTest(hdr, data)
+}
+
+// withData returns msg carrying data instead of its own.
+func withData(t *testing.T, msg, data []byte) []byte {
+	t.Helper()
+	m, _ := unframeTest(t, msg)
+	hdr, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frameTest(hdr, data)
 }
 
 // wantRefusal checks err is a *Refusal with reason, whose text contains
@@ -340,22 +435,17 @@ func TestRefuseWrongSite(t *testing.T) {
 
 func TestRefuseTruncated(t *testing.T) {
 	_, msgs, a := refuseSetup(t)
-	data := envelopeOf(t, msgs[1])["data"].(string)
-	rev, err := a.Add(alter(t, msgs[1], "data", data[:len(data)-8]))
+	data := dataOf(t, msgs[1])
+	rev, err := a.Add(withData(t, msgs[1], data[:len(data)-8]))
 	wantRefusal(t, rev, err, ReasonTruncated, "chunk 1 of")
-	rev, err = a.Add(alter(t, msgs[1], "data", nil))
+	rev, err = a.Add(withData(t, msgs[1], nil))
 	wantRefusal(t, rev, err, ReasonTruncated, "has 0 bytes of data")
 	completes(t, a, msgs)
 }
 
 func TestRefuseOversized(t *testing.T) {
 	k, msgs, a := refuseSetup(t)
-	data := envelopeOf(t, msgs[1])["data"].(string)
-	raw, err := base64.StdEncoding.DecodeString(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rev, err := a.Add(alter(t, msgs[1], "data", base64.StdEncoding.EncodeToString(append(raw, 1, 2, 3))))
+	rev, err := a.Add(withData(t, msgs[1], append(dataOf(t, msgs[1]), 1, 2, 3)))
 	wantRefusal(t, rev, err, ReasonOversized, "chunk 1 of")
 
 	small := NewAssembler("north", "ik5", k.pub, Limits{MaxChunkBytes: 1000})
@@ -378,10 +468,9 @@ func TestRefuseOversized(t *testing.T) {
 
 func TestRefuseBodyMismatch(t *testing.T) {
 	_, msgs, a := refuseSetup(t)
-	e := envelopeOf(t, msgs[1])
-	raw := []byte(e["data"].(string))
+	raw := dataOf(t, msgs[1])
 	copy(raw, "ABCDEFGH") // same length, other bytes
-	bad := alter(t, msgs[1], "data", string(raw))
+	bad := withData(t, msgs[1], raw)
 	msgs2 := append([][]byte{msgs[0], bad}, msgs[2:]...)
 	rev, err := feed(t, a, msgs2)
 	wantRefusal(t, rev, err, ReasonBodyMismatch, "the signed body_sha256 is")
@@ -394,27 +483,37 @@ func TestRefuseBodyMismatch(t *testing.T) {
 func TestRefuseMalformed(t *testing.T) {
 	_, msgs, a := refuseSetup(t)
 	m := msgs[0]
+	hdr := m[9 : 9+binary.BigEndian.Uint32(m[5:9])]
+	data := m[9+len(hdr):]
 	cases := []struct {
 		name, text string
 		msg        []byte
 	}{
-		{"not JSON", "not a chunk envelope", []byte("revision=12")},
-		{"empty", "not a chunk envelope", nil},
-		{"cut short", "not a chunk envelope", m[:len(m)/2]},
-		{"two objects", "data after the chunk envelope", append(append([]byte{}, m...), m...)},
-		{"array", "not a chunk envelope", []byte("[1]")},
-		{"v missing", "v: 0", alter(t, m, "v", nil)},
-		{"v 2", "v: 2", alter(t, m, "v", 2)},
+		{"not a chunk", "does not start with \"DZGR\"", []byte("revision=12")},
+		{"empty", "does not start with", nil},
+		{"magic cut short", "does not start with", m[:3]},
+		{"a JSON envelope", "does not start with", []byte(`{"v":1,"region":"north","site":"ik5","revision":12}`)},
+		{"version 2", "version 2; this reader knows 1", append([]byte("DZGR\x02"), m[5:]...)},
+		{"version 0", "version 0; this reader knows 1", append([]byte("DZGR\x00"), m[5:]...)},
+		{"magic alone", "message of 4 bytes ends before the header length", m[:4]},
+		{"no header length", "message of 7 bytes ends before the header length", m[:7]},
+		{"header cut short", "but only", m[:9+len(hdr)/2]},
+		{"header length beyond the message", "header of 4294967295 bytes", append(binary.BigEndian.AppendUint32([]byte("DZGR\x01"), math.MaxUint32), m[9:]...)},
+		{"header not JSON", "header: invalid character", frameTest([]byte("revision=12"), data)},
+		{"header empty", "header: EOF", frameTest(nil, data)},
+		{"header an array", "header: json: cannot unmarshal array", frameTest([]byte("[1]"), data)},
+		{"two headers", "header: data after the JSON object", frameTest(append(append([]byte{}, hdr...), hdr...), data)},
 		{"revision zero", "revision: 0", alter(t, m, "revision", 0)},
-		{"revision negative", "not a chunk envelope", alter(t, m, "revision", -1)},
+		{"revision missing", "revision: 0", alter(t, m, "revision", nil)},
+		{"revision negative", "header: json: cannot unmarshal number -1", alter(t, m, "revision", -1)},
 		{"revision beyond 2^53", "revision: 9007199254740992", alter(t, m, "revision", json.Number("9007199254740992"))},
 		{"delta with a wrong base", "base: 3 for a delta to revision 12", alter(t, m, "base", 3)},
 		{"full with a base", "base: 11 in a full revision", alter(t, m, "full", true)},
 		{"issued not a time", "issued: want an RFC 3339 time", alter(t, m, "issued", "yesterday")},
 		{"issued not canonical", "not in canonical form", alter(t, m, "issued", "2025-06-01T15:03:00.25+03:00")},
 		{"body hash short", "body_sha256: want 64", alter(t, m, "body_sha256", "abc")},
-		{"body hash upper case", "body_sha256: want 64", alter(t, m, "body_sha256", strings.ToUpper(envelopeOf(t, m)["body_sha256"].(string)))},
-		{"sig not base64", "not a chunk envelope", alter(t, m, "sig", "***")},
+		{"body hash upper case", "body_sha256: want 64", alter(t, m, "body_sha256", strings.ToUpper(headerOf(t, m)["body_sha256"].(string)))},
+		{"sig not base64", "header: illegal base64", alter(t, m, "sig", "***")},
 		{"chunk out of range", "chunk: 99", alter(t, m, "chunk", 99)},
 		{"chunk negative", "chunk: -1", alter(t, m, "chunk", -1)},
 		{"no chunks", "chunks: 0", alter(t, m, "chunks", 0)},
