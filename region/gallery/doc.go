@@ -22,11 +22,18 @@
 //
 // Core NATS gives no acknowledgement, and a site may be offline; the
 // site's acknowledgement (gallery/ack, ingested into the store) is what
-// counts. Revisions not acknowledged within ResendAfter are sent again,
-// from the one after the revision in force. A site that asks for a resync,
-// refuses a revision, or comes online is served at once (Kick, through
-// Notice from the ingesters), but never more often than once per
-// MinResend, so a site that keeps refusing cannot make the region spin.
+// counts. Every send is everything after the revision in force. A site in
+// step, running all it was sent, gets a new revision as soon as it is
+// issued. A site that has not acknowledged what it was sent gets nothing
+// more until ResendAfter has passed since the last send: then everything
+// after its revision in force, in one send (a full revision supersedes one
+// still on its way). So a site that never answers costs one send per
+// ResendAfter, however often the gallery changes meanwhile. A site that
+// asks for a resync, refuses a revision, or comes online (its first online
+// status, not the ones it repeats) is served at once (Kick, through Notice
+// from the ingesters), unless a send that began after the ask answers it,
+// and never more often than once per MinResend, so a site that keeps
+// refusing cannot make the region spin.
 // Chunks are flushed to the broker every few, so that a full revision of
 // thousands of persons does not overrun the connection's buffers or the
 // broker's slow-consumer limit.
@@ -36,6 +43,10 @@
 //
 // # Audit
 //
-// Every biometric read for a revision goes through the store under the
-// actor Actor ("gallery-sync"), which audits it.
+// The biometrics of a revision are read in one bulk read of the store
+// (SiteBiometrics) under the actor Actor ("gallery-sync"): one audit
+// record names the site, the revision and the counts. The revision shares
+// the read photos' memory, and lets go of them once it is encoded into
+// chunks, so that a full revision of thousands of persons is held about
+// once at a time.
 package gallery

@@ -41,8 +41,7 @@ type Store interface {
 	GallerySites(ctx context.Context) ([]store.GallerySite, error)
 	RevisionOps(ctx context.Context, site string, rev uint64) (store.RevisionOps, error)
 	SiteMembers(ctx context.Context, site string) ([]string, error)
-	Person(ctx context.Context, id string) (store.Person, error)
-	PersonBiometrics(ctx context.Context, actor, person string) ([]store.Photo, []store.Template, error)
+	SiteBiometrics(ctx context.Context, actor, site, purpose string, persons []string) (map[string]store.PersonBio, error)
 	NoteRevisionSent(ctx context.Context, site string, rev uint64, at time.Time) error
 	AdvanceTransfers(ctx context.Context, now time.Time, sourceWait time.Duration) ([]store.Transfer, error)
 }
@@ -64,10 +63,11 @@ type Config struct {
 	// (gallerysync.DefaultChunkBytes when 0).
 	ChunkBytes int
 	// ResendAfter is how long an unacknowledged revision waits before it
-	// is sent again.
+	// is sent again. A site that has not acknowledged what it was sent
+	// gets revisions issued meanwhile only then, or when it asks.
 	ResendAfter time.Duration
 	// MinResend is the least time between two sends to one site, however
-	// often it is kicked.
+	// often the site asks.
 	MinResend time.Duration
 	// SourceWait is passed to store.AdvanceTransfers.
 	SourceWait time.Duration
@@ -140,8 +140,13 @@ type Publisher struct {
 	log  *slog.Logger
 	kick chan struct{}
 
-	mu     sync.Mutex
-	kicked map[string]bool // sites to send everything after their revision in force again, before it is due
+	mu sync.Mutex
+	// asked: sites that asked for everything after their revision in
+	// force, and when the newest ask came.
+	asked map[string]time.Time
+	// online: the sites whose latest status said online, so that only
+	// coming online asks, not the status a site repeats while online.
+	online map[string]bool
 	stats  Stats
 
 	// sent is owned by Run's goroutine.
@@ -153,7 +158,10 @@ type Publisher struct {
 // sentState is what was last published to a site.
 type sentState struct {
 	through uint64 // the highest revision published
-	at      time.Time
+	// began is when the last send started publishing, everything after
+	// the revision in force: an ask that came before it is answered by
+	// it. at is when it ended: the wait for an acknowledgement starts.
+	began, at time.Time
 }
 
 // New checks cfg and returns a Publisher.
@@ -163,18 +171,21 @@ func New(cfg Config) (*Publisher, error) {
 		return nil, err
 	}
 	return &Publisher{cfg: cfg, log: cfg.Logger, kick: make(chan struct{}, 1),
-		kicked: map[string]bool{}, sent: map[string]sentState{}}, nil
+		asked: map[string]time.Time{}, online: map[string]bool{}, sent: map[string]sentState{}}, nil
 }
 
-// Kick asks for a round now. With a site, that site is sent everything
-// after its revision in force again, without waiting for ResendAfter (it
-// asked for a resync, refused a revision or came back online). With "",
-// every site is sent what was issued since the last round (a change was
-// made). It never blocks.
+// Kick asks for a round now. With a site, the site asked: it is sent
+// everything after its revision in force again without waiting for
+// ResendAfter (it asked for a resync, refused a revision or came online),
+// unless a send that began after the ask answers it, and not more often
+// than MinResend. With "", every site in step is sent what was issued
+// since the last round (a change was made, or a site acknowledged). It
+// never blocks.
 func (p *Publisher) Kick(site string) {
 	if site != "" {
+		now := p.cfg.Now()
 		p.mu.Lock()
-		p.kicked[site] = true
+		p.asked[site] = now
 		p.mu.Unlock()
 	}
 	select {
@@ -200,7 +211,14 @@ func (p *Publisher) Notice(m store.Message) {
 	case wire.GalleryEnrolment:
 		p.Kick("")
 	case wire.SiteStatus:
-		if v.State == wire.SiteOnline {
+		// A site repeats its online status while it stays online: only
+		// the first after an offline one (or this process's first) asks.
+		online := v.State == wire.SiteOnline
+		p.mu.Lock()
+		came := online && !p.online[v.Site]
+		p.online[v.Site] = online
+		p.mu.Unlock()
+		if came {
 			p.Kick(v.Site)
 		}
 	}
@@ -254,81 +272,92 @@ func (p *Publisher) Round(ctx context.Context) {
 		return
 	}
 	p.mu.Lock()
-	kicked := p.kicked
-	p.kicked = map[string]bool{}
+	asked := p.asked
+	p.asked = map[string]time.Time{}
 	p.mu.Unlock()
-	var later []string // kicked sites not served this round
+	later := map[string]time.Time{} // asks not served this round
 	for _, s := range sites {
 		if ctx.Err() != nil {
 			return
 		}
-		served, err := p.serve(ctx, s, kicked[s.Site], now)
+		served, err := p.serve(ctx, s, asked[s.Site], now)
 		if err != nil {
 			p.fail(ctx, s.Site, err)
 		}
-		if !served && kicked[s.Site] {
-			later = append(later, s.Site)
+		if !served {
+			later[s.Site] = asked[s.Site]
 		}
 	}
-	// A kick refused by MinResend is kept for a later round.
+	// An ask held back by MinResend is kept for a later round, unless
+	// the site asked again meanwhile.
 	if len(later) > 0 {
 		p.mu.Lock()
-		for _, s := range later {
-			p.kicked[s] = true
+		for site, at := range later {
+			if _, again := p.asked[site]; !again {
+				p.asked[site] = at
+			}
 		}
 		p.mu.Unlock()
 	}
 }
 
-// serve sends site what it lacks, if anything and if it is due. served
-// is false only when the site was behind but the send had to wait for
-// MinResend.
-func (p *Publisher) serve(ctx context.Context, s store.GallerySite, kicked bool, now time.Time) (served bool, err error) {
+// serve sends site what it lacks, if anything and if it is due. ask is
+// when the site last asked to be sent everything after its revision in
+// force (zero: it did not). served is false only when the ask had to
+// wait for MinResend.
+//
+// Every send is everything after the revision in force. A site in step
+// (it runs all it was sent) gets what is issued at once; one that has
+// not acknowledged what it was sent gets nothing more until ResendAfter
+// or until it asks: then one send of everything it lacks, where a full
+// revision supersedes the one on its way. Unanswered, a site costs one
+// send per ResendAfter, however often the gallery changes.
+func (p *Publisher) serve(ctx context.Context, s store.GallerySite, ask, now time.Time) (served bool, err error) {
 	if s.Issued <= s.InForce {
 		delete(p.sent, s.Site)
 		return true, nil
 	}
 	last, known := p.sent[s.Site]
 	since := now.Sub(last.at)
-	from := s.InForce + 1
-	served = true
 	switch {
 	case !known || last.through < s.InForce || last.through > s.Issued:
-		// Nothing sent by this process, or what was sent is behind what
-		// the site runs: start from the revision in force.
+		// Nothing sent by this process, or what was sent does not fit
+		// what the site runs.
+	case !ask.IsZero() && !ask.Before(last.began):
+		// The site asked after the last send began: it may miss some.
+		if since < p.cfg.MinResend {
+			return false, nil
+		}
 	case since >= p.cfg.ResendAfter:
-		// Not acknowledged in time: everything after the revision in
-		// force again.
-	case kicked && since >= p.cfg.MinResend:
-	case last.through < s.Issued:
-		// Only what was issued since; a kick too early to serve waits.
-		from, served = last.through+1, !kicked
-	case kicked:
-		return false, nil
+		// Not acknowledged in time.
+	case last.through == s.InForce:
+		// In step: what was issued since it acknowledged.
 	default:
+		// Waiting for the site's acknowledgement.
 		return true, nil
 	}
-	revs, err := p.build(ctx, s, from)
+	revs, err := p.build(ctx, s)
 	if err != nil {
 		return true, err
 	}
-	for _, r := range revs {
-		if err := p.publish(ctx, r); err != nil {
+	began := p.cfg.Now()
+	for i := range revs {
+		n := revs[i].Number
+		if err := p.publish(ctx, &revs[i]); err != nil {
 			return true, err
 		}
 		// The wait for an acknowledgement starts when the revision is
 		// out, not when the round began: a large one takes a while.
-		p.sent[s.Site] = sentState{through: r.Number, at: p.cfg.Now()}
+		p.sent[s.Site] = sentState{through: n, began: began, at: p.cfg.Now()}
 	}
-	return served, nil
+	return true, nil
 }
 
-// build makes the revisions from..site.Issued, or one full revision at
-// site.Issued when everything after the revision in force is due and the
-// site runs none or is too far behind. Revisions issued after a full one
-// that is still on its way go as deltas upon it.
-func (p *Publisher) build(ctx context.Context, s store.GallerySite, from uint64) ([]gallerysync.Revision, error) {
-	if from == s.InForce+1 && (s.InForce == 0 || s.Issued-s.InForce > MaxDeltas) {
+// build makes the revisions after the site's revision in force: one full
+// revision at site.Issued when it runs none or is too far behind, the
+// deltas otherwise.
+func (p *Publisher) build(ctx context.Context, s store.GallerySite) ([]gallerysync.Revision, error) {
+	if s.InForce == 0 || s.Issued-s.InForce > MaxDeltas {
 		r, err := p.Full(ctx, s.Site, s.Issued)
 		if err != nil {
 			return nil, err
@@ -336,7 +365,7 @@ func (p *Publisher) build(ctx context.Context, s store.GallerySite, from uint64)
 		return []gallerysync.Revision{r}, nil
 	}
 	var out []gallerysync.Revision
-	for n := from; n <= s.Issued; n++ {
+	for n := s.InForce + 1; n <= s.Issued; n++ {
 		r, err := p.Delta(ctx, s.Site, n)
 		if err != nil {
 			return nil, err
@@ -377,58 +406,42 @@ func (p *Publisher) Full(ctx context.Context, site string, n uint64) (gallerysyn
 	return r, nil
 }
 
-// fill adds the upserted persons with their content, and the removals. An
-// upserted person the store no longer holds becomes a removal.
+// fill adds the upserted persons with their content, read in one audited
+// bulk read, and the removals. An upserted person the store no longer
+// holds becomes a removal.
 func (p *Publisher) fill(ctx context.Context, r *gallerysync.Revision, upserts, removals []string) error {
-	removed := map[string]bool{}
-	for _, id := range removals {
-		removed[id] = true
-	}
-	for _, id := range upserts {
-		if removed[id] {
-			continue
-		}
-		person, ok, err := p.person(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			removed[id] = true
-			continue
-		}
-		r.Upserts = append(r.Upserts, person)
-	}
 	r.Removals = append(r.Removals, removals...)
-	for _, id := range upserts {
-		if removed[id] && !slices.Contains(removals, id) {
+	want := slices.DeleteFunc(slices.Clone(upserts), func(id string) bool { return slices.Contains(removals, id) })
+	if len(want) == 0 {
+		return nil
+	}
+	purpose := fmt.Sprintf("revision %d", r.Number)
+	if r.Full {
+		purpose += " (full)"
+	}
+	bios, err := p.cfg.Store.SiteBiometrics(ctx, Actor, r.Site, purpose, want)
+	if err != nil {
+		return err
+	}
+	// The revision shares the photos' and vectors' memory with bios,
+	// which goes when fill returns: one copy of a site's biometrics.
+	r.Upserts = make([]gallerysync.Person, 0, len(bios))
+	for _, id := range want {
+		b, ok := bios[id]
+		if !ok {
 			r.Removals = append(r.Removals, id)
+			continue
 		}
+		r.Upserts = append(r.Upserts, toPerson(b.Person, b.Photos, b.Templates))
 	}
 	return nil
 }
 
-// person reads one person's profile and biometrics as a revision carries
-// them; ok is false when the store does not hold the person.
-func (p *Publisher) person(ctx context.Context, id string) (gallerysync.Person, bool, error) {
-	sp, err := p.cfg.Store.Person(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return gallerysync.Person{}, false, nil
-	}
-	if err != nil {
-		return gallerysync.Person{}, false, fmt.Errorf("person %s: %w", id, err)
-	}
-	photos, templates, err := p.cfg.Store.PersonBiometrics(ctx, Actor, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return gallerysync.Person{}, false, nil
-	}
-	if err != nil {
-		return gallerysync.Person{}, false, fmt.Errorf("biometrics of %s: %w", id, err)
-	}
-	return toPerson(sp, photos, templates), true, nil
-}
-
 // publish signs, chunks and publishes one revision, then records it sent.
-func (p *Publisher) publish(ctx context.Context, r gallerysync.Revision) error {
+// Once it is encoded, r's persons are let go (the chunks carry them), and
+// each chunk once the connection has taken it, so that a large revision
+// is not held twice.
+func (p *Publisher) publish(ctx context.Context, r *gallerysync.Revision) error {
 	topic, err := wire.GalleryRevisionTopic(p.cfg.Region, r.Site)
 	if err != nil {
 		return err
@@ -437,19 +450,23 @@ func (p *Publisher) publish(ctx context.Context, r gallerysync.Revision) error {
 	if err != nil {
 		return err
 	}
-	chunks, err := p.cfg.Signer.Chunks(r, p.cfg.ChunkBytes)
+	chunks, err := p.cfg.Signer.Chunks(*r, p.cfg.ChunkBytes)
 	if err != nil {
 		return fmt.Errorf("revision %d: %w", r.Number, err)
 	}
+	upserts, removals := len(r.Upserts), len(r.Removals)
+	r.Upserts, r.Removals = nil, nil
+	n := len(chunks)
 	var bytes uint64
-	for i, c := range chunks {
-		if err := p.cfg.Conn.Publish(subject, c); err != nil {
-			return fmt.Errorf("revision %d: publish chunk %d/%d: %w", r.Number, i+1, len(chunks), err)
+	for i := range chunks {
+		if err := p.cfg.Conn.Publish(subject, chunks[i]); err != nil {
+			return fmt.Errorf("revision %d: publish chunk %d/%d: %w", r.Number, i+1, n, err)
 		}
-		bytes += uint64(len(c))
-		if (i+1)%flushEvery == 0 || i == len(chunks)-1 {
+		bytes += uint64(len(chunks[i]))
+		chunks[i] = nil // the connection copied it
+		if (i+1)%flushEvery == 0 || i == n-1 {
 			if err := p.cfg.Conn.FlushTimeout(flushTimeout); err != nil {
-				return fmt.Errorf("revision %d: flush after chunk %d/%d: %w", r.Number, i+1, len(chunks), err)
+				return fmt.Errorf("revision %d: flush after chunk %d/%d: %w", r.Number, i+1, n, err)
 			}
 		}
 	}
@@ -461,11 +478,11 @@ func (p *Publisher) publish(ctx context.Context, r gallerysync.Revision) error {
 		if r.Full {
 			s.Full++
 		}
-		s.Chunks += uint64(len(chunks))
+		s.Chunks += uint64(n)
 		s.Bytes += bytes
 	})
 	p.log.Info("gallery revision sent", "site", r.Site, "revision", r.Number, "full", r.Full,
-		"upserts", len(r.Upserts), "removals", len(r.Removals), "chunks", len(chunks), "bytes", bytes)
+		"upserts", upserts, "removals", removals, "chunks", n, "bytes", bytes)
 	return nil
 }
 

@@ -68,7 +68,11 @@
 // Every read and write of biometric data, and every gallery and transfer
 // change, appends a record naming the actor to the region's audit log,
 // whose records are hash-chained (VerifyAudit); writers take turns on its
-// head row.
+// head row. A write audits in its own transaction. A read of one person's
+// biometrics is audited in the transaction that reads it; the bulk read
+// that builds a site's revision (SiteBiometrics) reads in one read-only
+// transaction, a consistent snapshot that does not hold the write lock,
+// and returns the data only once its one audit record is committed.
 //
 // Times are stored as integer nanoseconds since the Unix epoch in both
 // dialects: exact round trips, and bucket arithmetic (Counts) that is

@@ -280,6 +280,12 @@ type Gallery interface {
 	// PersonBiometrics returns a person's photos (with their bytes) and
 	// templates (audited read).
 	PersonBiometrics(ctx context.Context, actor, person string) ([]Photo, []Template, error)
+	// SiteBiometrics returns the persons (profile, photos with their
+	// bytes, templates) by id, read in one read-only transaction; ids
+	// the store does not hold are absent from the map. It is the bulk
+	// read of the publisher: one audit record, with site as its object,
+	// names the purpose (such as "revision 12 (full)") and the counts.
+	SiteBiometrics(ctx context.Context, actor, site, purpose string, persons []string) (map[string]PersonBio, error)
 	// Templates returns every template of a model, of every person
 	// (audited read).
 	Templates(ctx context.Context, actor, model string) ([]Template, error)
