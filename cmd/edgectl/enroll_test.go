@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -215,18 +216,25 @@ func TestEnrollAndGalleryCommands(t *testing.T) {
 	if by["enrol"] != "alice" || by["reembed"] != "bob" {
 		t.Fatalf("actors in the audit log: %v", by)
 	}
-	// Each entry waits in the outbox as an audit record of the site given.
+	// Each entry waits in the outbox as an audit record of the site given,
+	// and each template made here goes up to the region with its photo.
 	msgs, err := st.Pending(context.Background(), 0, store.MaxBatch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range msgs {
-		if m.Topic != "dozor/v1/north/ik5/audit" {
-			t.Errorf("message %d on %s", m.Seq, m.Topic)
+	templates := 0
+	for _, e := range entries {
+		if e.Action == "template.enrol" {
+			templates++
 		}
 	}
-	if len(msgs) != len(entries) {
-		t.Errorf("%d messages for %d audit entries", len(msgs), len(entries))
+	count := map[string]int{}
+	for _, m := range msgs {
+		count[m.Topic]++
+	}
+	wantMsgs := map[string]int{"dozor/v1/north/ik5/audit": len(entries), "dozor/v1/north/ik5/gallery/enrol": templates}
+	if !maps.Equal(count, wantMsgs) {
+		t.Errorf("outbox messages by topic: %v; want %v", count, wantMsgs)
 	}
 }
 
