@@ -13,6 +13,7 @@ import (
 	"github.com/dozor-edge/dozor/internal/engines/features"
 	"github.com/dozor-edge/dozor/recognizer"
 	"github.com/dozor-edge/dozor/recognizer/eval"
+	"github.com/dozor-edge/dozor/recognizer/gallery"
 )
 
 // engineNames lists what --engine accepts; "default" is engines.Default.
@@ -20,9 +21,9 @@ var engineNames = append([]string{"default"}, engines.Names...)
 
 type evalFlags struct {
 	dataset, engine, genuine, plot, models string
-	json, noFlip, scoreNorm                bool
-	weights                                string
-	margin                                 float64
+	json, noFlip, scoreNorm, gate          bool
+	weights, gallery, views, agg           string
+	margin, poseSigma                      float64
 	workers                                int
 }
 
@@ -39,6 +40,11 @@ func (f *evalFlags) register(fs *flag.FlagSet, identify bool) {
 		fs.StringVar(&f.genuine, "genuine", eval.GenuineFile, "genuine probe list in identification/")
 		fs.BoolVar(&f.scoreNorm, "score-norm", false, "normalise each gallery template's scores by its cohort statistics")
 		fs.Float64Var(&f.margin, "margin", eval.DefaultMarginWeight, "weight of the margin over the runner-up in the decision score")
+		fs.StringVar(&f.gallery, "gallery", "", "enrol this gallery list instead of identification/gallery.txt (\"<identity>\\t<path>\" lines, several images per person allowed)")
+		fs.StringVar(&f.views, "views", "", "enrol each gallery person from rig mugshots (frmdb-dev): "+strings.Join(eval.ViewNames(), ", "))
+		fs.StringVar(&f.agg, "agg", "", "how a person's templates make one score: max, mean, top:K, lse:T (default: the gallery's)")
+		fs.Float64Var(&f.poseSigma, "pose", 0, "weigh each template by its pose closeness to the probe, spread in degrees (0: off)")
+		fs.BoolVar(&f.gate, "gate", false, "apply the usability gate to probes and report the usable ones apart")
 	}
 }
 
@@ -91,9 +97,27 @@ func runEvalOne(ctx context.Context, args []string, identify bool) error {
 	if err != nil {
 		return err
 	}
+	var agg gallery.Aggregation
+	if f.agg != "" {
+		if agg, err = gallery.ParseAggregation(f.agg); err != nil {
+			return fmt.Errorf("--agg: %w", err)
+		}
+	}
+	if !(f.poseSigma >= 0) {
+		return fmt.Errorf("--pose: %v is not a spread in degrees >= 0", f.poseSigma)
+	}
 	ds, err := eval.LoadDataset(f.dataset)
 	if err != nil {
 		return err
+	}
+	if identify {
+		list, _, err := chooseGallery(ds, f.gallery, f.views)
+		if err != nil {
+			return err
+		}
+		if list != nil {
+			ds.UseGallery(list)
+		}
 	}
 	feats, err := datasetFeatures(ctx, ds, v.Engine, f.models, f.workers)
 	if err != nil {
@@ -103,7 +127,12 @@ func runEvalOne(ctx context.Context, args []string, identify bool) error {
 	var rep eval.Report
 	var curve eval.Curve
 	if identify {
-		opts := eval.IdentifyOptions{Genuine: f.genuine, ScoreNorm: f.scoreNorm, MarginWeight: f.margin}
+		opts := eval.IdentifyOptions{Genuine: f.genuine, ScoreNorm: f.scoreNorm, MarginWeight: f.margin,
+			PoseSigma: f.poseSigma, Faces: eval.FacesOf(feats)}
+		opts.Aggregation = agg
+		if f.gate {
+			opts.Usable = eval.DefaultUsable
+		}
 		res, err := eval.IdentifyDataset(ds, v.Model(), embs, opts)
 		if err != nil {
 			return err
@@ -141,7 +170,9 @@ func runEvalTable(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("eval table", flag.ContinueOnError)
 	var datasets multiFlag
 	fs.Var(&datasets, "dataset", "data set folder (repeatable)")
-	engineList := fs.String("engines", "faceplugin,dlibonnx,fused,gofacedlib", "comma-separated engines, each with optional +-joined options after a colon: noflip (no mirrored chip), norm (gallery cohort score normalisation), margin=λ (decision score top1 + λ·margin), w=a/b (fusion weights); e.g. fused:noflip or fused:margin=0.25+norm")
+	engineList := fs.String("engines", "faceplugin,dlibonnx,fused,gofacedlib", "comma-separated engines, each with optional +-joined options after a colon: noflip (no mirrored chip), norm (gallery cohort score normalisation), margin=λ (decision score top1 + λ·margin), w=a/b (fusion weights), agg=max|mean|top:K|lse:T (a person's templates into one score), pose=σ (weigh templates by pose closeness, degrees), gate (usability gate on probes); e.g. fused:noflip or fused:agg=lse:0.1+gate")
+	galleryFile := fs.String("gallery", "", "enrol this gallery list in every data set instead of identification/gallery.txt")
+	views := fs.String("views", "", "comma-separated rig-mugshot galleries for frmdb data sets, each its own rows: "+strings.Join(eval.ViewNames(), ", "))
 	genuine := fs.String("genuine", eval.GenuineFile, "genuine probe list in identification/")
 	modelsFlag := fs.String("models", "", "models directory")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -168,27 +199,44 @@ func runEvalTable(ctx context.Context, args []string) error {
 	}
 	var rows []eval.TableRow
 	for _, dir := range datasets {
-		ds, err := eval.LoadDataset(dir)
+		loaded, err := eval.LoadDataset(dir)
 		if err != nil {
 			return err
 		}
-		var curves []eval.Curve
-		for i, spec := range specs {
-			feats, err := datasetFeatures(ctx, ds, variants[i].Engine, *modelsFlag, *workers)
-			if err != nil {
-				return err
-			}
-			row, ir, err := eval.NewTableRow(ds, spec.Spec, feats, variants[i], spec.IdentifyOptions(*genuine))
-			if err != nil {
-				return err
-			}
-			rows = append(rows, row)
-			curves = append(curves, eval.Curve{Name: spec.Spec, Points: ir.DET})
+		galleries := []string{""}
+		if *views != "" && eval.HasRig(dir) {
+			galleries = strings.Split(*views, ",")
 		}
-		if *plotDir != "" {
-			p := eval.DETPlot{Title: ds.Name() + ": open-set identification", Curves: curves}
-			if err := writePlot(filepath.Join(*plotDir, ds.Name()+"-det.png"), p); err != nil {
+		for _, view := range galleries {
+			ds := *loaded
+			list, label, err := chooseGallery(&ds, *galleryFile, view)
+			if err != nil {
 				return err
+			}
+			if list != nil {
+				ds.UseGallery(list)
+			}
+			name := ds.Name() + label
+			var curves []eval.Curve
+			for i, spec := range specs {
+				feats, err := datasetFeatures(ctx, &ds, variants[i].Engine, *modelsFlag, *workers)
+				if err != nil {
+					return err
+				}
+				row, ir, err := eval.NewTableRow(&ds, spec.Spec, feats, variants[i], spec.IdentifyOptions(*genuine, eval.FacesOf(feats)))
+				if err != nil {
+					return err
+				}
+				row.Dataset = name
+				rows = append(rows, row)
+				curves = append(curves, eval.Curve{Name: spec.Spec, Points: ir.DET})
+			}
+			if *plotDir != "" {
+				p := eval.DETPlot{Title: name + ": open-set identification", Curves: curves}
+				file := strings.ReplaceAll(name, "/", "-") + "-det.png"
+				if err := writePlot(filepath.Join(*plotDir, file), p); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -232,6 +280,31 @@ func runEvalCalibrate(ctx context.Context, args []string) error {
 		}
 	}
 	return eval.WriteCalibration(os.Stdout, names, seps)
+}
+
+// chooseGallery returns the enrolment list that --gallery or --views ask
+// for (nil: the data set's own) and the suffix that names it in reports.
+func chooseGallery(ds *eval.Dataset, file, views string) ([]eval.Labeled, string, error) {
+	switch {
+	case file != "" && views != "":
+		return nil, "", errors.New("--gallery and --views are exclusive")
+	case file != "":
+		list, err := ds.LoadGallery(file)
+		if err != nil {
+			return nil, "", fmt.Errorf("--gallery: %w", err)
+		}
+		return list, "/" + strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), nil
+	case views != "":
+		if !eval.HasRig(ds.Dir) {
+			return nil, "", fmt.Errorf("--views: %s is not a rig-mugshot (frmdb) data set", ds.Dir)
+		}
+		list, err := ds.ViewsGallery(strings.TrimSpace(views))
+		if err != nil {
+			return nil, "", fmt.Errorf("--views: %w", err)
+		}
+		return list, "/" + strings.TrimSpace(views), nil
+	}
+	return nil, "", nil
 }
 
 func writePlot(path string, p eval.DETPlot) error {

@@ -18,6 +18,12 @@
 //     FNIR at a fixed FPIR and the threshold that reaches it, and the DET
 //     curve. A probe is a hit only when its top candidate is the right person
 //     and the decision statistic clears the threshold, as in NIST FRVT.
+//     The gallery may enrol several images per person: a gallery list
+//     (LoadGallery) or, for a rotating-rig mugshot set such as frmdb-dev, a
+//     named set of views (Views, ViewsGallery). IdentifyOptions choose how a
+//     person's templates are aggregated, whether they are weighed by pose,
+//     which gallery photos pass the enrolment check, and the usability gate
+//     on probes, whose result also covers the usable probes alone.
 //   - Features (Extraction, FeatureCache): every image's labelled face
 //     (MainFace) and raw vectors, extracted in parallel and cached on disk
 //     under a key naming the extractor and its model files, so that each

@@ -74,6 +74,14 @@ type IdentifyResult struct {
 	AtFPIR10pct OperatingPoint
 	// DET is the curve over every distinct threshold (see DET).
 	DET []DETPoint
+	// Gated is set when a usability gate judged the probes: UsableProbes
+	// passed it (a probe without a face never does), the rest count as
+	// misses when genuine and are never false positives. OverUsable is
+	// the same evaluation over the usable probes alone; nil when they
+	// lack genuine or impostor probes.
+	Gated        bool
+	UsableProbes int
+	OverUsable   *IdentifyResult
 
 	genuine, impostor rates
 }

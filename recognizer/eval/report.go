@@ -41,6 +41,10 @@ type Report struct {
 	ThresholdAt10pct   *float64 `json:"threshold_at_fpir_0.1,omitempty"`
 	FPIRResolution     *float64 `json:"fpir_resolution,omitempty"`
 	NoFaceProbesDetail *NoFace  `json:"no_face_probes_by_kind,omitempty"`
+	// With a usability gate: the fraction of probes it passed, and the
+	// identification report over those probes alone.
+	UsableFraction *float64 `json:"usable_fraction,omitempty"`
+	OverUsable     *Report  `json:"over_usable,omitempty"`
 
 	// NoFace is the number of evaluated items whose face was not found:
 	// pairs plus probes, whichever parts are present. no_face_pairs and
@@ -78,6 +82,13 @@ func NewReport(v *VerifyResult, id *IdentifyResult) Report {
 		r.FPIRResolution = ptr(id.AtFPIR1pct.Resolution)
 		noFace += n
 		present = true
+		if id.Gated {
+			r.UsableFraction = ptr(float64(id.UsableProbes) / float64(id.Genuine+id.Impostor))
+			if id.OverUsable != nil {
+				u := NewReport(nil, id.OverUsable)
+				r.OverUsable = &u
+			}
+		}
 	}
 	if present {
 		r.NoFace = ptr(noFace)

@@ -7,13 +7,21 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/recognizer/gallery"
 )
 
 // EngineSpec is one engine configuration of a comparison table, written
 // as an engine name with optional options after a colon, joined by "+":
 // noflip (no mirrored chip), norm (gallery cohort score normalisation),
-// margin=λ (decision score top1 + λ·margin), w=a/b (fusion weights); for
-// example "fused:noflip" or "fused:margin=0.25+norm".
+// margin=λ (decision score top1 + λ·margin), w=a/b (fusion weights),
+// agg=R (how a person's templates make one score: max, mean, top:K or
+// lse:T; see gallery.ParseAggregation), pose=σ (weigh templates by pose
+// closeness, σ in degrees), gate (the usability gate on probes),
+// enrol=policy|usable (enrol only gallery photos that pass the production
+// enrolment check, or the usability gate); for
+// example "fused:noflip" or "fused:agg=lse:0.1+pose=30+gate".
 type EngineSpec struct {
 	// Spec is the text it was parsed from: the table's engine column.
 	Spec    string
@@ -23,6 +31,10 @@ type EngineSpec struct {
 	// ScoreNorm and MarginWeight go to IdentifyOptions.
 	ScoreNorm    bool
 	MarginWeight float64
+	Aggregation  gallery.Aggregation // zero: the gallery's default
+	PoseSigma    float64
+	Gate         bool
+	Enrol        string // "", "policy" or "usable"
 }
 
 // ParseEngineSpec parses one engine configuration (see EngineSpec). The
@@ -43,6 +55,22 @@ func ParseEngineSpec(spec string) (EngineSpec, error) {
 			s.MarginWeight, err = strconv.ParseFloat(val, 64)
 		case "w":
 			s.Weights, err = ParseWeights(strings.ReplaceAll(val, "/", ","))
+		case "agg":
+			s.Aggregation, err = gallery.ParseAggregation(val)
+		case "pose":
+			s.PoseSigma, err = strconv.ParseFloat(val, 64)
+			if err == nil && !(s.PoseSigma > 0 && s.PoseSigma < 1e6) {
+				err = fmt.Errorf("%q is not a spread in degrees > 0", val)
+			}
+		case "gate":
+			s.Gate = true
+		case "enrol":
+			switch val {
+			case "policy", "usable":
+				s.Enrol = val
+			default:
+				err = fmt.Errorf("want enrol=policy (the enrolment check) or enrol=usable (the usability gate)")
+			}
 		default:
 			return EngineSpec{}, fmt.Errorf("unknown engine option %q in %q", o, spec)
 		}
@@ -54,9 +82,21 @@ func ParseEngineSpec(spec string) (EngineSpec, error) {
 }
 
 // IdentifyOptions returns the identification options the spec asks for,
-// with the given genuine-probe list.
-func (s EngineSpec) IdentifyOptions(genuine string) IdentifyOptions {
-	return IdentifyOptions{Genuine: genuine, ScoreNorm: s.ScoreNorm, MarginWeight: s.MarginWeight}
+// with the given genuine-probe list and the labelled faces of the data
+// set's images (for pose weighting and the gate; nil without either).
+func (s EngineSpec) IdentifyOptions(genuine string, faces map[string]recognizer.Face) IdentifyOptions {
+	o := IdentifyOptions{Genuine: genuine, ScoreNorm: s.ScoreNorm, MarginWeight: s.MarginWeight,
+		Aggregation: s.Aggregation, PoseSigma: s.PoseSigma, Faces: faces}
+	if s.Gate {
+		o.Usable = DefaultUsable
+	}
+	switch s.Enrol {
+	case "policy":
+		o.Enrollable = DefaultEnrollable
+	case "usable":
+		o.Enrollable = DefaultUsable
+	}
+	return o
 }
 
 // ParseWeights parses comma-separated fusion weights: finite,
@@ -107,8 +147,8 @@ func WriteTable(w io.Writer, rows []TableRow) error {
 		return fmt.Sprintf("%.2f", 100**p)
 	}
 	b := bufio.NewWriter(w)
-	fmt.Fprintln(b, "| data set | engine | pair acc % (± std) | TAR@FAR1e-3 % | no-face pairs | rank-1 % | FNIR@FPIR1% | FNIR@FPIR10% | thr@FPIR1% |")
-	fmt.Fprintln(b, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(b, "| data set | engine | pair acc % (± std) | TAR@FAR1e-3 % | no-face pairs | rank-1 % | FNIR@FPIR1% | FNIR@FPIR10% | thr@FPIR1% | usable % | usable: rank-1 % | FNIR@FPIR1% | FNIR@FPIR10% |")
+	fmt.Fprintln(b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		thr := "-"
 		if r.Ident.ThresholdAt1pct != nil {
@@ -118,9 +158,14 @@ func WriteTable(w io.Writer, rows []TableRow) error {
 		if r.Verify.NoFacePairs != nil {
 			noFace = *r.Verify.NoFacePairs
 		}
-		fmt.Fprintf(b, "| %s | %s | %s ± %s | %s | %d | %s | %s | %s | %s |\n", r.Dataset, r.Engine,
+		u := Report{}
+		if r.Ident.OverUsable != nil {
+			u = *r.Ident.OverUsable
+		}
+		fmt.Fprintf(b, "| %s | %s | %s ± %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Dataset, r.Engine,
 			pct(r.Verify.AccuracyMean), pct(r.Verify.AccuracyStd), pct(r.Verify.TARAtFAR1e3), noFace,
-			pct(r.Ident.Rank1), pct(r.Ident.FNIRAtFPIR1pct), pct(r.Ident.FNIRAtFPIR10pct), thr)
+			pct(r.Ident.Rank1), pct(r.Ident.FNIRAtFPIR1pct), pct(r.Ident.FNIRAtFPIR10pct), thr,
+			pct(r.Ident.UsableFraction), pct(u.Rank1), pct(u.FNIRAtFPIR1pct), pct(u.FNIRAtFPIR10pct))
 	}
 	return b.Flush()
 }

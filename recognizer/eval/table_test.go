@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/dozor-edge/dozor/internal/testenv"
+	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/recognizer/gallery"
 )
 
 func TestParseEngineSpec(t *testing.T) {
@@ -20,6 +22,10 @@ func TestParseEngineSpec(t *testing.T) {
 		{spec: "fused:margin=0.25+norm", want: EngineSpec{Spec: "fused:margin=0.25+norm", Engine: "fused", ScoreNorm: true, MarginWeight: 0.25}},
 		{spec: "fused:w=1/0.5+noflip+", want: EngineSpec{Spec: "fused:w=1/0.5+noflip+", Engine: "fused", NoFlip: true, Weights: []float64{1, 0.5}}},
 		{spec: "fused:", want: EngineSpec{Spec: "fused:", Engine: "fused"}},
+		{spec: "fused:agg=lse:0.1+pose=30+gate", want: EngineSpec{Spec: "fused:agg=lse:0.1+pose=30+gate", Engine: "fused", Aggregation: gallery.Aggregation{Kind: gallery.AggSoftmax, T: 0.1}, PoseSigma: 30, Gate: true}},
+		{spec: "fused:agg=max", want: EngineSpec{Spec: "fused:agg=max", Engine: "fused", Aggregation: gallery.Aggregation{Kind: gallery.AggMax}}},
+		{spec: "fused:agg=median", err: `engine option "agg=median": aggregation "median"`},
+		{spec: "fused:pose=0", err: `engine option "pose=0": "0" is not a spread`},
 		{spec: "fused:fast", err: `unknown engine option "fast" in "fused:fast"`},
 		{spec: "fused:margin=x", err: `engine option "margin=x": strconv.ParseFloat`},
 		{spec: "fused:w=1/-2", err: `engine option "w=1/-2": "-2" is not a non-negative number`},
@@ -33,7 +39,7 @@ func TestParseEngineSpec(t *testing.T) {
 		})
 	}
 	s, _ := ParseEngineSpec("fused:norm+margin=0.5")
-	if o := s.IdentifyOptions(GenuineMax5File); o != (IdentifyOptions{Genuine: GenuineMax5File, ScoreNorm: true, MarginWeight: 0.5}) {
+	if o := s.IdentifyOptions(GenuineMax5File, nil); !reflect.DeepEqual(o, IdentifyOptions{Genuine: GenuineMax5File, ScoreNorm: true, MarginWeight: 0.5}) {
 		t.Errorf("identify options %+v", o)
 	}
 }
@@ -72,14 +78,29 @@ func TestTable(t *testing.T) {
 		t.Errorf("JSON keys of a row: %s", b)
 	}
 
-	var out strings.Builder
-	if err := WriteTable(&out, []TableRow{row, {Dataset: "x", Engine: "none"}}); err != nil {
+	// A gated row: the impostor's face fails the gate.
+	faces := map[string]recognizer.Face{}
+	for p := range feats {
+		faces[p] = recognizer.Face{Score: 1}
+	}
+	faces["C/C_0001.jpg"] = recognizer.Face{}
+	spec, _ := ParseEngineSpec("plain:gate")
+	opts := spec.IdentifyOptions("", faces)
+	opts.Usable = func(f recognizer.Face) bool { return f.Score > 0 }
+	gated, _, err := NewTableRow(ds, spec.Spec, feats, plainVariant{}, opts)
+	if err != nil {
 		t.Fatal(err)
 	}
-	want := "| data set | engine | pair acc % (± std) | TAR@FAR1e-3 % | no-face pairs | rank-1 % | FNIR@FPIR1% | FNIR@FPIR10% | thr@FPIR1% |\n" +
-		"|---|---|---|---|---|---|---|---|---|\n" +
-		"| tiny | plain | 100.00 ± 0.00 | 100.00 | 0 | 100.00 | 50.00 | 50.00 | 0.600 |\n" +
-		"| x | none | - ± - | - | 0 | - | - | - | - |\n"
+
+	var out strings.Builder
+	if err := WriteTable(&out, []TableRow{row, gated, {Dataset: "x", Engine: "none"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := "| data set | engine | pair acc % (± std) | TAR@FAR1e-3 % | no-face pairs | rank-1 % | FNIR@FPIR1% | FNIR@FPIR10% | thr@FPIR1% | usable % | usable: rank-1 % | FNIR@FPIR1% | FNIR@FPIR10% |\n" +
+		"|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" +
+		"| tiny | plain | 100.00 ± 0.00 | 100.00 | 0 | 100.00 | 50.00 | 50.00 | 0.600 | - | - | - | - |\n" +
+		"| tiny | plain:gate | 100.00 ± 0.00 | 100.00 | 0 | 100.00 | 0.00 | 0.00 | 0.500 | 66.67 | - | - | - |\n" +
+		"| x | none | - ± - | - | 0 | - | - | - | - | - | - | - | - |\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}

@@ -12,9 +12,15 @@
 // computed as the dot product of the unit-normalised float32 vectors
 // accumulated in float64 in index order. That definition is exact and
 // reproducible, so Search returns bit for bit the same persons, templates and
-// scores as a brute-force float64 scan of every template. Persons are ranked
-// by the score of their best template; ties go to the smaller PersonID, and
-// within a person to the template enrolled first.
+// scores as a brute-force float64 scan of every template. A person with one
+// template scores that template; a person with several scores an
+// Aggregation of them (by default a log-mean-exp, DefaultAggregation), which
+// lies between their mean and their best and so, unlike the best alone,
+// does not rise with every extra template an impostor could happen to
+// resemble. Ties go to the smaller PersonID. Match.TemplateID names the
+// person's best template (the one enrolled first among equals).
+// SearchPose can also weigh a person's templates by how close their pose
+// is to the query's (Options.PoseSigma).
 //
 // With Options.ScoreNorm each template t also gets the mean μ_t and standard
 // deviation σ_t of its similarity to a cohort of other persons' templates,
@@ -41,5 +47,8 @@
 // can belong to a top-k person, and only those are rescored exactly. The
 // score normalisation is an affine map per template, so it maps the interval
 // along with the score. With 100,000 templates and k = 5, about twenty
-// templates per query are rescored.
+// templates per query are rescored. An aggregation rises with each of its
+// scores, so aggregating the ends of a person's template intervals bounds
+// the person's score in the same way; only persons whose bound reaches the
+// k-th best are rescored.
 package gallery

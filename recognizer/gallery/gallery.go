@@ -49,6 +49,10 @@ type Template struct {
 	PersonID   string
 	TemplateID string
 	Vec        []float32
+	// Pose is the head pose of the enrolment photo, nil when unknown. It
+	// lets SearchPose weigh a person's templates by how close their pose
+	// is to the query's.
+	Pose *Pose
 }
 
 // Options tune a Snapshot. The zero value gives raw cosine scores.
@@ -66,6 +70,13 @@ type Options struct {
 	// same gallery gives the same statistics. Each template's own person is
 	// left out of its cohort.
 	CohortSize int
+	// Aggregation turns the scores of a person's templates into that
+	// person's score; the zero value is DefaultAggregation. A person with
+	// one template scores that template, whatever the rule.
+	Aggregation Aggregation
+	// PoseSigma, in degrees, is the spread of PoseWeight that SearchPose
+	// uses to weigh a person's templates; 0 weighs them alike.
+	PoseSigma float64
 }
 
 // Snapshot is an immutable, searchable set of templates of one model. It is
@@ -95,6 +106,16 @@ type Snapshot struct {
 	slack        float64
 	mu, sigma    []float64 // nil without ScoreNorm
 	cohortLength int
+
+	// A person with several templates is scored by agg over members, its
+	// templates; with one template per person the search ranks by the
+	// best template, which is the same thing and needs no aggregation.
+	agg       Aggregation
+	multi     bool
+	members   [][]int32 // template indices by person
+	poses     []Pose
+	hasPose   []bool
+	poseSigma float64
 }
 
 // New builds a snapshot of templates produced by model, each of length dim.
@@ -109,6 +130,12 @@ func New(model recognizer.ModelID, dim int, ts []Template, opt Options) (*Snapsh
 	if opt.CohortSize < 0 {
 		return nil, fmt.Errorf("gallery: negative cohort size %d", opt.CohortSize)
 	}
+	if err := opt.Aggregation.validate(); err != nil {
+		return nil, err
+	}
+	if !(opt.PoseSigma >= 0) || math.IsInf(opt.PoseSigma, 0) {
+		return nil, fmt.Errorf("gallery: pose sigma %v, want a finite value >= 0", opt.PoseSigma)
+	}
 	n := len(ts)
 	stride := roundUp(dim, codeAlign)
 	s := &Snapshot{
@@ -122,6 +149,10 @@ func New(model recognizer.ModelID, dim int, ts []Template, opt Options) (*Snapsh
 		person:    make([]int32, n),
 		ids:       make([]string, n),
 		vecs:      make([]float32, n*dim),
+		agg:       opt.Aggregation.resolve(),
+		poses:     make([]Pose, n),
+		hasPose:   make([]bool, n),
+		poseSigma: opt.PoseSigma,
 	}
 	index := make(map[string]int32)
 	for i, t := range ts {
@@ -147,6 +178,14 @@ func New(model recognizer.ModelID, dim int, ts []Template, opt Options) (*Snapsh
 		}
 		s.person[i] = p
 		s.ids[i] = t.TemplateID
+		if t.Pose != nil {
+			s.poses[i], s.hasPose[i] = *t.Pose, true
+		}
+	}
+	s.members = make([][]int32, len(s.personIDs))
+	for i, p := range s.person {
+		s.members[p] = append(s.members[p], int32(i))
+		s.multi = s.multi || len(s.members[p]) > 1
 	}
 
 	s.codes = make([]int8, s.rows*stride)
@@ -273,6 +312,9 @@ func (s *Snapshot) Model() recognizer.ModelID { return s.model }
 
 // Dim is the embedding length.
 func (s *Snapshot) Dim() int { return s.dim }
+
+// Aggregation is the rule that scores a person with several templates.
+func (s *Snapshot) Aggregation() Aggregation { return s.agg }
 
 // ScoreNorm reports whether Match.Score is the normalised score.
 func (s *Snapshot) ScoreNorm() bool { return s.scoreNorm }

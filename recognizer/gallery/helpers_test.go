@@ -41,6 +41,7 @@ func bruteForce(s *Snapshot, ts []Template, q []float32, k int) []Match {
 		z, raw float64
 	}
 	bests := map[string]best{}
+	zs := map[string][]float64{}
 	for i, t := range ts {
 		v := slices.Clone(t.Vec)
 		recognizer.Normalize(v)
@@ -52,8 +53,18 @@ func bruteForce(s *Snapshot, ts []Template, q []float32, k int) []Match {
 		if s.mu != nil {
 			z = (raw - s.mu[i]) / s.sigma[i]
 		}
+		zs[t.PersonID] = append(zs[t.PersonID], z)
 		if b, ok := bests[t.PersonID]; !ok || z > b.z {
 			bests[t.PersonID] = best{i, z, raw}
+		}
+	}
+	// A person is scored by the snapshot's aggregation of its templates'
+	// scores, in enrolment order; the best template names the match.
+	score := map[string]float64{}
+	for id, b := range bests {
+		score[id] = b.z
+		if s.Aggregation().Kind != AggMax {
+			score[id] = s.Aggregation().Score(zs[id], nil)
 		}
 	}
 	ids := make([]string, 0, len(bests))
@@ -61,7 +72,7 @@ func bruteForce(s *Snapshot, ts []Template, q []float32, k int) []Match {
 		ids = append(ids, id)
 	}
 	slices.SortFunc(ids, func(a, b string) int {
-		if c := cmp.Compare(bests[b].z, bests[a].z); c != 0 {
+		if c := cmp.Compare(score[b], score[a]); c != 0 {
 			return c
 		}
 		return strings.Compare(a, b)
@@ -69,7 +80,7 @@ func bruteForce(s *Snapshot, ts []Template, q []float32, k int) []Match {
 	ms := []Match{}
 	for _, id := range ids[:min(k, len(ids))] {
 		b := bests[id]
-		ms = append(ms, Match{PersonID: id, TemplateID: ts[b.idx].TemplateID, Score: float32(b.z), RawScore: float32(b.raw)})
+		ms = append(ms, Match{PersonID: id, TemplateID: ts[b.idx].TemplateID, Score: float32(score[id]), RawScore: float32(b.raw)})
 	}
 	return ms
 }

@@ -84,6 +84,9 @@ func (s *Snapshot) Search(q recognizer.Embedding, k int) ([]Match, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.aggregates() {
+		return s.searchAgg(pq, nil, k), nil
+	}
 	sc := s.newScan(pq, k)
 	scans := []*scan{sc}
 	s.scanRange(0, s.rows, scans, make([]int32, s.block))
@@ -117,6 +120,13 @@ func (s *Snapshot) SearchBatch(qs []recognizer.Embedding, k, workers int) ([][]M
 	}
 	if len(pqs) == 0 {
 		return [][]Match{}, nil
+	}
+	if s.aggregates() {
+		out := make([][]Match, len(pqs))
+		for i, pq := range pqs {
+			out[i] = s.searchAgg(pq, nil, k)
+		}
+		return out, nil
 	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
