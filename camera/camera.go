@@ -58,6 +58,10 @@ type Config struct {
 	// MaxSide is the detection resolution: the longest side of handed-off
 	// frames (DefaultMaxSide when 0; the decoded size when negative).
 	MaxSide int
+	// ChipMaxSide is the longest side of the full-resolution picture
+	// handed off beside each frame for cutting face chips
+	// (DefaultChipMaxSide when 0; none when negative).
+	ChipMaxSide int
 	// PacketTimeout restarts a session that received no RTP packet for
 	// this long; PictureTimeout one that decoded no picture for this long
 	// although packets arrive (a frozen stream). StallAfter is when the
@@ -111,6 +115,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSide > MaxPictureSide {
 		return fmt.Errorf("camera %s: max side %d exceeds %d", c.ID, c.MaxSide, MaxPictureSide)
+	}
+	if c.ChipMaxSide > MaxPictureSide {
+		return fmt.Errorf("camera %s: chip max side %d exceeds %d", c.ID, c.ChipMaxSide, MaxPictureSide)
 	}
 	if c.StallAfter <= 0 || c.PacketTimeout < c.StallAfter || c.PictureTimeout < c.StallAfter {
 		return fmt.Errorf("camera %s: timeouts: need 0 < stall after (%v) <= packet timeout (%v), picture timeout (%v)",
@@ -477,7 +484,7 @@ func (c *Camera) session(ctx context.Context) (res sessionResult) {
 	if err != nil {
 		return sessionResult{reason: ReasonUnsupportedCodec, detail: err.Error()}
 	}
-	tc := TrackConfig{SampleRate: c.cfg.SampleRate, MaxSide: c.cfg.MaxSide, Live: c.opt.Live}
+	tc := TrackConfig{SampleRate: c.cfg.SampleRate, MaxSide: c.cfg.MaxSide, ChipMaxSide: c.cfg.ChipMaxSide, Live: c.opt.Live}
 	switch f := forma.(type) {
 	case *format.H264:
 		sps, pps := f.SafeParams()

@@ -65,7 +65,9 @@ type Decoder interface {
 	// ErrInvalidData; the decoder stays usable.
 	Decode(au [][]byte, pts int64) (pictures int, last Picture, err error)
 	// Convert scales the newest picture to w x h and writes it to dst as
-	// packed BGR (w*h*3 bytes, rows of w*3), in one pass.
+	// packed BGR (w*h*3 bytes, rows of w*3), in one pass. It may be called
+	// again for the same picture at another size: the track converts a
+	// sampled picture at the detection size and at full resolution.
 	Convert(dst []byte, w, h int) error
 	// Close frees the decoder. Further calls return ErrDecoderClosed.
 	Close() error

@@ -32,6 +32,7 @@ func TestConfigValidate(t *testing.T) {
 		{"transport", func(c *Config) { c.Transport = "sctp" }, "transport"},
 		{"rate", func(c *Config) { c.SampleRate = 5000 }, "sample rate"},
 		{"max side", func(c *Config) { c.MaxSide = 100000 }, "max side"},
+		{"chip max side", func(c *Config) { c.ChipMaxSide = 100000 }, "chip max side"},
 		{"stall after packet timeout", func(c *Config) { c.StallAfter = time.Minute }, "timeouts"},
 		{"backoff", func(c *Config) { c.Backoff = backoff.Policy{Min: time.Second, Max: time.Millisecond} }, "backoff"},
 	} {

@@ -15,7 +15,10 @@
 //   - Track (track.go) turns the RTP packets of one H.264/H.265 track into
 //     sampled frames: depacketise, validate NAL units, wait for an IDR
 //     after any gap, decode, sample at the detection rate, map RTP time to
-//     wall-clock time, and only then scale and convert the sampled picture.
+//     wall-clock time, and only then scale and convert the sampled picture:
+//     to the detection size (640 on the long side), and at full resolution
+//     (up to 1920) beside it, so the recognizer finds faces in the small
+//     frame and cuts their chips from every pixel the camera sent.
 //   - Decoder (codec.go) is the decoder interface this package consumes;
 //     camera/avcodec implements it with libavcodec and libswscale through
 //     cgo. Everything else here is pure Go and builds with CGO_ENABLED=0.

@@ -22,8 +22,15 @@ type Frame struct {
 	Captured time.Time
 	W, H     int
 	Pix      []byte
+	// FullW, FullH and FullPix are the same picture at a higher resolution
+	// (the decoded size, bounded by TrackConfig.ChipMaxSide), in the layout
+	// of Pix: faces are found in Pix and their chips cut from FullPix, where
+	// a face has up to three times the pixels. FullPix is nil when the
+	// decoded picture is no larger than W x H.
+	FullW, FullH int
+	FullPix      []byte
 
-	pool *bufPool
+	pool, fullPool *bufPool
 }
 
 // Validate reports whether the dimensions and the buffer agree.
@@ -34,10 +41,13 @@ func (f *Frame) Validate() error {
 	if f.W <= 0 || f.H <= 0 || len(f.Pix) != f.W*f.H*3 {
 		return fmt.Errorf("frame %s#%d: %dx%d with %d bytes", f.Camera, f.Seq, f.W, f.H, len(f.Pix))
 	}
+	if f.FullPix != nil && (f.FullW < f.W || f.FullH < f.H || len(f.FullPix) != f.FullW*f.FullH*3) {
+		return fmt.Errorf("frame %s#%d: full picture %dx%d with %d bytes beside %dx%d", f.Camera, f.Seq, f.FullW, f.FullH, len(f.FullPix), f.W, f.H)
+	}
 	return nil
 }
 
-// Release gives the pixel buffer back to the camera for reuse. It is
+// Release gives the pixel buffers back to the camera for reuse. It is
 // optional (an unreleased frame is garbage collected); after Release the
 // frame must not be used.
 func (f *Frame) Release() {
@@ -47,7 +57,10 @@ func (f *Frame) Release() {
 	if f.pool != nil {
 		f.pool.put(f.Pix)
 	}
-	f.Pix, f.pool = nil, nil
+	if f.fullPool != nil {
+		f.fullPool.put(f.FullPix)
+	}
+	f.Pix, f.pool, f.FullPix, f.fullPool = nil, nil, nil, nil
 }
 
 // bufPool keeps a few pixel buffers of one camera so a steady stream does

@@ -22,6 +22,11 @@ const (
 	// their longest side scaled down to it (never up). It matches the
 	// recognizer's default detector input.
 	DefaultMaxSide = 640
+	// DefaultChipMaxSide bounds the full-resolution picture handed off
+	// beside the detection frame: 1080p cameras keep every pixel, larger
+	// ones are scaled to it (a 4K picture is four times the memory and
+	// conversion for faces that 1080p already renders well).
+	DefaultChipMaxSide = 1920
 	// maxLag is how far behind the wall clock the mapped capture times of
 	// a whole lagWindow may fall before the RTP-to-wall-clock mapping is
 	// corrected; maxJump is a lag corrected at once.
@@ -47,6 +52,11 @@ type TrackConfig struct {
 	// MaxSide is the longest side of handed-off frames (DefaultMaxSide
 	// when 0; the decoded size when negative).
 	MaxSide int
+	// ChipMaxSide is the longest side of the full-resolution picture
+	// handed off beside the detection frame, from which face chips are cut
+	// (DefaultChipMaxSide when 0; none when negative). None is handed off
+	// when it would be no larger than the detection frame.
+	ChipMaxSide int
 	// Decoder decodes the track; the Track owns it from here on and closes
 	// it in Close.
 	Decoder Decoder
@@ -78,7 +88,9 @@ type Track struct {
 	dec      Decoder
 	interval int64 // sampling interval in clock units; 0: every picture
 	maxSide  int
+	chipSide int
 	pool     *bufPool
+	fullPool *bufPool
 
 	// packet path state, owned by the WritePacket goroutine
 	haveSeq   bool
@@ -114,7 +126,7 @@ func NewTrack(cfg TrackConfig) (*Track, error) {
 	if cfg.Decoder == nil {
 		return nil, errors.New("track: no decoder")
 	}
-	t := &Track{cfg: cfg, dec: cfg.Decoder, waitIDR: true, pool: newBufPool(3)}
+	t := &Track{cfg: cfg, dec: cfg.Decoder, waitIDR: true, pool: newBufPool(3), fullPool: newBufPool(3)}
 	switch cfg.Codec {
 	case H264:
 		d := &rtph264.Decoder{PacketizationMode: cfg.PacketizationMode}
@@ -144,6 +156,10 @@ func NewTrack(cfg TrackConfig) (*Track, error) {
 	t.maxSide = cfg.MaxSide
 	if t.maxSide == 0 {
 		t.maxSide = DefaultMaxSide
+	}
+	t.chipSide = cfg.ChipMaxSide
+	if t.chipSide == 0 {
+		t.chipSide = DefaultChipMaxSide
 	}
 	for _, p := range cfg.Params {
 		// An SDP parameter set that is malformed is ignored: the stream
@@ -356,8 +372,31 @@ func (t *Track) accessUnit(au [][]byte, ts int64, now time.Time) (*Frame, error)
 		t.decodeErrs.Add(1)
 		return nil, fmt.Errorf("convert %dx%d to %dx%d: %w", pic.W, pic.H, w, h, err)
 	}
+	f := &Frame{W: w, H: h, Pix: buf, pool: t.pool}
+	if fw, fh := t.fullSize(pic.W, pic.H); fw > w {
+		// At the decoded size libswscale only converts, which costs a
+		// quarter of the scaled conversion above (BenchmarkConvert1080p).
+		full := t.fullPool.get(fw * fh * 3)
+		if err := t.dec.Convert(full, fw, fh); err != nil {
+			t.fullPool.put(full)
+			f.Release()
+			t.decodeErrs.Add(1)
+			return nil, fmt.Errorf("convert %dx%d to %dx%d: %w", pic.W, pic.H, fw, fh, err)
+		}
+		f.FullW, f.FullH, f.FullPix, f.fullPool = fw, fh, full, t.fullPool
+	}
 	t.frames.Add(1)
-	return &Frame{Captured: t.captured(pic.PTS, now), W: w, H: h, Pix: buf, pool: t.pool}, nil
+	f.Captured = t.captured(pic.PTS, now)
+	return f, nil
+}
+
+// fullSize is the size of the full-resolution picture for a w x h
+// decoded picture (0 x 0: none).
+func (t *Track) fullSize(w, h int) (int, int) {
+	if t.chipSide < 0 {
+		return 0, 0
+	}
+	return OutputSize(w, h, t.chipSide)
 }
 
 // withParams puts the parameter sets a random access unit lacks in front

@@ -59,6 +59,9 @@ func TestTrackDecodesAndSamples(t *testing.T) {
 				if f.W != 640 || f.H != 360 || f.Validate() != nil {
 					t.Fatalf("frame %d: %dx%d, %d bytes", i, f.W, f.H, len(f.Pix))
 				}
+				if f.FullW != 1920 || f.FullH != 1080 || len(f.FullPix) != 1920*1080*3 {
+					t.Fatalf("frame %d: full picture %dx%d, %d bytes: want the decoded 1920x1080", i, f.FullW, f.FullH, len(f.FullPix))
+				}
 				if want := at(int64(i) * 18000); !f.Captured.Equal(want) {
 					t.Errorf("frame %d captured %v, want %v", i, f.Captured, want)
 				}
@@ -81,6 +84,76 @@ func TestTrackEveryPictureAndNativeSize(t *testing.T) {
 	}
 	if frames[0].W != 1920 || frames[0].H != 1080 {
 		t.Fatalf("size %dx%d, want the decoded size", frames[0].W, frames[0].H)
+	}
+	if frames[0].FullPix != nil {
+		t.Fatalf("full picture %dx%d beside a frame of the decoded size", frames[0].FullW, frames[0].FullH)
+	}
+}
+
+func TestTrackFullPicture(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		maxSide, chip    int
+		wantFW, wantFH   int
+		wantFullReleased bool
+	}{
+		{"default keeps 1080p", 640, 0, 1920, 1080, true},
+		{"bounded", 640, 1280, 1280, 720, true},
+		{"none", 640, -1, 0, 0, false},
+		{"no larger than the frame", 640, 480, 0, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dec := &fakeDecoder{codec: H264, w: 1920, h: 1080}
+			tr, err := NewTrack(TrackConfig{Codec: H264, PacketizationMode: 1, SampleRate: -1, MaxSide: tc.maxSide, ChipMaxSide: tc.chip, Decoder: dec})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			frames := feed(t, tr, H264, stream(H264, 3, 10, 25), nil)
+			if len(frames) != 3 {
+				t.Fatalf("%d frames, want 3", len(frames))
+			}
+			f := frames[0]
+			if err := f.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if f.FullW != tc.wantFW || f.FullH != tc.wantFH || len(f.FullPix) != tc.wantFW*tc.wantFH*3 {
+				t.Fatalf("full picture %dx%d with %d bytes, want %dx%d", f.FullW, f.FullH, len(f.FullPix), tc.wantFW, tc.wantFH)
+			}
+			if f.FullPix != nil && f.FullPix[0] != f.Pix[0] {
+				t.Errorf("full picture and frame come from different pictures")
+			}
+			full := f.FullPix
+			f.Release()
+			if f.Pix != nil || f.FullPix != nil {
+				t.Fatal("Release kept the buffers")
+			}
+			if got := len(tr.fullPool.c) == 1; got != tc.wantFullReleased {
+				t.Errorf("full buffer back in its pool: %v, want %v", got, tc.wantFullReleased)
+			}
+			if tc.wantFullReleased && &tr.fullPool.get(len(full))[0] != &full[0] {
+				t.Errorf("the full buffer was not reused")
+			}
+		})
+	}
+}
+
+func TestFrameValidateFullPicture(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    Frame
+		ok   bool
+	}{
+		{"none", Frame{W: 2, H: 2, Pix: make([]byte, 12)}, true},
+		{"good", Frame{W: 2, H: 2, Pix: make([]byte, 12), FullW: 4, FullH: 4, FullPix: make([]byte, 48)}, true},
+		{"short", Frame{W: 2, H: 2, Pix: make([]byte, 12), FullW: 4, FullH: 4, FullPix: make([]byte, 47)}, false},
+		{"smaller than the frame", Frame{W: 2, H: 2, Pix: make([]byte, 12), FullW: 1, FullH: 1, FullPix: make([]byte, 3)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.f.Validate(); (err == nil) != tc.ok {
+				t.Fatalf("Validate: %v, want ok=%v", err, tc.ok)
+			}
+		})
 	}
 }
 

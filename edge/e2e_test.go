@@ -59,7 +59,7 @@ func TestEndToEnd(t *testing.T) {
 
 	b := startBroker(t)
 	sub := subscribe(t, b.addr(), "dozor/v1/+/+/sighting")
-	auditSub := subscribe(t, b.addr(), "dozor/v1/+/+/audit")
+	auditSub := subscribe(t, b.addr(), "dozor/v1/+/+/audit", "dozor/v1/+/+/gallery/enrol")
 	cam := startCamera(t, hamilton(t, videoDir))
 
 	cfg := e2eConfig(dir, key, b.url(), cam.URL())
@@ -154,10 +154,10 @@ func TestEndToEnd(t *testing.T) {
 	// seqs received are 1..(last assigned - still unsent).
 	last, depth := outboxState(t, cfg.Store.Path)
 	want := last - uint64(depth)
-	all, auditBySeq := awaitRegion(t, sub, auditSub, want, 10*time.Second)
+	all, auditBySeq, enrols := awaitRegion(t, sub, auditSub, want, 10*time.Second)
 	bySeq := dedup(t, all)
-	// Sightings and audit records share the outbox's counter: together
-	// they are every seq from 1 with no gap.
+	// Sightings, audit records and the enrolments sent up share the
+	// outbox's counter: together they are every seq from 1 with no gap.
 	union := map[uint64]wire.Sighting{}
 	for seq, s := range bySeq {
 		union[seq] = s
@@ -165,6 +165,12 @@ func TestEndToEnd(t *testing.T) {
 	for seq := range auditBySeq {
 		if _, ok := union[seq]; ok {
 			t.Errorf("seq %d carried both a sighting and an audit record", seq)
+		}
+		union[seq] = wire.Sighting{}
+	}
+	for seq := range enrols {
+		if _, ok := union[seq]; ok {
+			t.Errorf("seq %d carried an enrolment and another message", seq)
 		}
 		union[seq] = wire.Sighting{}
 	}

@@ -81,14 +81,14 @@ type received struct {
 	at       time.Time
 }
 
-func subscribe(t *testing.T, addr, filter string) *subscriber {
-	return subscribeWith(t, addr, filter, true)
+func subscribe(t *testing.T, addr string, filters ...string) *subscriber {
+	return subscribeWith(t, addr, true, filters...)
 }
 
 // subscribeWith subscribes; without clean the broker keeps the session
 // and queues QoS 1 messages while the subscriber is away, as the region's
 // aggregator does.
-func subscribeWith(t *testing.T, addr, filter string, clean bool) *subscriber {
+func subscribeWith(t *testing.T, addr string, clean bool, filters ...string) *subscriber {
 	t.Helper()
 	s := &subscriber{t: t, changed: make(chan struct{}, 1)}
 	subscribed := make(chan mqtt.Token, 1)
@@ -97,7 +97,11 @@ func subscribeWith(t *testing.T, addr, filter string, clean bool) *subscriber {
 		SetMaxReconnectInterval(time.Second).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			// Subscribed again after every reconnect (the session is clean).
-			tok := c.Subscribe(filter, 1, s.handle)
+			want := map[string]byte{}
+			for _, f := range filters {
+				want[f] = 1
+			}
+			tok := c.SubscribeMultiple(want, s.handle)
 			select {
 			case subscribed <- tok: // the first one is waited for below
 			default:
@@ -113,10 +117,10 @@ func subscribeWith(t *testing.T, addr, filter string, clean bool) *subscriber {
 	select {
 	case sub := <-subscribed:
 		if !sub.WaitTimeout(10*time.Second) || sub.Error() != nil {
-			t.Fatalf("subscriber: subscribe %s: %v", filter, sub.Error())
+			t.Fatalf("subscriber: subscribe %v: %v", filters, sub.Error())
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatalf("subscriber: no subscription to %s within 10s of connecting", filter)
+		t.Fatalf("subscriber: no subscription to %v within 10s of connecting", filters)
 	}
 	return s
 }
@@ -165,6 +169,18 @@ func (s *subscriber) audits(t *testing.T) []wire.AuditRecord {
 	return decoded[wire.AuditRecord](t, s)
 }
 
+// enrolments lists the seqs of the gallery enrolments received, each
+// once: a photo enrolled at the site goes up to the region through the
+// outbox, numbered with everything else.
+func (s *subscriber) enrolments(t *testing.T) map[uint64]bool {
+	t.Helper()
+	seqs := map[uint64]bool{}
+	for _, e := range decoded[wire.GalleryEnrolment](t, s) {
+		seqs[e.Seq] = true
+	}
+	return seqs
+}
+
 func clip(b []byte) string {
 	if len(b) > 400 {
 		return string(b[:400]) + "..."
@@ -192,18 +208,21 @@ func outboxState(t *testing.T, path string) (last uint64, depth int) {
 }
 
 // awaitRegion waits up to limit for the region to hold want distinct
-// messages, sightings and audit records together (they share the
-// outbox's numbering), and returns what it holds then: every sighting
-// delivered, copies included, and the audit records by seq.
-func awaitRegion(t *testing.T, sub, auditSub *subscriber, want uint64, limit time.Duration) ([]wire.Sighting, map[uint64]wire.AuditRecord) {
+// messages, sightings, audit records and gallery enrolments together
+// (they share the outbox's numbering; others carries the audit records
+// and the enrolments), and returns what it holds then: every sighting
+// delivered, copies included, the audit records by seq and the
+// enrolments' seqs.
+func awaitRegion(t *testing.T, sub, others *subscriber, want uint64, limit time.Duration) ([]wire.Sighting, map[uint64]wire.AuditRecord, map[uint64]bool) {
 	t.Helper()
 	var all []wire.Sighting
 	var audits map[uint64]wire.AuditRecord
+	var enrols map[uint64]bool
 	waitChanges(time.Now().Add(limit), func() bool {
-		all, audits = sub.sightings(t), dedupAudit(t, auditSub.audits(t))
-		return uint64(len(dedup(t, all))+len(audits)) >= want
-	}, sub.changed, auditSub.changed)
-	return all, audits
+		all, audits, enrols = sub.sightings(t), dedupAudit(t, others.audits(t)), others.enrolments(t)
+		return uint64(len(dedup(t, all))+len(audits)+len(enrols)) >= want
+	}, sub.changed, others.changed)
+	return all, audits, enrols
 }
 
 // waitFor waits until cond holds, checking it again each time one of

@@ -16,10 +16,45 @@ import (
 const searchK = 3
 
 // minEmbedInterOcular is the face size below which no embedding is made:
-// such a face is far below what identification needs (the match policy's
+// such a face is below what identification needs (the usability gate's
 // minimum), so the tracker follows it by its box alone and the worker
-// spends its time on faces that can be identified.
-var minEmbedInterOcular = recognizer.DefaultMatchPolicy.MinInterOcular
+// spends its time on faces that can be identified. It is measured where
+// the engine cuts its chips (chipInterOcular), and checked before the rest
+// of the gate because it costs nothing.
+var minEmbedInterOcular = recognizer.DefaultUsablePolicy.MinInterOcular
+
+// frameImage wraps a frame for the engine without copying: the detection
+// picture, and the full-resolution one the chips are cut from when the
+// camera handed one off.
+func frameImage(f *camera.Frame) *recognizer.Image {
+	img := &recognizer.Image{W: f.W, H: f.H, Pix: f.Pix}
+	if f.FullPix != nil {
+		img.Full = &recognizer.Image{W: f.FullW, H: f.FullH, Pix: f.FullPix}
+	}
+	return img
+}
+
+// chipInterOcular is a face's size in the pixels its chip is cut from: the
+// engine's quality measure when it made one (the OpenCV engines measure on
+// the full-resolution picture), else the detection frame's.
+func chipInterOcular(fc recognizer.Face) float32 {
+	if q := fc.Quality.InterOcular; q > 0 {
+		return q
+	}
+	return fc.InterOcular()
+}
+
+// usability runs the usability gate on a face as its chip sees it: the
+// gate's size limits are in the pixels the chip is cut from, so the face
+// is scaled to them (the full-resolution picture's when the engine used
+// it). Sharpness is the engine's, measured on the aligned chip.
+func usability(fc recognizer.Face) recognizer.Usability {
+	if io, q := fc.InterOcular(), fc.Quality.InterOcular; io > 0 && q > 0 {
+		s := q / io
+		fc = recognizer.ScaleFace(fc, s, s)
+	}
+	return recognizer.DefaultUsablePolicy.Check(fc, fc.Quality.Sharpness)
+}
 
 // worker is one recognizer worker: it owns eng, takes the latest frame of
 // whichever camera waited longest, and hands what it found to the
@@ -47,15 +82,16 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 		res.at = time.Now()
 	}
 	d.m.framesProcessed.Inc()
-	img := &recognizer.Image{W: f.W, H: f.H, Pix: f.Pix}
+	img := frameImage(f)
 	if err := img.Validate(); err != nil {
 		d.m.recognizeErrors.Inc()
 		d.recErrs.Note(err.Error(), "camera", f.Camera)
 		return res
 	}
 	// One call, so the frame is handed to the engine's library once.
-	// Faces too small to identify are followed by their box alone: no
-	// embedding is spent on them. The first want call marks the end of
+	// Faces too small to identify, and faces the usability gate rejects
+	// (the tracker ignores their embeddings), are followed by their box
+	// alone: no embedding is spent on them. The first want call marks the end of
 	// detection, which splits the time between the two stages (an engine
 	// that computes descriptors while it detects, as dlib does, reports
 	// them as detection).
@@ -66,7 +102,7 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 		if detected.IsZero() {
 			detected = time.Now()
 		}
-		return fc.InterOcular() >= minEmbedInterOcular && inRegion(poly, fc.Box, f.W, f.H)
+		return chipInterOcular(fc) >= minEmbedInterOcular && inRegion(poly, fc.Box, f.W, f.H) && usability(fc).Usable
 	})
 	end := time.Now()
 	if detected.IsZero() {
@@ -115,17 +151,23 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 			}
 		}
 		res.obs[i] = track.Observation{
-			Frame: f.Seq, Face: fc, Embedding: embs[i], Matches: ms,
+			Frame: f.Seq, Face: fc, Usability: usability(fc), Embedding: embs[i], Matches: ms,
 			Crop: faceCrop(img, fc.Box),
 		}
 	}
 	return res
 }
 
-// faceCrop is the tracker's handle on a face's pixels: no image at all
-// when the box lies outside the frame (a nil *image.RGBA in an
-// image.Image would not compare equal to nil).
+// faceCrop is the tracker's handle on a face's pixels, cut from the
+// full-resolution picture when there is one: no image at all when the box
+// lies outside the frame (a nil *image.RGBA in an image.Image would not
+// compare equal to nil).
 func faceCrop(img *recognizer.Image, box recognizer.Rect) track.Crop {
+	if img.Full != nil {
+		sx, sy := img.FullScale()
+		box = recognizer.Rect{X: box.X * sx, Y: box.Y * sy, W: box.W * sx, H: box.H * sy}
+		img = img.Full
+	}
 	if c := cutCrop(img, box); c != nil {
 		return track.Crop{Image: c}
 	}

@@ -75,8 +75,8 @@ func TestZeroLoss(t *testing.T) {
 	}
 
 	b := startBrokerWith(t, true)
-	sub := subscribeWith(t, b.addr(), "dozor/v1/+/+/sighting", false)
-	auditSub := subscribeWith(t, b.addr(), "dozor/v1/+/+/audit", false)
+	sub := subscribeWith(t, b.addr(), false, "dozor/v1/+/+/sighting")
+	auditSub := subscribeWith(t, b.addr(), false, "dozor/v1/+/+/audit", "dozor/v1/+/+/gallery/enrol")
 	cam := startCamera(t, hamilton(t, videoDir))
 	dbPath := filepath.Join(dir, "dozor.db")
 	enrol(t, dbPath, key, modelDir, []string{
@@ -157,7 +157,7 @@ http: {listen: "127.0.0.1:0"}
 
 	last, depth := outboxState(t, dbPath)
 	want := last - uint64(depth)
-	all, audits := awaitRegion(t, sub, auditSub, want, 15*time.Second)
+	all, audits, enrols := awaitRegion(t, sub, auditSub, want, 15*time.Second)
 	bySeq := dedup(t, all)
 	st, err := store.Open(dbPath, store.Options{SQLite: sqlite.Binding{}, KeyFile: key, Region: "north", Site: "ik5"})
 	if err != nil {
@@ -181,8 +181,11 @@ http: {listen: "127.0.0.1:0"}
 	for seq := range audits {
 		union[seq] = wire.Sighting{}
 	}
+	for seq := range enrols {
+		union[seq] = wire.Sighting{}
+	}
 	top, gaps := contiguous(union)
-	if len(gaps) > 0 || top != want || uint64(len(byID)+len(audits)) != want {
+	if len(gaps) > 0 || top != want || uint64(len(byID)+len(audits)+len(enrols)) != want {
 		t.Errorf("received %d distinct sightings, seqs up to %d with gaps %v; the store assigned %d, %d unsent",
 			len(byID), top, gaps, last, depth)
 	}

@@ -145,3 +145,35 @@ func abs32(x float32) float32 {
 }
 
 func clamp01(x float32) float32 { return max(0, min(1, x)) }
+
+// BoxSharpness is LaplacianVariance of a face's box resampled to a
+// side x side grey square (bilinear), for engines that do not align a chip
+// of their own (dlib's descriptors come from its own chip, out of reach).
+// It is a stand-in for the aligned chip's sharpness: the box holds about
+// the same part of the face, at the same size, as the 112 px chip the
+// OpenCV engine measures.
+func BoxSharpness(img *Image, box Rect, side int) float32 {
+	if img == nil || side < 3 || box.W < 2 || box.H < 2 {
+		return 0
+	}
+	gray := make([]byte, side*side)
+	at := func(x, y int) float64 {
+		x, y = max(0, min(img.W-1, x)), max(0, min(img.H-1, y))
+		p := img.Pix[(y*img.W+x)*3:]
+		// ITU-R BT.601 luma from BGR.
+		return 0.114*float64(p[0]) + 0.587*float64(p[1]) + 0.299*float64(p[2])
+	}
+	for j := range side {
+		fy := float64(box.Y) + (float64(j)+0.5)*float64(box.H)/float64(side) - 0.5
+		y0 := int(math.Floor(fy))
+		wy := fy - float64(y0)
+		for i := range side {
+			fx := float64(box.X) + (float64(i)+0.5)*float64(box.W)/float64(side) - 0.5
+			x0 := int(math.Floor(fx))
+			wx := fx - float64(x0)
+			v := (1-wy)*((1-wx)*at(x0, y0)+wx*at(x0+1, y0)) + wy*((1-wx)*at(x0, y0+1)+wx*at(x0+1, y0+1))
+			gray[j*side+i] = byte(max(0, min(255, math.Round(v))))
+		}
+	}
+	return LaplacianVariance(gray, side, side)
+}

@@ -61,3 +61,42 @@ func TestZeroUsabilityIsUnusable(t *testing.T) {
 		t.Fatal("zero Usability is usable")
 	}
 }
+
+func TestBoxSharpness(t *testing.T) {
+	const w, h = 200, 160
+	flat, sharp := NewImage(w, h), NewImage(w, h)
+	for i := range flat.Pix {
+		flat.Pix[i] = 128
+	}
+	for y := range h {
+		for x := range w {
+			v := byte(30)
+			if (x/4+y/4)%2 == 0 {
+				v = 220
+			}
+			p := sharp.Pix[(y*w+x)*3:]
+			p[0], p[1], p[2] = v, v, v
+		}
+	}
+	box := Rect{X: 40, Y: 30, W: 100, H: 110}
+	if s := BoxSharpness(flat, box, 112); s != 0 {
+		t.Errorf("a flat picture: sharpness %v, want 0", s)
+	}
+	if s := BoxSharpness(sharp, box, 112); s < 1000 {
+		t.Errorf("a fine checkerboard: sharpness %v, want a large variance", s)
+	}
+	// A box reaching past the picture reads its edge pixels; degenerate
+	// input gives 0.
+	if s := BoxSharpness(sharp, Rect{X: -50, Y: -50, W: 400, H: 400}, 112); !(s > 0) {
+		t.Errorf("a box past the edges: sharpness %v", s)
+	}
+	for _, c := range []struct {
+		img  *Image
+		box  Rect
+		side int
+	}{{nil, box, 112}, {sharp, box, 2}, {sharp, Rect{X: 1, Y: 1, W: 1, H: 50}, 112}} {
+		if s := BoxSharpness(c.img, c.box, c.side); s != 0 {
+			t.Errorf("BoxSharpness(%v, %d) = %v, want 0", c.box, c.side, s)
+		}
+	}
+}

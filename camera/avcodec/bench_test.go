@@ -112,6 +112,27 @@ func BenchmarkConvert1080p(b *testing.B) {
 			}
 		})
 	}
+	// What a track does for each sampled picture of a 1080p camera: the
+	// detection frame and the full-resolution picture for face chips.
+	b.Run("640x360+1920x1080", func(b *testing.B) {
+		small, full := make([]byte, 640*360*3), make([]byte, 1920*1080*3)
+		for b.Loop() {
+			if err := dec.Convert(small, 640, 360); err != nil {
+				b.Fatal(err)
+			}
+			if err := dec.Convert(full, 1920, 1080); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// The alternative of keeping the decoder's own picture and converting
+	// only face regions later costs at least a copy of its 4:2:0 planes.
+	b.Run("copy-yuv420-1920x1080", func(b *testing.B) {
+		src, dst := make([]byte, 1920*1080*3/2), make([]byte, 1920*1080*3/2)
+		for b.Loop() {
+			copy(dst, src)
+		}
+	})
 }
 
 func sizeName(w, h int) string {

@@ -47,14 +47,25 @@ static enum AVCodecID codec_id(int codec) {
 
 // ---------------------------------------------------------------- decoder
 
+#define DZ_SWS_SLOTS 2
+
+typedef struct {
+	struct SwsContext *ctx;
+	int w, h, fmt, ow, oh, range, space;
+} dz_sws;
+
 struct dz_dec {
 	AVCodecContext *ctx;
 	AVPacket *pkt;
 	AVFrame *frame; // receive target
 	AVFrame *last;  // newest picture, kept for convert
 	int have_last;
-	struct SwsContext *sws;
-	int sws_w, sws_h, sws_fmt, sws_ow, sws_oh, sws_range, sws_space;
+	// One converter per output size: a track converts each sampled
+	// picture at the detection size and at full resolution, and
+	// rebuilding a context for every call would cost more than the
+	// conversion.
+	dz_sws sws[DZ_SWS_SLOTS];
+	int sws_next; // slot replaced when none matches
 };
 
 void dz_dec_close(dz_dec *d) {
@@ -63,7 +74,7 @@ void dz_dec_close(dz_dec *d) {
 	av_packet_free(&d->pkt);
 	av_frame_free(&d->frame);
 	av_frame_free(&d->last);
-	sws_freeContext(d->sws);
+	for (int i = 0; i < DZ_SWS_SLOTS; i++) sws_freeContext(d->sws[i].ctx);
 	av_free(d);
 }
 
@@ -149,21 +160,32 @@ int dz_dec_convert(dz_dec *d, uint8_t *dst, int w, int h) {
 	case AV_PIX_FMT_YUVJ444P: fmt = AV_PIX_FMT_YUV444P; full = 1; break;
 	}
 	int space = f->colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT;
-	if (!d->sws || d->sws_w != f->width || d->sws_h != f->height || d->sws_fmt != fmt ||
-	    d->sws_ow != w || d->sws_oh != h || d->sws_range != full || d->sws_space != space) {
-		sws_freeContext(d->sws);
-		d->sws = sws_getContext(f->width, f->height, fmt, w, h, AV_PIX_FMT_BGR24,
+	dz_sws *c = NULL;
+	for (int i = 0; i < DZ_SWS_SLOTS; i++) {
+		dz_sws *s = &d->sws[i];
+		if (s->ctx && s->w == f->width && s->h == f->height && s->fmt == fmt &&
+		    s->ow == w && s->oh == h && s->range == full && s->space == space) {
+			c = s;
+			break;
+		}
+	}
+	if (!c) {
+		c = &d->sws[d->sws_next];
+		d->sws_next = (d->sws_next + 1) % DZ_SWS_SLOTS;
+		sws_freeContext(c->ctx);
+		memset(c, 0, sizeof(*c));
+		c->ctx = sws_getContext(f->width, f->height, fmt, w, h, AV_PIX_FMT_BGR24,
 		                        SWS_BILINEAR, NULL, NULL, NULL);
-		if (!d->sws) return AVERROR(EINVAL);
+		if (!c->ctx) return AVERROR(EINVAL);
 		const int *coef = sws_getCoefficients(space);
 		// brightness 0, contrast and saturation 1.0 (16.16 fixed point)
-		sws_setColorspaceDetails(d->sws, coef, full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
-		d->sws_w = f->width; d->sws_h = f->height; d->sws_fmt = fmt;
-		d->sws_ow = w; d->sws_oh = h; d->sws_range = full; d->sws_space = space;
+		sws_setColorspaceDetails(c->ctx, coef, full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
+		c->w = f->width; c->h = f->height; c->fmt = fmt;
+		c->ow = w; c->oh = h; c->range = full; c->space = space;
 	}
 	uint8_t *planes[4] = {dst, NULL, NULL, NULL};
 	int strides[4] = {w * 3, 0, 0, 0};
-	int got = sws_scale(d->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, planes, strides);
+	int got = sws_scale(c->ctx, (const uint8_t *const *)f->data, f->linesize, 0, f->height, planes, strides);
 	if (got != h) return got < 0 ? got : AVERROR(EINVAL);
 	return 0;
 }

@@ -35,6 +35,8 @@ int dz_dec_open(int codec, int threads, dz_dec **out);
 // Feeds one access unit in Annex-B form (data may be NULL to drain).
 int dz_dec_decode(dz_dec *d, const uint8_t *data, int size, int64_t pts, dz_pic *pic);
 // Scales and converts the newest picture into dst (packed BGR, w*h*3).
+// Converters for the last two output sizes are kept, so one picture can be
+// converted at two sizes without rebuilding either.
 int dz_dec_convert(dz_dec *d, uint8_t *dst, int w, int h);
 void dz_dec_close(dz_dec *d);
 

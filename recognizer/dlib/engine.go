@@ -218,6 +218,7 @@ func (e *Engine) Detect(img *recognizer.Image) ([]recognizer.Face, error) {
 		if err != nil {
 			return nil, err
 		}
+		f.Quality = recognizer.AssessQuality(f, recognizer.BoxSharpness(img, f.Box, sharpnessSide), recognizer.DefaultMatchPolicy)
 		faces = append(faces, f)
 		vecs = append(vecs, unit(found[i].Descriptor))
 	}
@@ -262,6 +263,11 @@ func (e *Engine) recognize(jpg []byte) ([]face.Face, error) {
 	}
 	return found, nil
 }
+
+// sharpnessSide is the size of the square a face's box is resampled to
+// for its sharpness, that of the OpenCV engine's quality chip, so that
+// the usability gate's blur limit means the same for both engines.
+const sharpnessSide = 112
 
 // toFace converts a go-face result. dlib rectangles include their right and
 // bottom pixels, hence the +1 in the size.

@@ -82,6 +82,11 @@ func checkFace(t *testing.T, name string, f recognizer.Face, img *recognizer.Ima
 	if io := f.InterOcular(); io < f.Box.W/4 || io > f.Box.W*3/4 {
 		t.Errorf("%s: inter-ocular %v implausible for box width %v", name, io, f.Box.W)
 	}
+	// The usability gate needs the face's sharpness; these are sharp,
+	// frontal press photos, which it must keep.
+	if u := recognizer.DefaultUsablePolicy.Check(f, f.Quality.Sharpness); !u.Usable {
+		t.Errorf("%s: sharpness %.0f, unusable: %s", name, f.Quality.Sharpness, u.Reason)
+	}
 }
 
 func TestDetectGroupPhoto(t *testing.T) {

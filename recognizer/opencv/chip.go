@@ -71,3 +71,93 @@ func chipSharpness(chip gocv.Mat) float32 {
 }
 
 func clampInt(v, lo, hi int) int { return max(lo, min(hi, v)) }
+
+// chipSource is where an engine cuts face chips from: the Mat the faces
+// were detected in, or, when the image carries a full-resolution picture,
+// that picture.
+type chipSource struct {
+	det    gocv.Mat
+	full   *recognizer.Image
+	sx, sy float32
+	// templates are every chip layout the engine cuts; the region copied
+	// from the full picture covers all of them.
+	templates []recognizer.Template
+}
+
+func newChipSource(det gocv.Mat, img *recognizer.Image, templates []recognizer.Template) chipSource {
+	s := chipSource{det: det, sx: 1, sy: 1, templates: templates}
+	if img.Full != nil {
+		s.full = img.Full
+		s.sx, s.sy = img.FullScale()
+	}
+	return s
+}
+
+// faceCut is one face ready for alignment: the Mat holding it and the face
+// in that Mat's pixels.
+type faceCut struct {
+	m     gocv.Mat
+	face  recognizer.Face
+	owned bool
+}
+
+func (c faceCut) Close() {
+	if c.owned {
+		c.m.Close()
+	}
+}
+
+// cut returns the Mat to align face f from. From the full picture only the
+// region every template's chip covers is copied into OpenCV, so a frame
+// costs as many small copies as it has faces, not a 6 MB one.
+func (s chipSource) cut(f recognizer.Face) (faceCut, error) {
+	if s.full == nil {
+		return faceCut{m: s.det, face: f}, nil
+	}
+	ff := recognizer.ScaleFace(f, s.sx, s.sy)
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, t := range s.templates {
+		a, err := recognizer.AlignTransform(ff, t)
+		if err != nil {
+			return faceCut{}, err
+		}
+		inv, err := a.Invert()
+		if err != nil {
+			return faceCut{}, err
+		}
+		n := float32(t.Size)
+		for _, c := range []recognizer.Point{{X: 0, Y: 0}, {X: n, Y: 0}, {X: 0, Y: n}, {X: n, Y: n}} {
+			p := inv.Apply(c)
+			x0, y0 = math.Min(x0, float64(p.X)), math.Min(y0, float64(p.Y))
+			x1, y1 = math.Max(x1, float64(p.X)), math.Max(y1, float64(p.Y))
+		}
+	}
+	// The margin keeps warpChip's own region (two pixels wider) and its
+	// bilinear taps inside the copy.
+	w, h := s.full.W, s.full.H
+	rx0, ry0 := clampInt(int(math.Floor(x0))-4, 0, w), clampInt(int(math.Floor(y0))-4, 0, h)
+	rx1, ry1 := clampInt(int(math.Ceil(x1))+4, 0, w), clampInt(int(math.Ceil(y1))+4, 0, h)
+	if rx1-rx0 < 2 || ry1-ry0 < 2 {
+		// Outside the picture: the detection Mat gives the same black
+		// chip warpChip makes for such faces.
+		return faceCut{m: s.det, face: f}, nil
+	}
+	m := gocv.NewMatWithSize(ry1-ry0, rx1-rx0, gocv.MatTypeCV8UC3)
+	p, err := m.DataPtrUint8()
+	if err != nil {
+		m.Close()
+		return faceCut{}, err
+	}
+	row := (rx1 - rx0) * 3
+	for y := ry0; y < ry1; y++ {
+		o := (y*w + rx0) * 3
+		copy(p[(y-ry0)*row:(y-ry0+1)*row], s.full.Pix[o:o+row])
+	}
+	for i := range ff.Landmarks {
+		ff.Landmarks[i].X -= float32(rx0)
+		ff.Landmarks[i].Y -= float32(ry0)
+	}
+	ff.Box.X -= float32(rx0)
+	ff.Box.Y -= float32(ry0)
+	return faceCut{m: m, face: ff, owned: true}, nil
+}

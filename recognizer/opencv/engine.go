@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"gocv.io/x/gocv"
-
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
@@ -34,6 +32,9 @@ type Engine struct {
 	embs  []*onnxEmbedder
 	model recognizer.ModelID
 	dim   int
+	// templates are the chip layouts cut per face: the quality chip's
+	// and each embedder's.
+	templates []recognizer.Template
 }
 
 // New loads the networks. The caller verifies the files first
@@ -66,6 +67,10 @@ func New(cfg Config) (*Engine, error) {
 		e.dim = cfg.Embedders[0].Dim
 	}
 	e.model = ModelIDFor(cfg.Embedders, cfg.Weights, cfg.Flip)
+	e.templates = []recognizer.Template{qualityTemplate}
+	for _, s := range cfg.Embedders {
+		e.templates = append(e.templates, s.Template)
+	}
 	return e, nil
 }
 
@@ -112,25 +117,12 @@ func (e *Engine) Close() error {
 	return errors.Join(errs...)
 }
 
-// Detect finds faces with their quality assessed.
+// Detect finds faces with their quality assessed. Faces are in img's
+// pixels; when img carries a full-resolution picture, sharpness and
+// inter-ocular distance are measured on it, where the chips are cut.
 func (e *Engine) Detect(img *recognizer.Image) ([]recognizer.Face, error) {
-	m, err := toMat(img)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	return e.detectMat(m)
-}
-
-func (e *Engine) detectMat(m gocv.Mat) ([]recognizer.Face, error) {
-	faces, err := e.det.detect(m)
-	if err != nil {
-		return nil, err
-	}
-	for i := range faces {
-		faces[i].Quality = e.quality(m, faces[i])
-	}
-	return faces, nil
+	faces, _, err := e.Recognize(img, func(recognizer.Face) bool { return false })
+	return faces, err
 }
 
 // qualityTemplate is the standard 112 px ArcFace layout. Sharpness is
@@ -139,64 +131,67 @@ func (e *Engine) detectMat(m gocv.Mat) ([]recognizer.Face, error) {
 var qualityTemplate = recognizer.Template{Size: 112, Points: [5]recognizer.Point{
 	{X: 38.2946, Y: 51.6963}, {X: 73.5318, Y: 51.5014}, {X: 56.0252, Y: 71.7366}, {X: 41.5493, Y: 92.3655}, {X: 70.7299, Y: 92.2041}}}
 
-func (e *Engine) quality(m gocv.Mat, f recognizer.Face) recognizer.Quality {
+func (e *Engine) quality(c faceCut, score float32) recognizer.Quality {
 	var sharp float32
-	if a, err := recognizer.AlignTransform(f, qualityTemplate); err == nil {
-		if chip, err := warpChip(m, a, qualityTemplate.Size); err == nil {
+	if a, err := recognizer.AlignTransform(c.face, qualityTemplate); err == nil {
+		if chip, err := warpChip(c.m, a, qualityTemplate.Size); err == nil {
 			sharp = chipSharpness(chip)
 			chip.Close()
 		}
 	}
+	f := c.face
+	f.Score = score
 	return recognizer.AssessQuality(f, sharp, e.cfg.Quality)
 }
 
-// Embed returns one embedding per face.
+// Embed returns one embedding per face. The faces are in img's pixels;
+// chips come from img.Full when it is set.
 func (e *Engine) Embed(img *recognizer.Image, faces []recognizer.Face) ([]recognizer.Embedding, error) {
-	m, err := toMat(img)
+	feats, err := e.Features(img, faces)
 	if err != nil {
 		return nil, err
 	}
-	defer m.Close()
-	return e.embedMat(m, faces)
+	out := make([]recognizer.Embedding, len(faces))
+	for i := range faces {
+		out[i] = Combine(e.model, e.cfg.Embedders, feats[i], e.cfg.Weights, e.cfg.Flip)
+	}
+	return out, nil
 }
 
 // Recognize detects the faces and embeds those want accepts (all when want
-// is nil), converting the image to a Mat once.
+// is nil), converting the image to a Mat once. Detection runs on img;
+// quality and chips come from img.Full when it is set.
 func (e *Engine) Recognize(img *recognizer.Image, want func(recognizer.Face) bool) ([]recognizer.Face, []recognizer.Embedding, error) {
 	m, err := toMat(img)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer m.Close()
-	faces, err := e.detectMat(m)
+	faces, err := e.det.detect(m)
 	if err != nil || len(faces) == 0 {
 		return faces, nil, err
 	}
+	src := newChipSource(m, img, e.templates)
 	embs := make([]recognizer.Embedding, len(faces))
-	for i, f := range faces {
+	for i := range faces {
 		embs[i].Model = e.model
-		if want != nil && !want(f) {
+		c, err := src.cut(faces[i])
+		if err != nil {
+			return faces, nil, fmt.Errorf("face %d: %w", i, err)
+		}
+		faces[i].Quality = e.quality(c, faces[i].Score)
+		if want != nil && !want(faces[i]) {
+			c.Close()
 			continue
 		}
-		feats, err := e.features(m, f)
+		feats, err := e.features(c)
+		c.Close()
 		if err != nil {
 			return faces, nil, fmt.Errorf("face %d: %w", i, err)
 		}
 		embs[i] = Combine(e.model, e.cfg.Embedders, feats, e.cfg.Weights, e.cfg.Flip)
 	}
 	return faces, embs, nil
-}
-
-func (e *Engine) embedMat(m gocv.Mat, faces []recognizer.Face) ([]recognizer.Embedding, error) {
-	out := make([]recognizer.Embedding, len(faces))
-	for i, f := range faces {
-		feats, err := e.features(m, f)
-		if err != nil {
-			return nil, fmt.Errorf("face %d: %w", i, err)
-		}
-		out[i] = Combine(e.model, e.cfg.Embedders, feats, e.cfg.Weights, e.cfg.Flip)
-	}
-	return out, nil
 }
 
 // Feature is one embedder's raw output for a face: the chip and its mirror.
@@ -213,19 +208,26 @@ func (e *Engine) Features(img *recognizer.Image, faces []recognizer.Face) ([][]F
 		return nil, err
 	}
 	defer m.Close()
+	src := newChipSource(m, img, e.templates)
 	out := make([][]Feature, len(faces))
 	for i, f := range faces {
-		if out[i], err = e.features(m, f); err != nil {
+		c, err := src.cut(f)
+		if err != nil {
+			return nil, fmt.Errorf("face %d: %w", i, err)
+		}
+		out[i], err = e.features(c)
+		c.Close()
+		if err != nil {
 			return nil, fmt.Errorf("face %d: %w", i, err)
 		}
 	}
 	return out, nil
 }
 
-func (e *Engine) features(m gocv.Mat, f recognizer.Face) ([]Feature, error) {
+func (e *Engine) features(c faceCut) ([]Feature, error) {
 	feats := make([]Feature, len(e.embs))
 	for j, emb := range e.embs {
-		p, fl, err := emb.features(m, f, e.cfg.Flip)
+		p, fl, err := emb.features(c.m, c.face, e.cfg.Flip)
 		if err != nil {
 			return nil, err
 		}

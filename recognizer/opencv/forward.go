@@ -53,18 +53,26 @@ func (e *Engine) AlignOnly(img *recognizer.Image, faces []recognizer.Face) error
 		return err
 	}
 	defer m.Close()
+	src := newChipSource(m, img, e.templates)
 	for _, f := range faces {
-		for _, emb := range e.embs {
-			a, err := recognizer.AlignTransform(f, emb.spec.Template)
-			if err != nil {
-				return err
-			}
-			chip, err := warpChip(m, a, emb.spec.Template.Size)
-			if err != nil {
-				return err
-			}
-			chip.Close()
+		c, err := src.cut(f)
+		if err != nil {
+			return err
 		}
+		for _, emb := range e.embs {
+			a, err := recognizer.AlignTransform(c.face, emb.spec.Template)
+			if err == nil {
+				var chip gocv.Mat
+				if chip, err = warpChip(c.m, a, emb.spec.Template.Size); err == nil {
+					chip.Close()
+				}
+			}
+			if err != nil {
+				c.Close()
+				return err
+			}
+		}
+		c.Close()
 	}
 	return nil
 }

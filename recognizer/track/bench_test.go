@@ -43,6 +43,7 @@ func BenchmarkUpdate10Faces(b *testing.B) {
 			script[f] = append(script[f], Observation{
 				Frame:     uint64(f),
 				Face:      recognizer.Face{Box: recognizer.Rect{X: x, Y: y, W: 90, H: 90}, Score: 0.9, Quality: recognizer.Quality{Score: 0.8}},
+				Usability: recognizer.Usability{Usable: true, Score: 0.8},
 				Embedding: recognizer.Embedding{Model: testModel, Vec: v},
 				Matches:   ms,
 				Crop:      Crop{Ref: fmt.Sprint(f, "/", i)},

@@ -33,8 +33,13 @@
 //
 // # Identity
 //
-// Only usable frames (recognizer.Quality.Usable) with gallery matches count
-// as evidence, each weighted by its quality score. For every person the
+// Only usable observations (Observation.Usability, the verdict of
+// recognizer.UsablePolicy.Check) with gallery matches count as evidence,
+// each weighted by its quality score. An unusable observation, such as the
+// back of a head, keeps its track alive by its box, but its embedding
+// neither pairs it nor joins the track's appearance, and however well it
+// matches someone it names nobody: a track of unusable faces waits for
+// usable ones. For every person the
 // track accumulates the weighted sum of that person's score over the
 // evidence frames; a frame that does not list the person contributes the
 // lowest score it does list, an upper bound that favours the rivals of the

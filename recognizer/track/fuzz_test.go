@@ -61,7 +61,8 @@ func FuzzUpdate(f *testing.F) {
 					{PersonID: fmt.Sprint("p", who%4), Score: score},
 					{PersonID: fmt.Sprint("p", (who+1)%4), Score: score / 2},
 				}
-				obs = append(obs, Observation{Frame: frameNo, Face: recognizer.Face{Box: b, Quality: q},
+				u := recognizer.Usability{Usable: q.Usable(), Reason: q.Reason, Score: q.Score}
+				obs = append(obs, Observation{Frame: frameNo, Face: recognizer.Face{Box: b, Quality: q}, Usability: u,
 					Embedding: recognizer.Embedding{Model: testModel, Vec: v}, Matches: ms})
 			}
 			evs = append(evs, tr.Update(now, obs)...)

@@ -84,6 +84,7 @@ func (w *world) see(t testing.TB, frame int, person string, box recognizer.Rect,
 	return Observation{
 		Frame:     uint64(frame),
 		Face:      recognizer.Face{Box: box, Score: 0.9, Quality: q},
+		Usability: recognizer.Usability{Usable: q.Usable(), Reason: q.Reason, Score: q.Score},
 		Embedding: e,
 		Matches:   ms,
 		Crop:      Crop{Ref: fmt.Sprintf("%s@%d", person, frame)},

@@ -30,6 +30,12 @@ type Observation struct {
 	Frame uint64
 	// Face is the detection with its quality (recognizer.AssessQuality).
 	Face recognizer.Face
+	// Usability is the usability gate's verdict on Face
+	// (recognizer.UsablePolicy.Check). Only a usable observation counts
+	// towards an identity; an unusable one keeps its track alive and is
+	// followed by its box alone, its embedding ignored. The zero value is
+	// unusable: a caller that does not run the gate never gets a name.
+	Usability recognizer.Usability
 	// Embedding of the face; an empty or invalid one leaves the pairing to
 	// the boxes.
 	Embedding recognizer.Embedding
@@ -88,6 +94,8 @@ type Best struct {
 	Time  time.Time
 	Frame uint64
 	Face  recognizer.Face
+	// Usability is the observation's verdict of the usability gate.
+	Usability recognizer.Usability
 	// PersonID and Score are the frame's best gallery match; empty and zero
 	// when the frame had none.
 	PersonID string
@@ -250,7 +258,13 @@ func (tr *Tracker) Update(t time.Time, obs []Observation) []Event {
 			continue
 		}
 		tr.valid = append(tr.valid, i)
-		tr.norms = append(tr.norms, embeddingNorm(obs[i].Embedding))
+		// The embedding of a face the gate rejected describes the back
+		// of a head or a blur as much as a person: the box alone pairs it.
+		norm := float32(0)
+		if obs[i].Usability.Usable {
+			norm = embeddingNorm(obs[i].Embedding)
+		}
+		tr.norms = append(tr.norms, norm)
 	}
 
 	rows, cols := len(tr.tracks), len(tr.valid)
@@ -358,21 +372,21 @@ func (tr *Tracker) observe(tk *track, now time.Time, o *Observation, norm float3
 
 	e, isEvidence := makeEvidence(o.Face.Quality, o.Matches, tr.ev)
 	tr.ev = e.scores
-	b := Best{Time: now, Frame: o.Frame, Face: o.Face, Crop: o.Crop}
+	usable := o.Usability.Usable
+	b := Best{Time: now, Frame: o.Frame, Face: o.Face, Usability: o.Usability, Crop: o.Crop}
 	if isEvidence {
 		b.PersonID, b.Score = e.top(), float32(e.scores[0].score)
 	}
-	if tk.best == nil || better(o.Face.Quality, tk.best.Face.Quality) {
+	if tk.best == nil || better(&b, tk.best) {
 		tk.best = keep(b)
 	}
-	usable := o.Face.Quality.Usable()
 	if usable {
 		tk.usable++
 	}
 	isEvidence = isEvidence && usable
 	if isEvidence {
 		s := tk.all.add(&e)
-		if s.best == nil || better(o.Face.Quality, s.best.Face.Quality) {
+		if s.best == nil || better(&b, s.best) {
 			s.best = keep(b)
 		}
 		tk.recent.push(&e)
@@ -564,13 +578,13 @@ func (tk *track) announce(v verdict, replaces string) *Identity {
 // for the allocation.
 func keep(b Best) *Best { return &b }
 
-// better reports whether quality a beats b for showing a face: usable
-// first, then the higher score; ties keep the earlier frame.
-func better(a, b recognizer.Quality) bool {
-	if a.Usable() != b.Usable() {
-		return a.Usable()
+// better reports whether observation a beats b for showing a face: usable
+// first, then the higher quality score; ties keep the earlier frame.
+func better(a, b *Best) bool {
+	if a.Usability.Usable != b.Usability.Usable {
+		return a.Usability.Usable
 	}
-	return a.Score > b.Score
+	return a.Face.Quality.Score > b.Face.Quality.Score
 }
 
 func validBox(b recognizer.Rect) bool {
