@@ -362,6 +362,9 @@ func (d *Daemon) publisher(nc *nats.Conn, st store.Store) (*gallery.Publisher, e
 		ChunkBytes: c.ChunkBytes, ResendAfter: c.ResendAfter, SourceWait: c.TransferSourceWait,
 		Logger: d.log.With("component", "gallery"),
 	}
+	if d.b != nil {
+		pc.Backlog = d.b.Backlog
+	}
 	if d.deps.Gallery != nil {
 		d.deps.Gallery(&pc)
 	}

@@ -298,6 +298,22 @@ func (b *Broker) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
 	return nc, nil
 }
 
+// Backlog is how many bytes this node holds for user's open connections
+// and has not yet written to their sockets (the largest, if the user has
+// several); ok is false when the user has no connection on this node. A
+// connection whose backlog passes the server's limit (64 MiB) is cut as a
+// slow consumer, so a large send to a site paces itself by this.
+func (b *Broker) Backlog(user string) (pending int, ok bool) {
+	cz, err := b.srv.Connz(&server.ConnzOptions{Username: true, User: user, State: server.ConnOpen, Limit: 16})
+	if err != nil {
+		return 0, false
+	}
+	for _, c := range cz.Conns {
+		pending, ok = max(pending, c.Pending), true
+	}
+	return pending, ok
+}
+
 // Shutdown stops the node and waits until it has stopped; JetStream has
 // flushed its files when it returns.
 func (b *Broker) Shutdown() {

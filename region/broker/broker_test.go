@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -495,4 +496,57 @@ func (s *clusterSite) publishUntilRead(topic, subject, payload string) {
 		}
 		t.Logf("%s not in the stream: publishing it again", subject)
 	}
+}
+
+// TestBacklog: the bytes the node holds for a site that does not read
+// grow while the region publishes to it, and drain when it reads again;
+// a site not connected has no backlog reading.
+func TestBacklog(t *testing.T) {
+	b := startBroker(t, testConfig(t))
+	if _, ok := b.Backlog("ik5"); ok {
+		t.Fatal("a backlog for a site that is not connected")
+	}
+	c := mustSite(t, b, "ik5")
+	release := make(chan struct{})
+	var once sync.Once
+	tok := c.Subscribe("dozor/v1/north/ik5/gallery/revision", 1, func(mqtt.Client, mqtt.Message) {
+		<-release // the site stops reading: paho's router waits here
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	// A few bytes (an acknowledgement on its way) may wait at any time.
+	const idle = 64 << 10
+	if pending, ok := b.Backlog("ik5"); !ok || pending > idle {
+		t.Fatalf("an idle site: backlog %d, %v; want at most %d, true", pending, ok, idle)
+	}
+	nc, _, _ := service(t, b, 1)
+	chunk := make([]byte, 256<<10)
+	grown := 0
+	for i := 0; i < 200 && grown < 1<<20; i++ {
+		if err := nc.Publish("dozor.v1.north.ik5.gallery.revision", chunk); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		grown, _ = b.Backlog("ik5")
+	}
+	if grown < 1<<20 {
+		t.Fatalf("backlog %d bytes after 50 MiB to a site that reads nothing; want it to grow past 1 MiB", grown)
+	}
+	once.Do(func() { close(release) })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pending, ok := b.Backlog("ik5")
+		if ok && pending <= idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog %d (connected %v) 30s after the site read again", pending, ok)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("a site that stopped reading had %d bytes waiting; they drained once it read", grown)
 }

@@ -25,13 +25,12 @@ const (
 	DefaultSourceWait  = 10 * time.Minute
 	DefaultInterval    = time.Second
 	DefaultMinResend   = time.Second
+	DefaultMaxBacklog  = 8 << 20
+	DefaultPaceBytes   = 4 << 20
 	// MaxDeltas is how far behind a site may be and still get deltas;
 	// further behind, it gets one full revision.
 	MaxDeltas = 50
-	// flushEvery is how many chunks are published before waiting for the
-	// broker to take them: a 256 KiB chunk each, a few MiB in flight.
-	flushEvery = 8
-	// flushTimeout bounds the wait for the broker to take the chunks.
+	// flushTimeout bounds the wait for the broker to take a chunk.
 	flushTimeout = 30 * time.Second
 )
 
@@ -76,6 +75,18 @@ type Config struct {
 	Logger   *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Backlog reports the bytes the broker holds for a site's connection
+	// and has not yet written to it, and whether the site is connected
+	// to this broker (region/broker's Broker.Backlog). A send waits while
+	// the backlog is above MaxBacklog, so that a large revision goes out
+	// at the speed the site reads and the broker never cuts the site as a
+	// slow consumer. Nil, or a site connected elsewhere in a cluster:
+	// chunks go out at PaceBytes a second.
+	Backlog func(site string) (pending int, ok bool)
+	// MaxBacklog is the backlog a send waits to fall under (8 MiB when 0).
+	MaxBacklog int
+	// PaceBytes is the rate without a backlog reading (4 MiB/s when 0).
+	PaceBytes int
 }
 
 func (c *Config) setDefaults() {
@@ -84,6 +95,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.ResendAfter == 0 {
 		c.ResendAfter = DefaultResendAfter
+	}
+	if c.MaxBacklog == 0 {
+		c.MaxBacklog = DefaultMaxBacklog
+	}
+	if c.PaceBytes == 0 {
+		c.PaceBytes = DefaultPaceBytes
 	}
 	if c.MinResend == 0 {
 		c.MinResend = min(DefaultMinResend, c.ResendAfter)
@@ -462,11 +479,17 @@ func (p *Publisher) publish(ctx context.Context, r *gallerysync.Revision) error 
 		if err := p.cfg.Conn.Publish(subject, chunks[i]); err != nil {
 			return fmt.Errorf("revision %d: publish chunk %d/%d: %w", r.Number, i+1, n, err)
 		}
-		bytes += uint64(len(chunks[i]))
+		size := len(chunks[i])
+		bytes += uint64(size)
 		chunks[i] = nil // the connection copied it
-		if (i+1)%flushEvery == 0 || i == n-1 {
-			if err := p.cfg.Conn.FlushTimeout(flushTimeout); err != nil {
-				return fmt.Errorf("revision %d: flush after chunk %d/%d: %w", r.Number, i+1, n, err)
+		// The flush makes the broker take the chunk, so that the site's
+		// backlog counts it before the next one goes.
+		if err := p.cfg.Conn.FlushTimeout(flushTimeout); err != nil {
+			return fmt.Errorf("revision %d: flush after chunk %d/%d: %w", r.Number, i+1, n, err)
+		}
+		if n > 1 && i < n-1 {
+			if err := p.pace(ctx, r.Site, size); err != nil {
+				return fmt.Errorf("revision %d: after chunk %d/%d: %w", r.Number, i+1, n, err)
 			}
 		}
 	}
@@ -484,6 +507,46 @@ func (p *Publisher) publish(ctx context.Context, r *gallerysync.Revision) error 
 	p.log.Info("gallery revision sent", "site", r.Site, "revision", r.Number, "full", r.Full,
 		"upserts", upserts, "removals", removals, "chunks", n, "bytes", bytes)
 	return nil
+}
+
+// backlogPoll is how often a paced send looks at the site's backlog, and
+// backlogStall how long it waits for a site that reads nothing.
+const (
+	backlogPoll  = 5 * time.Millisecond
+	backlogStall = time.Minute
+)
+
+// pace waits, after a chunk of size bytes went to site, until the next
+// may go: while the broker holds more than MaxBacklog bytes the site has
+// not read, or, without a backlog reading, for size at PaceBytes a
+// second. A site that disconnects, or reads nothing for backlogStall,
+// ends the send: it is sent again when it asks or after ResendAfter.
+func (p *Publisher) pace(ctx context.Context, site string, size int) error {
+	if p.cfg.Backlog != nil {
+		if pending, ok := p.cfg.Backlog(site); ok {
+			stalled := time.NewTimer(backlogStall)
+			defer stalled.Stop()
+			for pending > p.cfg.MaxBacklog {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-stalled.C:
+					return fmt.Errorf("the site read nothing of %d bytes for %v", pending, backlogStall)
+				case <-time.After(backlogPoll):
+				}
+				if pending, ok = p.cfg.Backlog(site); !ok {
+					return errors.New("the site disconnected")
+				}
+			}
+			return nil
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(float64(size) / float64(p.cfg.PaceBytes) * float64(time.Second))):
+		return nil
+	}
 }
 
 func (p *Publisher) count(f func(*Stats)) {
