@@ -363,7 +363,7 @@ func (d *Daemon) publisher(nc *nats.Conn, st store.Store) (*gallery.Publisher, e
 		Logger: d.log.With("component", "gallery"),
 	}
 	if d.b != nil {
-		pc.Backlog = d.b.Backlog
+		pc.Backlog, pc.OneNode = d.b.Backlog, !d.cfg.Broker.Cluster.Enabled()
 	}
 	if d.deps.Gallery != nil {
 		d.deps.Gallery(&pc)

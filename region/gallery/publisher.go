@@ -83,6 +83,11 @@ type Config struct {
 	// slow consumer. Nil, or a site connected elsewhere in a cluster:
 	// chunks go out at PaceBytes a second.
 	Backlog func(site string) (pending int, ok bool)
+	// OneNode says the region is one broker node, so that a site with no
+	// backlog reading is not connected at all and is sent nothing until
+	// it connects (and asks). In a cluster it may be connected to
+	// another node.
+	OneNode bool
 	// MaxBacklog is the backlog a send waits to fall under (8 MiB when 0).
 	MaxBacklog int
 	// PaceBytes is the rate without a backlog reading (4 MiB/s when 0).
@@ -352,6 +357,13 @@ func (p *Publisher) serve(ctx context.Context, s store.GallerySite, ask, now tim
 	default:
 		// Waiting for the site's acknowledgement.
 		return true, nil
+	}
+	if p.cfg.Backlog != nil && p.cfg.OneNode {
+		if _, ok := p.cfg.Backlog(s.Site); !ok {
+			// Not connected: whatever went out now would be lost. Its
+			// resync acknowledgement on connect asks for it.
+			return true, nil
+		}
 	}
 	revs, err := p.build(ctx, s)
 	if err != nil {
