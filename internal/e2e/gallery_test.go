@@ -90,9 +90,12 @@ func TestGalleryFollowsPrisoners(t *testing.T) {
 	if p, err := rg.st.Person(ctx, "obama"); err != nil || p.Facility != "ik6" || p.Photos != 1 {
 		t.Errorf("obama at the region: %+v, %v; want held at ik6 with one photo", p, err)
 	}
-	if origin, n := personAt(t, ik6, "obama"); origin != edgestore.OriginRegion || n != 1 {
+	origin, n := personAt(t, ik6, "obama")
+	if origin != edgestore.OriginRegion || n != 1 {
 		t.Errorf("obama at ik6: origin %q, %d photos; want the region's, one photo", origin, n)
 	}
+	t.Logf("obama booked at ik6's gate: in the region's gallery, held at ik6, and back at ik6 as the region's (%s, %d photo), %v into the test",
+		origin, n, time.Since(began).Round(100*time.Millisecond))
 
 	// Enrolled at the region for ik5: in ik5's gallery and named there.
 	enrolAtRegion(t, rg, lin, "ik5", photos[lin])

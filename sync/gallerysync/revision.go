@@ -5,9 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/dozor-edge/dozor/sync/wire"
@@ -232,30 +230,16 @@ func (c *checker) segment(field, s string) {
 	}
 }
 
-// token checks an identifier or a name: printable UTF-8 without
-// surrounding spaces, at most max bytes.
+// token checks an identifier or a name (wire.ValidateToken).
 func (c *checker) token(field, s string, required bool, max int) {
-	switch {
-	case s == "":
+	if s == "" {
 		if required {
 			c.fail(field, "missing")
 		}
 		return
-	case len(s) > max:
-		c.fail(field, "%d bytes, longer than %d", len(s), max)
-		return
-	case !utf8.ValidString(s):
-		c.fail(field, "not valid UTF-8")
-		return
-	case strings.TrimSpace(s) != s:
-		c.fail(field, "has leading or trailing spaces")
-		return
 	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			c.fail(field, "contains the non-printable character %U", r)
-			return
-		}
+	if err := wire.ValidateToken(s, max); err != nil {
+		c.fail(field, "%v", err)
 	}
 }
 

@@ -368,31 +368,37 @@ func (c *checker) segment(field, s string) {
 }
 
 // token checks an identifier that is not a topic level (person, rule,
-// model, user): printable UTF-8 without surrounding spaces, at most max
-// bytes.
+// model, user); see ValidateToken.
 func (c *checker) token(field, s string, required bool, max int) {
-	switch {
-	case s == "":
+	if s == "" {
 		if required {
 			c.fail(field, "missing")
 		}
 		return
+	}
+	if err := ValidateToken(s, max); err != nil {
+		c.fail(field, "%v", err)
+	}
+}
+
+// ValidateToken checks a non-empty identifier or name that is not a topic
+// level (a person, rule, model or user): printable UTF-8 without
+// surrounding spaces, at most max bytes.
+func ValidateToken(s string, max int) error {
+	switch {
 	case len(s) > max:
-		c.fail(field, "%d bytes, longer than %d", len(s), max)
-		return
+		return fmt.Errorf("%d bytes, longer than %d", len(s), max)
 	case !utf8.ValidString(s):
-		c.fail(field, "not valid UTF-8")
-		return
+		return errors.New("not valid UTF-8")
 	case strings.TrimSpace(s) != s:
-		c.fail(field, "has leading or trailing spaces")
-		return
+		return errors.New("has leading or trailing spaces")
 	}
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
-			c.fail(field, "contains the non-printable character %U", r)
-			return
+			return fmt.Errorf("contains the non-printable character %U", r)
 		}
 	}
+	return nil
 }
 
 // text checks free text (notes, reasons): UTF-8, line breaks and tabs
