@@ -65,6 +65,9 @@ type Deps struct {
 	Camera func(*camera.Config)
 	// Track adjusts the tracker configuration derived from cfg.Recognizer.
 	Track func(*track.Config)
+	// Budget adjusts the embedding budget (track.Budget, defaults for the
+	// tracker configuration); Refresh 1 embeds every usable face.
+	Budget func(*track.Budget)
 }
 
 func (d Deps) check() error {
@@ -117,6 +120,14 @@ type Daemon struct {
 	rulesCount atomic.Int64
 	unstored   *unstored
 	depth      depthCache
+
+	// The embedding budget: the tracker configuration and the budget the
+	// workers apply, and the cameras' live tracks they apply it to.
+	trCfg  track.Config
+	budget track.Budget
+	live   *liveTracks
+	// capacity is the share of sampled frames dropped before recognition.
+	capacity capacity
 
 	// The guard-post monitor's feeds: each camera's live video (nil for
 	// none), its latest picture, the events of the pipeline, the names
@@ -341,12 +352,22 @@ func (d *Daemon) build(ctx context.Context, p *parts) error {
 	if d.deps.Track != nil {
 		d.deps.Track(&trCfg)
 	}
+	d.trCfg = trCfg
+	d.budget = track.Budget{}
+	if d.deps.Budget != nil {
+		d.deps.Budget(&d.budget)
+	}
+	if err := d.budget.Validate(trCfg); err != nil {
+		return fatal("config", err)
+	}
+	d.budget = d.budget.WithDefaults(trCfg)
+	d.live = &liveTracks{}
 	p.loop, err = newSightingsLoop(st, d.up.Notify, log, d.m, cfg.Site.Region, cfg.Site.ID, cfg.Uplink.MaxCropBytes,
 		d.model, trCfg, sr, d.deps.BacklogLimit, d.unstored)
 	if err != nil {
 		return fatal("config", err)
 	}
-	p.loop.watch = watcher{stored: d.stored, seen: d.seen}
+	p.loop.watch = watcher{stored: d.stored, seen: d.seen, live: d.live.set}
 	d.loadNames(ctx)
 	d.loadRegions(ctx)
 
@@ -406,6 +427,7 @@ func (d *Daemon) start(ctx context.Context, p *parts) *stages {
 	})
 	s.aux.Go(func() error { d.watchStore(auxCtx, p.dim, rulesCh); return nil })
 	s.aux.Go(func() error { d.gsync.run(auxCtx); return nil })
+	s.aux.Go(func() error { d.watchCapacity(auxCtx); return nil })
 	return s
 }
 

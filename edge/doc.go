@@ -148,6 +148,31 @@
 //   - enrolment and search by photo run on an engine of their own, built
 //     on first use, so a supervisor never takes a worker from the cameras.
 //
+// # The embedding budget
+//
+// Embedding a face (both models of a fused engine, and the mirror image)
+// is the dearest step of recognition, so a worker spends it only where it
+// can change a decision (track.Budget). After every frame the sightings
+// loop hands the workers a copy of the camera's live tracks; before a
+// face is embedded, the worker pairs it by box with the one track it
+// continues (track.Match) and asks the budget. A new face, a face of an
+// undecided track or of one decided by a narrow margin is embedded every
+// frame, so first decisions are made from the same evidence as without a
+// budget; a track decided with a clear margin is embedded again only for
+// a better face or every few frames. dozor_recognizer_embeddings_total
+// counts the faces embedded and skipped, by reason. Deps.Budget tunes it.
+//
+// # Capacity
+//
+// With more cameras than the workers can carry, camera.Latest drops
+// frames evenly: a worker takes the camera that has waited longest, so
+// each camera keeps an equal share of the recognised frames. When more
+// than a tenth of the frames sampled over the last minute were dropped,
+// /healthz shows capacity.over and a warning, and dozor_over_capacity is
+// 1. Over capacity is a warning, not a failure: the box still names the
+// people every camera sees and stores every event, from fewer frames,
+// while a 503 would have a supervisor restart or replace a working box.
+//
 // A camera's region, drawn on its picture, limits recognition to the
 // faces whose centre lies inside it; the regions and the names drawn
 // over the video are reloaded with the rules.
@@ -155,7 +180,8 @@
 // # Health and metrics
 //
 // /healthz is JSON: store, models, gallery, rules, every camera with its
-// state, the outbox depth, the uplink and the unstored backlog; 200 when
+// state, the outbox depth, the uplink, the capacity (warnings) and the
+// unstored backlog; 200 when
 // the box stores events, 503 when it does not. Cameras and the broker do
 // not make the box unhealthy: a box works offline, and a camera's trouble
 // is shown on the camera. /metrics is served by the Prometheus client

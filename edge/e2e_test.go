@@ -139,6 +139,12 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
+	// What the embedding budget spent and saved on the clip.
+	for line := range strings.Lines(metrics) {
+		if strings.HasPrefix(line, "dozor_recognizer_embeddings_total{") {
+			t.Log(strings.TrimSpace(line))
+		}
+	}
 
 	cancel()
 	select {

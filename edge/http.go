@@ -39,8 +39,15 @@ type Health struct {
 	// The box is healthy when its store takes events and it recognises;
 	// cameras and the broker are reported but do not make it unhealthy: a
 	// dead camera is the camera's problem, and a box works offline.
-	Healthy  bool         `json:"healthy"`
-	Problems []string     `json:"problems,omitempty"`
+	Healthy  bool     `json:"healthy"`
+	Problems []string `json:"problems,omitempty"`
+	// Warnings are conditions an operator should act on that leave the
+	// box working, such as being over capacity: it still recognises every
+	// camera and stores every event, from fewer frames. They do not make
+	// it unhealthy, since restarting or replacing a loaded box (what a
+	// supervisor does with an unhealthy one) would lose more than it
+	// saves.
+	Warnings []string     `json:"warnings,omitempty"`
 	Version  string       `json:"version,omitempty"`
 	Started  time.Time    `json:"started"`
 	Store    storeHealth  `json:"store"`
@@ -53,6 +60,9 @@ type Health struct {
 	Cameras       []cameraHealth `json:"cameras"`
 	Outbox        outboxHealth   `json:"outbox"`
 	Uplink        uplinkHealth   `json:"uplink"`
+	// Capacity says whether the box keeps up with its cameras: the share
+	// of sampled frames dropped before recognition over the last minute.
+	Capacity capacityView `json:"capacity"`
 	// Unstored is the backlog of events the store could not take (a full
 	// disk): they are held in memory and retried, and are NOT stored yet.
 	Unstored unstoredView `json:"unstored"`
@@ -137,6 +147,10 @@ func (d *Daemon) health(r *http.Request) Health {
 	us := d.up.Stats()
 	h.Uplink = uplinkHealth{Connected: us.Connected, State: string(us.State), Broker: us.Broker, Sent: us.Sent,
 		LastError: us.LastError, ResendRequests: us.ResendRequests, ResentOnRequest: us.ResentOnRequest}
+	h.Capacity = d.capacity.view()
+	if w := h.Capacity.warning(); w != "" {
+		h.Warnings = append(h.Warnings, w)
+	}
 	h.Healthy = len(h.Problems) == 0
 	return h
 }

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dozor-edge/dozor/camera"
+	"github.com/dozor-edge/dozor/recognizer/track"
 	"github.com/dozor-edge/dozor/sync/gallerysync"
 )
 
@@ -45,9 +46,12 @@ type metrics struct {
 	framesProcessed counter
 	faces           counter
 	recognizeErrors counter
-	detect          histogram
-	embed           histogram
-	match           histogram
+	// embeddings counts the faces embedded and skipped, by reason: the
+	// usability gate's and the embedding budget's (track.Reason).
+	embeddings *prometheus.CounterVec
+	detect     histogram
+	embed      histogram
+	match      histogram
 
 	sightingsKnown   counter
 	sightingsUnknown counter
@@ -103,7 +107,18 @@ func newMetrics() *metrics {
 		m.galleryRefused.WithLabelValues(r)
 	}
 
-	m.collectors = []prometheus.Collector{stages, sightings, m.galleryRevision, m.galleryRefused}
+	m.embeddings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dozor_recognizer_embeddings_total",
+		Help: "Faces embedded (outcome made) and not (outcome skipped), by reason: the usability gate's (small, outside, unusable) and the embedding budget's.",
+	}, []string{"outcome", "reason"})
+	for _, r := range track.Reasons {
+		m.embeddings.WithLabelValues(outcome(r.Embeds()), r.String())
+	}
+	for _, r := range []string{skipSmall, skipOutside, skipUnusable} {
+		m.embeddings.WithLabelValues(outcome(false), r)
+	}
+
+	m.collectors = []prometheus.Collector{stages, sightings, m.galleryRevision, m.galleryRefused, m.embeddings}
 	for _, c := range []struct {
 		c          *counter
 		name, help string
@@ -126,6 +141,24 @@ func newMetrics() *metrics {
 		m.collectors = append(m.collectors, c.c.Counter)
 	}
 	return m
+}
+
+// outcome is the label of an embedding made or skipped.
+func outcome(made bool) string {
+	if made {
+		return "made"
+	}
+	return "skipped"
+}
+
+// embedSkipped counts a face the usability gate kept from the budget.
+func (m *metrics) embedSkipped(reason string) {
+	m.embeddings.WithLabelValues(outcome(false), reason).Inc()
+}
+
+// embedDecided counts the budget's verdict on a face.
+func (m *metrics) embedDecided(made bool, why track.Reason) {
+	m.embeddings.WithLabelValues(outcome(made), why.String()).Inc()
 }
 
 // metricsHandler serves /metrics from a registry of the daemon's own, so
@@ -196,6 +229,9 @@ var (
 	resendIgnoredDesc   = desc("dozor_uplink_resend_ignored_total", "Resend requests refused: malformed, for another site, or too many at once.")
 	resentOnRequestDesc = desc("dozor_uplink_resent_on_request_total", "Messages published again because the region asked for them.")
 
+	overCapacityDesc = desc("dozor_over_capacity", "1 while more than a tenth of the sampled frames of the last minute were dropped before recognition.")
+	droppedShareDesc = desc("dozor_frames_dropped_share", "Share of the sampled frames of the last minute dropped before recognition.")
+
 	liveViewersDesc = cameraDesc("dozor_live_viewers", "Browsers watching the camera's live video.")
 	liveBytesDesc   = cameraDesc("dozor_live_bytes_total", "Bytes of live video delivered to browsers.")
 	liveDropsDesc   = cameraDesc("dozor_live_dropped_total", "Live video messages a slow browser did not take (it resumed at the next keyframe).")
@@ -212,7 +248,7 @@ func (c daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	for _, dc := range []*prometheus.Desc{workersDesc, unstoredDesc, rulesDesc, templatesDesc, personsDesc, depthDesc,
 		connectedDesc, publishedDesc, sentDesc, resentDesc, connectsDesc, liveViewersDesc, liveBytesDesc, liveDropsDesc,
-		resendRequestsDesc, resendIgnoredDesc, resentOnRequestDesc} {
+		resendRequestsDesc, resendIgnoredDesc, resentOnRequestDesc, overCapacityDesc, droppedShareDesc} {
 		ch <- dc
 	}
 }
@@ -238,6 +274,9 @@ func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
 	emit(workersDesc, prometheus.GaugeValue, float64(d.workers))
 	emit(unstoredDesc, prometheus.GaugeValue, float64(d.unstored.view().Backlog))
 	emit(rulesDesc, prometheus.GaugeValue, float64(d.rulesCount.Load()))
+	cv := d.capacity.view()
+	emit(overCapacityDesc, prometheus.GaugeValue, boolValue(cv.Over))
+	emit(droppedShareDesc, prometheus.GaugeValue, cv.DroppedShare)
 	// No gallery, no gallery figures: zero would read as an empty gallery.
 	if gi := d.gInfo.Load(); gi != nil {
 		emit(templatesDesc, prometheus.GaugeValue, float64(gi.Templates))

@@ -91,18 +91,32 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 	// One call, so the frame is handed to the engine's library once.
 	// Faces too small to identify, and faces the usability gate rejects
 	// (the tracker ignores their embeddings), are followed by their box
-	// alone: no embedding is spent on them. The first want call marks the end of
+	// alone: no embedding is spent on them, nor on the faces of a track
+	// the embedding budget says is settled. The first want call marks the end of
 	// detection, which splits the time between the two stages (an engine
 	// that computes descriptors while it detects, as dlib does, reports
 	// them as detection).
 	t0 := time.Now()
 	var detected time.Time
 	poly := d.region(f.Camera)
+	plan := d.embedPlan(f.Camera, res.at)
 	faces, embs, err := eng.Recognize(img, func(fc recognizer.Face) bool {
 		if detected.IsZero() {
 			detected = time.Now()
 		}
-		return chipInterOcular(fc) >= minEmbedInterOcular && inRegion(poly, fc.Box, f.W, f.H) && usability(fc).Usable
+		switch {
+		case chipInterOcular(fc) < minEmbedInterOcular:
+			d.m.embedSkipped(skipSmall)
+		case !inRegion(poly, fc.Box, f.W, f.H):
+			d.m.embedSkipped(skipOutside)
+		case !usability(fc).Usable:
+			d.m.embedSkipped(skipUnusable)
+		default:
+			ok, why := plan.decide(fc)
+			d.m.embedDecided(ok, why)
+			return ok
+		}
+		return false
 	})
 	end := time.Now()
 	if detected.IsZero() {

@@ -44,6 +44,9 @@ type watcher struct {
 	stored func(kind, id, camera string)
 	// seen is told, after each frame, of the tracks the frame showed.
 	seen func(camera string, at time.Time, w, h int, tracks []track.Visible)
+	// live is handed, after each frame and each flush, a copy of the
+	// camera's live tracks: the recognizer workers' embedding budget.
+	live func(camera string, tracks []track.Live)
 }
 
 // pendingEvent is one event on its way to the store: a sighting or an
@@ -200,6 +203,9 @@ func (l *sightingsLoop) frame(ctx context.Context, r frameResult) {
 		ct.camTime = r.at
 	}
 	l.events(ctx, r.camera, ct, ct.tr.Update(r.at, r.obs))
+	if l.watch.live != nil {
+		l.watch.live(r.camera, ct.tr.Live(nil))
+	}
 	if l.watch.seen != nil {
 		l.visible = ct.tr.Seen(r.seq, l.visible[:0])
 		l.watch.seen(r.camera, r.at, r.w, r.h, l.visible)
@@ -215,6 +221,9 @@ func (l *sightingsLoop) idle(ctx context.Context) {
 			// Camera time stands still without frames; move it on by the
 			// wall time that passed.
 			l.events(ctx, cam, ct, ct.tr.Flush(ct.camTime.Add(now.Sub(ct.last))))
+			if l.watch.live != nil {
+				l.watch.live(cam, ct.tr.Live(nil))
+			}
 		}
 	}
 	if len(l.backlog) > 0 && now.Sub(l.lastTry) >= l.retryIn {

@@ -65,6 +65,18 @@
 // a track that changes back to a person it already announced only updates
 // its current identity, which its TrackEnded summary reports.
 //
+// # Readers and the embedding budget
+//
+// Tracker.Live copies the live tracks (box, velocity, identity, margin,
+// and what was embedded) for other goroutines. With it a caller decides,
+// before it embeds a face, whether the face is worth the cost: Match pairs
+// the face by box with the one track it continues, as Update would
+// without an embedding, and Budget.Embed says whether that track needs
+// the embedding. Budget embeds every face of a new or undecided track, so
+// that first decisions are unchanged, and a track decided with a clear
+// margin only for a better face or every Budget.Refresh observations; a
+// face left without an embedding is followed by its box alone.
+//
 // A track that never gathers enough evidence stays unknown. Its TrackEnded
 // summary says so once, distinguishing Unknown (enough usable frames, no
 // enrolled person fits) from Unassessed (too few usable frames to tell).

@@ -369,6 +369,10 @@ func (tr *Tracker) observe(tk *track, now time.Time, o *Observation, norm float3
 	tk.lastFrame = o.Frame
 	tk.hits++
 	tk.learn(o.Embedding, norm, weight(o.Face.Quality))
+	if norm > 0 {
+		tk.embeddedAt = tk.hits
+		tk.embeddedQ = max(tk.embeddedQ, o.Face.Quality.Score)
+	}
 
 	e, isEvidence := makeEvidence(o.Face.Quality, o.Matches, tr.ev)
 	tr.ev = e.scores
@@ -474,6 +478,12 @@ type track struct {
 	model recognizer.ModelID
 	sum   []float64
 	mean  []float32
+
+	// embeddedAt is hits at the latest observation whose embedding the
+	// track learned from, embeddedQ the best quality score among those
+	// observations: what an embedding budget needs to know (Live).
+	embeddedAt int
+	embeddedQ  float32
 
 	best      *Best
 	all       tally

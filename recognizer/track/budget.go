@@ -1,0 +1,134 @@
+package track
+
+import (
+	"fmt"
+	"math"
+)
+
+// Budget says which faces are worth an embedding, the dearest step of
+// recognition (both models of a fused engine, and the mirror image). An
+// embedding is spent where it can change a decision:
+//
+//   - a face that continues no track, or more than one by position (Match
+//     returns -1), is embedded: a new face, or one only its appearance can
+//     place;
+//   - a face of a track still undecided is embedded every frame, so that
+//     a first decision is made from the same evidence as without a budget;
+//   - a face of a decided track whose margin is below ClearMargin is
+//     embedded every frame: the identity may yet change;
+//   - a face of a track decided with a clear margin is embedded when its
+//     quality score beats the best the track has embedded by MinGain, or
+//     when Refresh observations have passed since the track's latest
+//     embedding; otherwise it is followed by its box alone.
+//
+// The zero value takes the defaults documented on the fields.
+type Budget struct {
+	// ClearMargin is the margin from which a decided identity is settled.
+	// Default Config.SwitchMargin (after defaults): the lead a new person
+	// would need to take the track over.
+	ClearMargin float32
+	// Refresh is how many observations of a settled track may pass without
+	// an embedding before one is made again, so that its appearance keeps
+	// up and a change of person can still be noticed. Default 5 (a second
+	// at the default 5 detections per second); 1 embeds every face, as
+	// without a budget.
+	Refresh int
+	// MinGain is how much a face's quality score (0 to 1) must exceed the
+	// best a settled track has embedded for the face to be embedded.
+	// Default 0.05.
+	MinGain float32
+}
+
+// Defaults of Budget that do not depend on the tracker's configuration.
+const (
+	DefaultRefresh = 5
+	DefaultMinGain = 0.05
+)
+
+// WithDefaults returns b with every zero field set to its default for the
+// tracker configuration cfg.
+func (b Budget) WithDefaults(cfg Config) Budget {
+	if b.ClearMargin == 0 {
+		b.ClearMargin = cfg.WithDefaults().SwitchMargin
+	}
+	if b.Refresh == 0 {
+		b.Refresh = DefaultRefresh
+	}
+	if b.MinGain == 0 {
+		b.MinGain = DefaultMinGain
+	}
+	return b
+}
+
+// Validate reports the fields of b (after defaults for cfg) that are out
+// of range, naming the field.
+func (b Budget) Validate(cfg Config) error {
+	b = b.WithDefaults(cfg)
+	switch {
+	case math.IsNaN(float64(b.ClearMargin)) || b.ClearMargin < 0:
+		return fmt.Errorf("track: Budget.ClearMargin: %v, want at least 0", b.ClearMargin)
+	case b.Refresh < 1:
+		return fmt.Errorf("track: Budget.Refresh: %d, want at least 1", b.Refresh)
+	case math.IsNaN(float64(b.MinGain)) || b.MinGain < 0 || b.MinGain > 1:
+		return fmt.Errorf("track: Budget.MinGain: %v is outside [0,1]", b.MinGain)
+	}
+	return nil
+}
+
+// Reason is why a face was or was not embedded.
+type Reason uint8
+
+// Reasons of Budget.Embed.
+const (
+	// Embedded:
+	ReasonNew       Reason = iota + 1 // the face continues no single track
+	ReasonUndecided                   // its track has no identity yet
+	ReasonNarrow                      // its track's identity has a narrow margin
+	ReasonBetter                      // a better face than its track has embedded
+	ReasonRefresh                     // Refresh observations since the last embedding
+	// Not embedded:
+	ReasonSettled // its track is decided with a clear margin
+)
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonNew:
+		return "new"
+	case ReasonUndecided:
+		return "undecided"
+	case ReasonNarrow:
+		return "narrow"
+	case ReasonBetter:
+		return "better"
+	case ReasonRefresh:
+		return "refresh"
+	case ReasonSettled:
+		return "settled"
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
+}
+
+// Embeds reports whether a face given reason r is embedded.
+func (r Reason) Embeds() bool { return r != ReasonSettled }
+
+// Reasons lists every Reason, those that embed first.
+var Reasons = []Reason{ReasonNew, ReasonUndecided, ReasonNarrow, ReasonBetter, ReasonRefresh, ReasonSettled}
+
+// Embed says whether a face of quality score quality is worth an
+// embedding when it continues track l (nil: no single track), and why.
+// b must have its defaults applied.
+func (b Budget) Embed(l *Live, quality float32) (bool, Reason) {
+	switch {
+	case l == nil:
+		return true, ReasonNew
+	case l.PersonID == "":
+		return true, ReasonUndecided
+	case l.Margin < b.ClearMargin:
+		return true, ReasonNarrow
+	case quality >= l.EmbeddedQuality+b.MinGain:
+		return true, ReasonBetter
+	case l.SinceEmbedded+1 >= b.Refresh:
+		return true, ReasonRefresh
+	}
+	return false, ReasonSettled
+}

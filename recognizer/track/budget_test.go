@@ -1,0 +1,171 @@
+package track
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dozor-edge/dozor/recognizer"
+)
+
+// A budget-driven run: one enrolled person walks through, a second face
+// stays still. Each frame asks Match and Budget.Embed what to embed, as the
+// recognizer workers do, and strips the embedding of a face the budget
+// skips. The first decision is the one made with every face embedded, and
+// a settled track costs an embedding only every Refresh frames or for a
+// better face.
+func TestBudgetSpendsWhereItDecides(t *testing.T) {
+	cfg := Config{Threshold: 0.4}
+	b := Budget{}.WithDefaults(cfg)
+	w := newWorld(t, 7, 3)
+
+	film := func(budget bool) (log []string, reasons map[Reason]int) {
+		tr := New(cfg)
+		reasons = map[Reason]int{}
+		var all []Event
+		for n := 1; n <= 30; n++ {
+			obs := []Observation{w.see(t, n, "p01", box(100+float32(n)*4, 100), true)}
+			if n == 12 {
+				obs[0].Face.Quality.Score = 0.95 // a better face
+			}
+			live := tr.Live(nil)
+			for i := range obs {
+				k := Match(live, at(n), obs[i].Face.Box, cfg)
+				var l *Live
+				if k >= 0 {
+					l = &live[k]
+				}
+				ok, why := b.Embed(l, obs[i].Face.Quality.Score)
+				reasons[why]++
+				if budget && !ok {
+					obs[i].Embedding.Vec, obs[i].Matches = nil, nil
+				}
+			}
+			all = append(all, tr.Update(at(n), obs)...)
+		}
+		all = append(all, tr.Flush(at(30).Add(time.Hour))...)
+		return eventLog(all), reasons
+	}
+
+	want, _ := film(false)
+	got, reasons := film(true)
+	// The end summary's frame counts differ; the decisions do not.
+	decisions := func(log []string) (out []string) {
+		for _, l := range log {
+			if !strings.Contains(l, "end") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	diffLog(t, decisions(got), decisions(want))
+	if reasons[ReasonNew] != 1 || reasons[ReasonUndecided] == 0 || reasons[ReasonBetter] != 1 {
+		t.Errorf("reasons %v: want one new, some undecided, one better", reasons)
+	}
+	settled, refresh := reasons[ReasonSettled], reasons[ReasonRefresh]
+	if settled == 0 || refresh == 0 || settled < (b.Refresh-1)*(refresh-1) {
+		t.Errorf("reasons %v: a settled track should be embedded about once every %d frames", reasons, b.Refresh)
+	}
+	t.Logf("reasons: %v", reasons)
+}
+
+func TestBudgetEmbed(t *testing.T) {
+	b := Budget{}.WithDefaults(Config{Threshold: 0.4}) // ClearMargin 0.08
+	settled := Live{PersonID: "p", Margin: 0.2, EmbeddedQuality: 0.6, SinceEmbedded: 1}
+	for _, tc := range []struct {
+		name    string
+		l       *Live
+		quality float32
+		want    bool
+		why     Reason
+	}{
+		{"no track", nil, 0.5, true, ReasonNew},
+		{"undecided", &Live{EmbeddedQuality: 0.9}, 0.1, true, ReasonUndecided},
+		{"narrow margin", &Live{PersonID: "p", Margin: 0.05, EmbeddedQuality: 0.9}, 0.1, true, ReasonNarrow},
+		{"no rival", &Live{PersonID: "p", Margin: float32(math.Inf(1)), EmbeddedQuality: 0.6}, 0.6, false, ReasonSettled},
+		{"settled, same quality", &settled, 0.6, false, ReasonSettled},
+		{"settled, slightly better", &settled, 0.64, false, ReasonSettled},
+		{"settled, better", &settled, 0.66, true, ReasonBetter},
+		{"settled, due", &Live{PersonID: "p", Margin: 0.2, EmbeddedQuality: 0.6, SinceEmbedded: 4}, 0.1, true, ReasonRefresh},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, why := b.Embed(tc.l, tc.quality)
+			if got != tc.want || why != tc.why {
+				t.Errorf("Embed = %v, %v; want %v, %v", got, why, tc.want, tc.why)
+			}
+		})
+	}
+	if ok, why := (Budget{Refresh: 1}).WithDefaults(Config{Threshold: 0.4}).Embed(&settled, 0); !ok || why != ReasonRefresh {
+		t.Errorf("Refresh 1 skips a face (%v)", why)
+	}
+}
+
+func TestBudgetValidate(t *testing.T) {
+	cfg := Config{Threshold: 0.4}
+	for _, tc := range []struct {
+		b     Budget
+		field string
+	}{
+		{Budget{}, ""},
+		{Budget{Refresh: -1}, "Refresh"},
+		{Budget{ClearMargin: -1}, "ClearMargin"},
+		{Budget{MinGain: 2}, "MinGain"},
+		{Budget{MinGain: float32(math.NaN())}, "MinGain"},
+	} {
+		err := tc.b.Validate(cfg)
+		if (err == nil) != (tc.field == "") || (err != nil && !strings.Contains(err.Error(), "Budget."+tc.field)) {
+			t.Errorf("%+v: %v, want an error naming %q", tc.b, err, tc.field)
+		}
+	}
+}
+
+// Match pairs a face with the one track whose predicted box it overlaps,
+// and with none when it overlaps two.
+func TestMatch(t *testing.T) {
+	cfg := Config{Threshold: 0.4}
+	moving := Live{Track: 1, Box: box(100, 100), Seen: t0, VX: 100} // 100 px/s to the right
+	still := Live{Track: 2, Box: box(400, 100), Seen: t0}
+	live := []Live{moving, still}
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		box  recognizer.Rect
+		want int
+	}{
+		{"where it was", t0, box(100, 100), 0},
+		{"where it moved", t0.Add(time.Second), box(200, 100), 0},
+		{"the still one", t0.Add(time.Second), box(402, 98), 1},
+		{"nowhere near", t0, box(900, 500), -1},
+		{"between two", t0, recognizer.Rect{X: 140, Y: 100, W: 340, H: 80}, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Match(live, tc.at, tc.box, cfg); got != tc.want {
+				t.Errorf("Match = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// Live copies the tracks with what a budget needs: identity, margin and
+// the embeddings learned.
+func TestLive(t *testing.T) {
+	cfg := Config{Threshold: 0.4}
+	w := newWorld(t, 3, 2)
+	tr := New(cfg)
+	for n := 1; n <= 6; n++ {
+		o := w.see(t, n, "p01", box(100, 100), true)
+		if n > 4 {
+			o.Embedding.Vec, o.Matches = nil, nil
+		}
+		tr.Update(at(n), []Observation{o})
+	}
+	live := tr.Live(nil)
+	if len(live) != 1 {
+		t.Fatalf("%d live tracks, want 1", len(live))
+	}
+	l := live[0]
+	if !l.Confirmed || l.PersonID != "p01" || !(l.Margin > 0) || l.EmbeddedQuality != 0.8 || l.SinceEmbedded != 2 || !l.Seen.Equal(at(6)) {
+		t.Errorf("live %+v", l)
+	}
+}

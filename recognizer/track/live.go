@@ -1,0 +1,80 @@
+package track
+
+import (
+	"time"
+
+	"github.com/dozor-edge/dozor/recognizer"
+)
+
+// Live is a copy of one track as it stands between frames, for a reader
+// that does not own the Tracker: the recognizer workers, which decide per
+// face whether an embedding is worth making before the tracker sees it. It
+// holds no reference into the Tracker, so it may be handed to any
+// goroutine.
+type Live struct {
+	Track     ID
+	Confirmed bool
+	// Box is the latest observed box, Seen the camera time it was observed
+	// and VX, VY the box centre's velocity in pixels per second.
+	Box    recognizer.Rect
+	Seen   time.Time
+	VX, VY float64
+	// PersonID is the decided identity, empty while undecided; Margin is
+	// its lead over the runner-up when it was decided (+Inf when it had
+	// no rival).
+	PersonID string
+	Margin   float32
+	// EmbeddedQuality is the best quality score among the observations
+	// whose embedding the track learned from, 0 when there is none;
+	// SinceEmbedded counts the observations after the latest of them
+	// (all of them when there is none).
+	EmbeddedQuality float32
+	SinceEmbedded   int
+}
+
+// Predict is where the track's box should be at camera time t, moving at
+// its velocity for at most maxAge: the box the tracker pairs by.
+func (l Live) Predict(t time.Time, maxAge time.Duration) recognizer.Rect {
+	dt := max(min(t.Sub(l.Seen), maxAge), 0).Seconds()
+	b := l.Box
+	b.X += float32(l.VX * dt)
+	b.Y += float32(l.VY * dt)
+	return b
+}
+
+// Live appends to out a copy of every track alive (tentative ones too)
+// and returns it.
+func (tr *Tracker) Live(out []Live) []Live {
+	for _, tk := range tr.tracks {
+		l := Live{
+			Track: tk.id, Confirmed: tk.confirmed, Box: tk.box, Seen: tk.lastTime, VX: tk.vx, VY: tk.vy,
+			EmbeddedQuality: tk.embeddedQ, SinceEmbedded: tk.hits - tk.embeddedAt,
+		}
+		if tk.current != nil {
+			l.PersonID, l.Margin = tk.current.PersonID, tk.current.Margin
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// Match returns the index in live of the one track a face with box at
+// camera time t continues by position, or -1. It is the tracker's pairing
+// by box alone, made before the face is embedded: the face must overlap
+// that track's predicted box by at least cfg.MinIoU and no other track's.
+// When it overlaps two, only the embedding can tell which, and -1 says so.
+// The Tracker still makes the real pairing when the frame is updated.
+func Match(live []Live, t time.Time, box recognizer.Rect, cfg Config) int {
+	cfg = cfg.WithDefaults()
+	found := -1
+	for i := range live {
+		if live[i].Predict(t, cfg.MaxAge).IoU(box) < cfg.MinIoU {
+			continue
+		}
+		if found >= 0 {
+			return -1
+		}
+		found = i
+	}
+	return found
+}
