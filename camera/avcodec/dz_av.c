@@ -78,7 +78,7 @@ void dz_dec_close(dz_dec *d) {
 	av_free(d);
 }
 
-int dz_dec_open(int codec, int threads, dz_dec **out) {
+int dz_dec_open(int codec, int threads, int thread_type, int fast, dz_dec **out) {
 	*out = NULL;
 	const AVCodec *c = avcodec_find_decoder(codec_id(codec));
 	if (!c) return AVERROR_DECODER_NOT_FOUND;
@@ -93,7 +93,12 @@ int dz_dec_open(int codec, int threads, dz_dec **out) {
 		return AVERROR(ENOMEM);
 	}
 	d->ctx->thread_count = threads > 0 ? threads : 1;
-	d->ctx->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+	switch (thread_type) {
+	case DZ_THREAD_FRAME: d->ctx->thread_type = FF_THREAD_FRAME; break;
+	case DZ_THREAD_SLICE: d->ctx->thread_type = FF_THREAD_SLICE; break;
+	default: d->ctx->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+	}
+	if (fast) d->ctx->flags2 |= AV_CODEC_FLAG2_FAST;
 	int ret = avcodec_open2(d->ctx, c, NULL);
 	if (ret < 0) {
 		dz_dec_close(d);

@@ -31,7 +31,10 @@ typedef struct {
 	int corrupt;   // it concealed errors
 } dz_pic;
 
-int dz_dec_open(int codec, int threads, dz_dec **out);
+enum { DZ_THREAD_ANY = 0, DZ_THREAD_FRAME = 1, DZ_THREAD_SLICE = 2 };
+// threads: libavcodec's thread_count (1: none); thread_type: DZ_THREAD_*;
+// fast: sets AV_CODEC_FLAG2_FAST.
+int dz_dec_open(int codec, int threads, int thread_type, int fast, dz_dec **out);
 // Feeds one access unit in Annex-B form (data may be NULL to drain).
 int dz_dec_decode(dz_dec *d, const uint8_t *data, int size, int64_t pts, dz_pic *pic);
 // Scales and converts the newest picture into dst (packed BGR, w*h*3).

@@ -15,9 +15,10 @@ import (
 )
 
 func runBenchLatency(ctx context.Context, args []string) error {
-	fs := newFlags("bench-latency", "usage: edgectl bench-latency [--clip FILE] [--duration 30s] [--models DIR] [--json]")
+	fs := newFlags("bench-latency", "usage: edgectl bench-latency [--clip FILE] [--cameras N] [--duration 30s] [--models DIR] [--json]")
 	clipFile := fs.String("clip", "", "video clip the simulated camera streams in a loop (default: "+bench.DefaultClip+" under $DOZOR_SHARED/testdata or ../shared/testdata)")
 	enrollDir := fs.String("enroll", "", "folder of enrolment photos named <person id>.jpg (default: enroll/ beside the clip)")
+	cameras := fs.Int("cameras", 1, "simulated cameras streaming the clip at once")
 	duration := fs.Duration("duration", 30*time.Second, "how long to measure once the daemon is ready")
 	modelFlag := fs.String("models", "", "models directory (default: $DOZOR_MODELS, ./var/models, ../shared/models)")
 	mosquittoBin := fs.String("mosquitto", mosquitto.DefaultBin, "mosquitto binary")
@@ -28,6 +29,9 @@ func runBenchLatency(ctx context.Context, args []string) error {
 	}
 	if *duration <= 0 {
 		return errors.New("--duration must be positive")
+	}
+	if *cameras < 1 || *cameras > bench.MaxCameras {
+		return fmt.Errorf("--cameras %d: want 1 to %d", *cameras, bench.MaxCameras)
 	}
 	models, err := modelDir(*modelFlag)
 	if err != nil {
@@ -43,7 +47,7 @@ func runBenchLatency(ctx context.Context, args []string) error {
 		level = slog.LevelInfo
 	}
 	rep, err := bench.Latency(ctx, bench.LatencyConfig{
-		Models: models, Clip: *clipFile, EnrollDir: *enrollDir,
+		Models: models, Clip: *clipFile, EnrollDir: *enrollDir, Cameras: *cameras,
 		Duration: *duration, Mosquitto: *mosquittoBin,
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Progress: func(msg string) { fmt.Fprintln(os.Stderr, "bench-latency: "+msg) },
@@ -65,8 +69,8 @@ func runBenchLatency(ctx context.Context, args []string) error {
 }
 
 func printLatency(w io.Writer, rep bench.LatencyReport) {
-	fmt.Fprintf(w, "frame-to-MQTT sighting latency, %s for %.0fs (detect %.3g fps, %d worker(s), %d enrolled)\n",
-		filepath.Base(rep.Clip), rep.DurationS, rep.DetectFPS, rep.Workers, rep.Enrolled)
+	fmt.Fprintf(w, "frame-to-MQTT sighting latency, %d camera(s) streaming %s for %.0fs (detect %.3g fps, %d worker(s), %d enrolled)\n",
+		rep.Cameras, filepath.Base(rep.Clip), rep.DurationS, rep.DetectFPS, rep.Workers, rep.Enrolled)
 	fmt.Fprintf(w, "%-8s %6s %10s %10s %10s %10s %10s\n", "", "count", "min", "p50", "p90", "p99", "max")
 	row := func(name string, s bench.LatencyStats) {
 		if s.Count == 0 {

@@ -27,6 +27,7 @@ type command struct {
 var commands = []command{
 	{"audit", "verify the audit log's hash chain, or list its entries (verify, list)", runAudit},
 	{"bench", "time each recognition stage on this box (1 thread and all cores)", runBench},
+	{"bench-capacity", "measure the cores N simulated cameras cost the daemon on this machine, per stage and per camera", runBenchCapacity},
 	{"bench-chips", "compare face chips cut from the detection frame with chips cut from the full-resolution picture, on a clip", runBenchChips},
 	{"bench-latency", "measure the daemon's frame-to-MQTT sighting latency on this machine (local broker and simulated camera)", runBenchLatency},
 	{"bench-live", "measure what the live view costs per camera against decoding it", runBenchLive},

@@ -3,7 +3,73 @@ package hwtest
 import (
 	"fmt"
 	"strings"
+	"time"
 )
+
+// StageCosts are the cores a load asks of the box, stage by stage. The
+// capacity verdict and `edgectl bench-capacity` both count in them, so an
+// estimate from hwtest and a measurement of the running daemon compare
+// stage for stage.
+type StageCosts struct {
+	Decode float64 `json:"decode_cores"` // every picture of every stream
+	Detect float64 `json:"detect_cores"` // every analysed frame
+	Embed  float64 `json:"embed_cores"`  // the faces worth identifying
+	Match  float64 `json:"match_cores"`  // a gallery search per embedded face
+	// Other is what the stages above leave out (RTP, tracking, sightings,
+	// the store, the uplink); only a measurement of the daemon knows it.
+	Other float64 `json:"other_cores"`
+}
+
+// Total is the sum of the stages.
+func (s StageCosts) Total() float64 { return s.Decode + s.Detect + s.Embed + s.Match + s.Other }
+
+// Add adds o's stages to s's.
+func (s *StageCosts) Add(o StageCosts) {
+	s.Decode += o.Decode
+	s.Detect += o.Detect
+	s.Embed += o.Embed
+	s.Match += o.Match
+	s.Other += o.Other
+}
+
+// StageTimes are one worker's CPU time per call of each stage.
+type StageTimes struct {
+	DetectFrame time.Duration // per analysed frame
+	EmbedFace   time.Duration // per embedded face
+	MatchFace   time.Duration // per embedded face
+}
+
+// CameraLoad is what one camera asks of the recognizer.
+type CameraLoad struct {
+	DecodeCores   float64 // decoding its stream, measured
+	AnalysedFPS   float64 // frames detected per second
+	FacesPerFrame float64 // faces embedded per analysed frame
+}
+
+// Cost is the capacity model: a camera costs its decoding, a detection
+// per analysed frame and an embedding and a search per face worth
+// identifying.
+func (l CameraLoad) Cost(t StageTimes) StageCosts {
+	faces := l.AnalysedFPS * l.FacesPerFrame
+	return StageCosts{
+		Decode: l.DecodeCores,
+		Detect: l.AnalysedFPS * t.DetectFrame.Seconds(),
+		Embed:  faces * t.EmbedFace.Seconds(),
+		Match:  faces * t.MatchFace.Seconds(),
+	}
+}
+
+// LoadVerdict judges cores needed against cores available: PASS up to
+// WarnLoad, WARN up to FailLoad, FAIL beyond.
+func LoadVerdict(needed, cores float64) Verdict {
+	switch load := needed / cores; {
+	case cores <= 0 || load > FailLoad:
+		return Fail
+	case load > WarnLoad:
+		return Warn
+	}
+	return Pass
+}
 
 // CapacityReport estimates the cores the configured load needs on this
 // box, from what was measured: each stream's decoding, detection at the
@@ -19,9 +85,10 @@ type CapacityReport struct {
 	Unmeasured  int     `json:"cameras_unmeasured"`
 }
 
+// The share of the box's cores a load may take.
 const (
-	warnLoad = 0.7 // leaves room for bursts of faces, the web monitor and the store
-	failLoad = 1.0
+	WarnLoad = 0.7 // leaves room for bursts of faces, the web monitor and the store
+	FailLoad = 1.0
 )
 
 func (t *tester) capacity(r *Report) {
@@ -34,6 +101,7 @@ func (t *tester) capacity(r *Report) {
 	if c.Cores == 0 {
 		c.Cores = float64(t.cores)
 	}
+	var total StageCosts
 	for _, cam := range r.Cameras {
 		if !cam.Streaming || cam.Seconds == 0 {
 			c.Unmeasured++
@@ -44,8 +112,7 @@ func (t *tester) capacity(r *Report) {
 		if cam.FPS > 0 {
 			fps = min(fps, cam.FPS)
 		}
-		c.DecodeCores += cam.DecodeCores
-		c.DetectCores += fps * sp.DetectFrame.Seconds()
+		load := CameraLoad{DecodeCores: cam.DecodeCores, AnalysedFPS: fps}
 		if cam.Sampled > 0 && len(cam.Faces) > 0 {
 			identifiable := 0
 			for _, f := range cam.Faces {
@@ -54,14 +121,17 @@ func (t *tester) capacity(r *Report) {
 				}
 			}
 			// The kept faces stand for all of them.
-			perFrame := float64(identifiable) / float64(len(cam.Faces)) * float64(cam.FaceCount) / float64(cam.Sampled)
-			c.EmbedCores += fps * perFrame * sp.EmbedFace.Seconds()
+			load.FacesPerFrame = float64(identifiable) / float64(len(cam.Faces)) * float64(cam.FaceCount) / float64(cam.Sampled)
 		}
+		// The gallery search is not timed here: it is a small share of an
+		// embedding (edgectl bench-capacity measures it).
+		total.Add(load.Cost(StageTimes{DetectFrame: sp.DetectFrame, EmbedFace: sp.EmbedFace}))
 	}
 	if c.Measured == 0 {
 		return
 	}
-	c.Needed = c.DecodeCores + c.DetectCores + c.EmbedCores
+	c.DecodeCores, c.DetectCores, c.EmbedCores = total.Decode, total.Detect, total.Embed
+	c.Needed = total.Total()
 	load := c.Needed / c.Cores
 	ch := Check{Section: "capacity", Name: "CPU load", Verdict: Pass,
 		Value: fmt.Sprintf("%.2f of %.1f cores (%.0f%%): decode %.2f, detect %.2f, embed %.2f for %d cameras",
@@ -77,12 +147,10 @@ func (t *tester) capacity(r *Report) {
 		ways = append(ways, "lower the cameras' resolution or frame rate")
 	}
 	ways = append(ways, "move cameras to another box")
-	switch {
-	case load > failLoad:
-		ch.Verdict = Fail
+	switch ch.Verdict = LoadVerdict(c.Needed, c.Cores); ch.Verdict {
+	case Fail:
 		ch.Fix = "this box cannot keep up: frames will be dropped and people missed; " + strings.Join(ways, ", ")
-	case load > warnLoad:
-		ch.Verdict = Warn
+	case Warn:
 		ch.Fix = "little headroom for crowds, the guard monitor and the store: " + strings.Join(ways, ", ")
 	}
 	r.add(ch)

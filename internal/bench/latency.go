@@ -11,20 +11,15 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/dozor-edge/dozor/camera/avcodec"
-	"github.com/dozor-edge/dozor/camera/simcam"
-	"github.com/dozor-edge/dozor/edge"
-	"github.com/dozor-edge/dozor/edge/cgodeps"
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/enroll"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/engines"
-	"github.com/dozor-edge/dozor/internal/mosquitto"
 	"github.com/dozor-edge/dozor/internal/sqlite"
 	"github.com/dozor-edge/dozor/internal/stats"
 	"github.com/dozor-edge/dozor/recognizer"
@@ -35,7 +30,6 @@ import (
 const (
 	latSightingFilter = "dozor/v1/+/+/sighting"
 	latSite           = "bench"
-	latCamera         = "bench1"
 )
 
 // LatencyDefinition is part of every latency report, so a figure is never
@@ -55,8 +49,10 @@ var ErrNoSighting = errors.New("no sighting arrived during the measurement")
 type LatencyConfig struct {
 	// Models is a verified models directory.
 	Models string
-	// Clip is the video the simulated camera streams in a loop.
+	// Clip is the video the simulated cameras stream in a loop.
 	Clip string
+	// Cameras is how many simulated cameras stream it (0 means 1).
+	Cameras int
 	// EnrollDir holds the enrolment photos, named <person id>.jpg; empty
 	// means enroll/ beside the clip.
 	EnrollDir string
@@ -90,6 +86,7 @@ type LatencyReport struct {
 	Unknown LatencyStats `json:"unknown"`
 
 	Clip        string  `json:"clip"`
+	Cameras     int     `json:"cameras"`
 	DurationS   float64 `json:"duration_s"`
 	DetectFPS   float64 `json:"detect_fps"`
 	MinFrames   int     `json:"min_frames"`
@@ -102,7 +99,7 @@ type LatencyReport struct {
 }
 
 // Latency enrols the photos of cfg.EnrollDir into a fresh store, starts a
-// private mosquitto broker, a simulated camera streaming cfg.Clip and the
+// private mosquitto broker, cfg.Cameras simulated cameras streaming cfg.Clip and the
 // daemon with its default configuration, and records, for cfg.Duration
 // once the daemon is ready, the latency of every distinct sighting that
 // reaches a subscriber. Everything it starts is stopped and its files are
@@ -126,114 +123,45 @@ func Latency(ctx context.Context, cfg LatencyConfig) (LatencyReport, error) {
 		}
 	}
 
-	items, _, err := enroll.PlanDir(enrollDir)
-	if err != nil {
-		return LatencyReport{}, fmt.Errorf("enrolment photos: %w", err)
+	if cfg.Cameras < 0 || cfg.Cameras > MaxCameras {
+		return LatencyReport{}, fmt.Errorf("bench-latency: cameras: %d, want 1 to %d", cfg.Cameras, MaxCameras)
 	}
-	if len(items) == 0 {
-		return LatencyReport{}, fmt.Errorf("no enrolment photos in %s", enrollDir)
-	}
+	cams := max(1, cfg.Cameras)
 	clip, err := avcodec.ReadClip(cfg.Clip, avcodec.ClipOptions{})
 	if err != nil {
 		return LatencyReport{}, fmt.Errorf("clip: %w", err)
 	}
-
-	tmp, err := os.MkdirTemp("", "edgectl-bench-latency-")
+	r, err := startRig(ctx, rigConfig{Models: cfg.Models, Clip: clip, EnrollDir: enrollDir, Cameras: cams,
+		Mosquitto: cfg.Mosquitto, Logger: log, say: say})
 	if err != nil {
 		return LatencyReport{}, err
 	}
-	defer os.RemoveAll(tmp)
-
-	dcfg := config.Defaults()
-	dcfg.Site = config.Site{Region: "local", ID: latSite, TimeZone: "UTC"}
-	dcfg.Models.Dir = cfg.Models
-	dcfg.Store.Path = filepath.Join(tmp, "dozor.db")
-	dcfg.Store.KeyFile = filepath.Join(tmp, "key", "dozor.key")
-	dcfg.HTTP.Listen = "127.0.0.1:0"
-
-	if err := os.Mkdir(filepath.Dir(dcfg.Store.KeyFile), 0o700); err != nil {
-		return LatencyReport{}, err
-	}
-	if _, err := store.GenerateKeyFile(dcfg.Store.KeyFile); err != nil {
-		return LatencyReport{}, err
-	}
-	enrolled, err := latEnrol(ctx, dcfg, items)
-	if err != nil {
-		return LatencyReport{}, err
-	}
-	say("enrolled %d person(s) from %s", enrolled, enrollDir)
-
-	b, err := mosquitto.Start(tmp, mosquitto.Options{Bin: cfg.Mosquitto})
-	if err != nil {
-		return LatencyReport{}, err
-	}
-	defer b.Stop(syscall.SIGTERM)
-	dcfg.Uplink.Broker = b.URL()
+	defer r.close()
 
 	rec := &latRecorder{seen: map[wire.ID]bool{}}
-	sub, err := rec.subscribe(b.Addr())
+	sub, err := rec.subscribe(r.broker.Addr())
 	if err != nil {
 		return LatencyReport{}, err
 	}
 	defer sub.Disconnect(250)
-
-	srv, err := simcam.Listen("127.0.0.1:0", simcam.Config{Clip: clip, Loop: true})
-	if err != nil {
-		return LatencyReport{}, err
-	}
-	camCtx, camCancel := context.WithCancel(context.Background())
-	camDone := make(chan struct{})
-	go func() { defer close(camDone); _ = srv.Run(camCtx) }()
-	defer func() { camCancel(); <-camDone }()
-	dcfg.Cameras = []config.Camera{{ID: latCamera, URL: srv.URL(), Zone: "bench"}}
-
-	deps := cgodeps.Deps(dcfg, log)
-	deps.Version = "bench-latency"
-	d, err := edge.New(dcfg, deps)
-	if err != nil {
-		return LatencyReport{}, err
-	}
-	runCtx, stopDaemon := context.WithCancel(context.Background())
-	defer stopDaemon()
-	runDone := make(chan error, 1)
-	started := time.Now()
-	go func() { runDone <- d.Run(runCtx) }()
-	select {
-	case <-d.Ready():
-	case err := <-runDone:
-		return LatencyReport{}, fmt.Errorf("daemon did not start: %v", err)
-	case <-ctx.Done():
-		return LatencyReport{}, ctx.Err()
-	case <-time.After(2 * time.Minute):
-		return LatencyReport{}, errors.New("daemon not ready after 2m")
-	}
-	startup := time.Since(started)
-	say("daemon ready in %v; measuring for %v", startup.Round(time.Millisecond), cfg.Duration)
+	say("daemon ready in %v with %d camera(s); measuring for %v", r.startup.Round(time.Millisecond), cams, cfg.Duration)
 
 	rec.open()
-	select {
-	case <-time.After(cfg.Duration):
-	case <-ctx.Done():
+	interrupted, err := r.wait(ctx, cfg.Duration)
+	if err != nil {
+		return LatencyReport{}, err
+	}
+	if interrupted {
 		say("interrupted; reporting what was measured")
-	case err := <-runDone:
-		return LatencyReport{}, fmt.Errorf("daemon stopped during the measurement: %v", err)
 	}
 	// Sightings the shutdown flushes (tracks ended by the stop) are not
 	// counted: their delay is the stop's, not the pipeline's.
 	rec.close()
-	stopDaemon()
-	select {
-	case err := <-runDone:
-		if err != nil {
-			say("daemon stopped with: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		say("daemon did not stop within 30s")
-	}
+	r.stop(say)
 
 	rep := rec.report()
 	rep.Definition = LatencyDefinition
-	rc := dcfg.Recognizer
+	rc := r.cfg.Recognizer
 	rep.Note = fmt.Sprintf("an identity decision rests on at least %d frames at the detection rate (%.3g fps, "+
 		"so ≥%v of the face on camera before any sighting); the latency measured runs from the deciding frame, "+
 		"not from the first frame the face appeared in", rc.MinFrames, rc.DetectFPS,
@@ -246,8 +174,9 @@ func Latency(ctx context.Context, cfg LatencyConfig) (LatencyReport, error) {
 	if rep.Workers == 0 {
 		rep.Workers = max(1, runtime.NumCPU())
 	}
-	rep.Enrolled = enrolled
-	rep.StartupS = math.Round(startup.Seconds()*1000) / 1000
+	rep.Cameras = cams
+	rep.Enrolled = r.enrolled
+	rep.StartupS = math.Round(r.startup.Seconds()*1000) / 1000
 	if rep.Count == 0 {
 		return rep, ErrNoSighting
 	}

@@ -11,13 +11,14 @@ import (
 
 func TestLatency(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the daemon against a broker and a simulated camera for 15s")
+		t.Skip("runs the daemon against a broker and two simulated cameras for 15s")
 	}
 	clip := filepath.Join(testenv.TestData(t, "video"), filepath.Base(DefaultClip))
 	var steps []string
 	rep, err := Latency(context.Background(), LatencyConfig{
 		Models:   testenv.ModelDir(t),
 		Clip:     clip,
+		Cameras:  2,
 		Duration: 15 * time.Second,
 		Progress: func(msg string) { steps = append(steps, msg) },
 	})
@@ -37,7 +38,7 @@ func TestLatency(t *testing.T) {
 	if rep.Definition == "" || rep.Note == "" {
 		t.Errorf("the report does not say what it measures: %+v", rep)
 	}
-	if rep.Enrolled == 0 || rep.Clip != clip || rep.DurationS != 15 || rep.Workers < 1 {
+	if rep.Enrolled == 0 || rep.Clip != clip || rep.Cameras != 2 || rep.DurationS != 15 || rep.Workers < 1 {
 		t.Errorf("the report does not describe the run: %+v", rep)
 	}
 	if len(steps) < 2 {
