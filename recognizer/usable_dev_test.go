@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -122,7 +123,9 @@ func loadDevProbes(t *testing.T, s devSet) []devProbe {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.Workers = 1
+	// A fresh machine extracts each set once (cfp-dev: about 4,000
+	// photos); every core helps.
+	x.Workers = runtime.NumCPU()
 	feats, err := features.Extract(context.Background(), &all, x)
 	if err != nil {
 		t.Fatal(err)
