@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/internal/yamlconf"
 	"github.com/dozor-edge/dozor/sync/gallerysync"
 )
@@ -54,6 +55,14 @@ type Recognizer struct {
 	Threshold float64 `yaml:"threshold"`
 	Margin    float64 `yaml:"margin"`
 	MinFrames int     `yaml:"min_frames"`
+	// ChipMaxSide, when not 0, makes each camera keep its sampled picture
+	// at up to this many pixels on the long side beside the detection
+	// frame, and faces are cut from it: small faces keep every pixel the
+	// camera gave them and many more become usable, but each usable face
+	// is embedded, which on a 1080p corridor camera costs several times
+	// the CPU (edgectl bench-chips, bench-capacity). 0 cuts faces from the
+	// detection frame.
+	ChipMaxSide int `yaml:"chip_max_side"`
 }
 
 // Camera is one RTSP source.
@@ -196,6 +205,10 @@ func (c Config) Validate() error {
 	case "default", "fused", "faceplugin", "dlibonnx", "gofacedlib":
 	default:
 		bad("models.engine", "%q is not one of default, fused, faceplugin, dlibonnx, gofacedlib", c.Models.Engine)
+	}
+	if v := c.Recognizer.ChipMaxSide; v != 0 && (v < c.Models.DetectionSize || v > camera.MaxPictureSide) {
+		bad("recognizer.chip_max_side", "%d must be 0 (faces from the detection frame) or between models.detection_size (%d) and %d",
+			v, c.Models.DetectionSize, camera.MaxPictureSide)
 	}
 	if c.Models.DetectionSize < 160 || c.Models.DetectionSize > 4096 || c.Models.DetectionSize%32 != 0 {
 		bad("models.detection_size", "%d must be a multiple of 32 between 160 and 4096", c.Models.DetectionSize)

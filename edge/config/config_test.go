@@ -60,6 +60,7 @@ func TestLoadCases(t *testing.T) {
 		{"bad-type.yaml", []string{"many", "int"}},
 		{"bad-two-docs.yaml", []string{"more than one YAML document"}},
 		{"bad-gallery-key.yaml", []string{"gallery.region_public_key", "ed25519:<base64>"}},
+		{"bad-chip-max-side.yaml", []string{"recognizer.chip_max_side", "320"}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -139,7 +140,7 @@ func TestLoadFileProblems(t *testing.T) {
 // config that validates survives a round trip through validation again.
 func FuzzParse(f *testing.F) {
 	f.Add(Example())
-	for _, name := range []string{"good-full.yaml", "bad-unknown-key.yaml", "bad-inline-credentials.yaml", "bad-values.yaml", "bad-type.yaml", "bad-two-docs.yaml", "bad-gallery-key.yaml"} {
+	for _, name := range []string{"good-full.yaml", "bad-unknown-key.yaml", "bad-inline-credentials.yaml", "bad-values.yaml", "bad-type.yaml", "bad-two-docs.yaml", "bad-gallery-key.yaml", "bad-chip-max-side.yaml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

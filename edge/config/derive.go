@@ -51,7 +51,11 @@ func (cfg Config) CameraConfig(cc Camera) (camera.Config, error) {
 	if fps == 0 {
 		fps = cfg.Recognizer.DetectFPS
 	}
-	c := camera.Config{ID: cc.ID, URL: cc.URL, Transport: cc.Transport, SampleRate: fps, MaxSide: cfg.Models.DetectionSize}
+	c := camera.Config{ID: cc.ID, URL: cc.URL, Transport: cc.Transport, SampleRate: fps, MaxSide: cfg.Models.DetectionSize,
+		ChipMaxSide: -1}
+	if cfg.Recognizer.ChipMaxSide != 0 {
+		c.ChipMaxSide = cfg.Recognizer.ChipMaxSide
+	}
 	if cc.CredentialsFile == "" {
 		return c, nil
 	}
