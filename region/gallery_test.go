@@ -17,6 +17,8 @@ import (
 	"github.com/dozor-edge/dozor/region/cgodeps"
 	"github.com/dozor-edge/dozor/region/config"
 	"github.com/dozor-edge/dozor/region/enrol"
+	"github.com/dozor-edge/dozor/region/ingest"
+	"github.com/dozor-edge/dozor/region/store"
 	"github.com/dozor-edge/dozor/sync/gallerysync"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
@@ -34,7 +36,25 @@ func TestDaemonGallery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := region.New(cfg, cgodeps.Deps(cfg, nil))
+	// The ingester says when it stored the site's acknowledgement; /healthz
+	// is read after that.
+	acked := make(chan struct{}, 1)
+	deps := cgodeps.Deps(cfg, nil)
+	deps.Ingest = func(c *ingest.Config) {
+		stored := c.OnStored
+		c.OnStored = func(m store.Message) {
+			if stored != nil {
+				stored(m)
+			}
+			if m.Topic.Kind == wire.KindGalleryAck {
+				select {
+				case acked <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+	d, err := region.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,16 +130,13 @@ func TestDaemonGallery(t *testing.T) {
 
 	publish(t, c, must(wire.GalleryAckTopic("north", site)), wire.GalleryAck{Seq: 1, Site: site, Revision: 1, InForce: 1,
 		Status: wire.GalleryApplied, At: time.Now().UTC(), Templates: 1})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		h = health(t, url)
-		if len(h.Sites) == 1 && h.Sites[0].Gallery != nil && h.Sites[0].Gallery.InForce == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the acknowledgement is not on /healthz: %+v", h.Sites)
-		}
-		time.Sleep(100 * time.Millisecond)
+	select {
+	case <-acked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the acknowledgement was not stored within 30s")
+	}
+	if h = health(t, url); len(h.Sites) != 1 || h.Sites[0].Gallery == nil || h.Sites[0].Gallery.InForce != 1 {
+		t.Fatalf("the acknowledgement is not on /healthz: %+v", h.Sites)
 	}
 	if g := h.Sites[0].Gallery; g.Issued != 1 || g.LastAckStatus != wire.GalleryApplied || h.Gallery.Revisions < 1 || h.Gallery.Bytes == 0 {
 		t.Errorf("gallery on /healthz: site %+v, publisher %+v", g, h.Gallery)

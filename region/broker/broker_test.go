@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -509,8 +510,15 @@ func TestBacklog(t *testing.T) {
 	c := mustSite(t, b, "ik5")
 	release := make(chan struct{})
 	var once sync.Once
+	var read atomic.Int64
+	readMore := make(chan struct{}, 1)
 	tok := c.Subscribe("dozor/v1/north/ik5/gallery/revision", 1, func(mqtt.Client, mqtt.Message) {
 		<-release // the site stops reading: paho's router waits here
+		read.Add(1)
+		select {
+		case readMore <- struct{}{}:
+		default:
+		}
 	})
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
@@ -523,8 +531,8 @@ func TestBacklog(t *testing.T) {
 	}
 	nc, _, _ := service(t, b, 1)
 	chunk := make([]byte, 256<<10)
-	grown := 0
-	for i := 0; i < 200 && grown < 1<<20; i++ {
+	grown, sent := 0, int64(0)
+	for ; sent < 200 && grown < 1<<20; sent++ {
 		if err := nc.Publish("dozor.v1.north.ik5.gallery.revision", chunk); err != nil {
 			t.Fatal(err)
 		}
@@ -537,16 +545,17 @@ func TestBacklog(t *testing.T) {
 		t.Fatalf("backlog %d bytes after 50 MiB to a site that reads nothing; want it to grow past 1 MiB", grown)
 	}
 	once.Do(func() { close(release) })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		pending, ok := b.Backlog("ik5")
-		if ok && pending <= idle {
-			break
+	// Once the site has read every chunk, nothing of them waits.
+	timeout := time.After(30 * time.Second)
+	for read.Load() < sent {
+		select {
+		case <-readMore:
+		case <-timeout:
+			t.Fatalf("the site read %d of %d chunks in 30s after it read again", read.Load(), sent)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("backlog %d (connected %v) 30s after the site read again", pending, ok)
-		}
-		time.Sleep(10 * time.Millisecond)
+	}
+	if pending, ok := b.Backlog("ik5"); !ok || pending > idle {
+		t.Fatalf("backlog %d (connected %v) after the site read every chunk; want at most %d", pending, ok, idle)
 	}
 	t.Logf("a site that stopped reading had %d bytes waiting; they drained once it read", grown)
 }
