@@ -111,31 +111,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	publish(t, clients["ik5"], must(wire.AlertTopic("north", "ik5")), alert)
 
 	base := "http://" + d.HTTPAddr()
-	browser := testenv.Browser(t)
-	artifacts := testenv.ArtifactDir(t)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(browser, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(browser, 30*time.Second)
-		defer cancel()
-		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(artifacts, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	poll := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(25*time.Second))
-	}
+	bs := newBrowserSteps(t, 30*time.Second)
+	browser, step, shot, poll := bs.browser, bs.step, bs.shot, bs.poll
 
 	step("log in as a region operator",
 		chromedp.Navigate(base+"/login"),
@@ -243,4 +220,46 @@ func must(s string, err error) string {
 		panic(err)
 	}
 	return s
+}
+
+// browserSteps drives one headless browser through a test: each step's
+// actions must finish within timeout, and shot saves a full-page
+// screenshot under the artifacts folder.
+type browserSteps struct {
+	t         *testing.T
+	browser   context.Context
+	artifacts string
+	timeout   time.Duration
+}
+
+func newBrowserSteps(t *testing.T, timeout time.Duration) *browserSteps {
+	return &browserSteps{t: t, browser: testenv.Browser(t), artifacts: testenv.ArtifactDir(t), timeout: timeout}
+}
+
+func (b *browserSteps) step(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.browser, b.timeout)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (b *browserSteps) shot(name string) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.browser, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.artifacts, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// poll waits in the page until expr holds, for five sixths of a step's
+// time, so that a step fails on its own words rather than its deadline.
+func (b *browserSteps) poll(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(b.timeout*5/6))
 }

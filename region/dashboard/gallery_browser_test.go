@@ -6,7 +6,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -73,31 +72,8 @@ func TestGalleryInBrowser(t *testing.T) {
 	t.Cleanup(srv.Close)
 	base := srv.URL
 
-	browser := testenv.Browser(t)
-	artifacts := testenv.ArtifactDir(t)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(browser, 60*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(browser, 30*time.Second)
-		defer cancel()
-		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(artifacts, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	poll := func(expr string) chromedp.Action[chromedp.Void] {
-		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(50*time.Second))
-	}
+	bs := newBrowserSteps(t, 60*time.Second)
+	browser, step, shot, poll := bs.browser, bs.step, bs.shot, bs.poll
 
 	step("log in as a region supervisor",
 		chromedp.Navigate(base+"/login"),
