@@ -170,7 +170,7 @@ func runEvalTable(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("eval table", flag.ContinueOnError)
 	var datasets multiFlag
 	fs.Var(&datasets, "dataset", "data set folder (repeatable)")
-	engineList := fs.String("engines", "faceplugin,dlibonnx,fused,gofacedlib", "comma-separated engines, each with optional +-joined options after a colon: noflip (no mirrored chip), norm (gallery cohort score normalisation), margin=λ (decision score top1 + λ·margin), w=a/b (fusion weights), agg=max|mean|top:K|lse:T (a person's templates into one score), pose=σ (weigh templates by pose closeness, degrees), gate (usability gate on probes); e.g. fused:noflip or fused:agg=lse:0.1+gate")
+	engineList := fs.String("engines", "faceplugin,dlibonnx,fused,gofacedlib", "comma-separated engines, each with optional +-joined options after a colon: noflip (no mirrored chip), norm (gallery cohort score normalisation), margin=λ (decision score top1 + λ·margin), w=a/b (fusion weights), agg=max|mean|top:K|lse:T (a person's templates into one score), pose=σ (weigh templates by pose closeness, degrees), view=σ (standardise templates against other persons' templates of similar pose, degrees), gate (usability gate on probes); e.g. fused:noflip or fused:agg=lse:0.1+gate")
 	galleryFile := fs.String("gallery", "", "enrol this gallery list in every data set instead of identification/gallery.txt")
 	views := fs.String("views", "", "comma-separated rig-mugshot galleries for frmdb data sets, each its own rows: "+strings.Join(eval.ViewNames(), ", "))
 	genuine := fs.String("genuine", eval.GenuineFile, "genuine probe list in identification/")

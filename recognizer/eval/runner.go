@@ -87,6 +87,10 @@ type IdentifyOptions struct {
 	// PoseSigma weighs each template by the closeness of its pose to the
 	// probe's (gallery.Options.PoseSigma); it needs Faces.
 	PoseSigma float64
+	// ViewCohortSigma standardises the templates of persons with several
+	// templates against other persons' templates of similar pose
+	// (gallery.Options.ViewCohortSigma); it needs Faces.
+	ViewCohortSigma float64
 	// Faces holds each image's labelled face, for poses and the
 	// usability gate.
 	Faces map[string]recognizer.Face
@@ -174,7 +178,8 @@ func IdentifyDataset(ds *Dataset, model recognizer.ModelID, embs map[string][]fl
 	if len(ts) == 0 {
 		return IdentifyResult{}, errors.New("no gallery photo yielded a face")
 	}
-	snap, err := gallery.New(model, dim, ts, gallery.Options{ScoreNorm: opts.ScoreNorm, Aggregation: opts.Aggregation, PoseSigma: opts.PoseSigma})
+	snap, err := gallery.New(model, dim, ts, gallery.Options{ScoreNorm: opts.ScoreNorm, Aggregation: opts.Aggregation,
+		PoseSigma: opts.PoseSigma, ViewCohortSigma: opts.ViewCohortSigma})
 	if err != nil {
 		return IdentifyResult{}, err
 	}

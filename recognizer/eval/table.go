@@ -18,7 +18,9 @@ import (
 // margin=λ (decision score top1 + λ·margin), w=a/b (fusion weights),
 // agg=R (how a person's templates make one score: max, mean, top:K or
 // lse:T; see gallery.ParseAggregation), pose=σ (weigh templates by pose
-// closeness, σ in degrees), gate (the usability gate on probes),
+// closeness, σ in degrees), view=σ (standardise each template against
+// other persons' templates of similar pose, σ in degrees; see
+// gallery.Options.ViewCohortSigma), gate (the usability gate on probes),
 // enrol=policy|usable (enrol only gallery photos that pass the production
 // enrolment check, or the usability gate); for
 // example "fused:noflip" or "fused:agg=lse:0.1+pose=30+gate".
@@ -33,6 +35,7 @@ type EngineSpec struct {
 	MarginWeight float64
 	Aggregation  gallery.Aggregation // zero: the gallery's default
 	PoseSigma    float64
+	ViewSigma    float64
 	Gate         bool
 	Enrol        string // "", "policy" or "usable"
 }
@@ -58,10 +61,9 @@ func ParseEngineSpec(spec string) (EngineSpec, error) {
 		case "agg":
 			s.Aggregation, err = gallery.ParseAggregation(val)
 		case "pose":
-			s.PoseSigma, err = strconv.ParseFloat(val, 64)
-			if err == nil && !(s.PoseSigma > 0 && s.PoseSigma < 1e6) {
-				err = fmt.Errorf("%q is not a spread in degrees > 0", val)
-			}
+			s.PoseSigma, err = parseDegrees(val)
+		case "view":
+			s.ViewSigma, err = parseDegrees(val)
 		case "gate":
 			s.Gate = true
 		case "enrol":
@@ -86,7 +88,7 @@ func ParseEngineSpec(spec string) (EngineSpec, error) {
 // set's images (for pose weighting and the gate; nil without either).
 func (s EngineSpec) IdentifyOptions(genuine string, faces map[string]recognizer.Face) IdentifyOptions {
 	o := IdentifyOptions{Genuine: genuine, ScoreNorm: s.ScoreNorm, MarginWeight: s.MarginWeight,
-		Aggregation: s.Aggregation, PoseSigma: s.PoseSigma, Faces: faces}
+		Aggregation: s.Aggregation, PoseSigma: s.PoseSigma, ViewCohortSigma: s.ViewSigma, Faces: faces}
 	if s.Gate {
 		o.Usable = DefaultUsable
 	}
@@ -97,6 +99,15 @@ func (s EngineSpec) IdentifyOptions(genuine string, faces map[string]recognizer.
 		o.Enrollable = DefaultUsable
 	}
 	return o
+}
+
+// parseDegrees reads an angular spread: a number of degrees in (0, 1e6).
+func parseDegrees(val string) (float64, error) {
+	d, err := strconv.ParseFloat(val, 64)
+	if err != nil || !(d > 0 && d < 1e6) {
+		return 0, fmt.Errorf("%q is not a spread in degrees > 0", val)
+	}
+	return d, nil
 }
 
 // ParseWeights parses comma-separated fusion weights: finite,

@@ -11,26 +11,33 @@ import (
 	"github.com/dozor-edge/dozor/recognizer/gallery"
 )
 
+// engineSpecCases are the parser's named cases, which also seed its fuzz
+// test.
+var engineSpecCases = []struct {
+	spec string
+	want EngineSpec
+	err  string
+}{
+	{spec: "fused", want: EngineSpec{Spec: "fused", Engine: "fused"}},
+	{spec: " fused:noflip", want: EngineSpec{Spec: " fused:noflip", Engine: "fused", NoFlip: true}},
+	{spec: "fused:margin=0.25+norm", want: EngineSpec{Spec: "fused:margin=0.25+norm", Engine: "fused", ScoreNorm: true, MarginWeight: 0.25}},
+	{spec: "fused:w=1/0.5+noflip+", want: EngineSpec{Spec: "fused:w=1/0.5+noflip+", Engine: "fused", NoFlip: true, Weights: []float64{1, 0.5}}},
+	{spec: "fused:", want: EngineSpec{Spec: "fused:", Engine: "fused"}},
+	{spec: "fused:agg=lse:0.1+pose=30+gate", want: EngineSpec{Spec: "fused:agg=lse:0.1+pose=30+gate", Engine: "fused", Aggregation: gallery.Aggregation{Kind: gallery.AggSoftmax, T: 0.1}, PoseSigma: 30, Gate: true}},
+	{spec: "fused:agg=max", want: EngineSpec{Spec: "fused:agg=max", Engine: "fused", Aggregation: gallery.Aggregation{Kind: gallery.AggMax}}},
+	{spec: "fused:agg=median", err: `engine option "agg=median": aggregation "median"`},
+	{spec: "fused:pose=0", err: `engine option "pose=0": "0" is not a spread`},
+	{spec: "fused:fast", err: `unknown engine option "fast" in "fused:fast"`},
+	{spec: "fused:margin=x", err: `engine option "margin=x": strconv.ParseFloat`},
+	{spec: "fused:w=1/-2", err: `engine option "w=1/-2": "-2" is not a non-negative number`},
+	{spec: "fused:view=40+gate", want: EngineSpec{Spec: "fused:view=40+gate", Engine: "fused", ViewSigma: 40, Gate: true}},
+	{spec: "fused:view=", err: `engine option "view=": "" is not a spread in degrees > 0`},
+	{spec: "fused:view=-5", err: `engine option "view=-5": "-5" is not a spread in degrees > 0`},
+	{spec: "fused:view=NaN", err: `engine option "view=NaN": "NaN" is not a spread in degrees > 0`},
+}
+
 func TestParseEngineSpec(t *testing.T) {
-	cases := []struct {
-		spec string
-		want EngineSpec
-		err  string
-	}{
-		{spec: "fused", want: EngineSpec{Spec: "fused", Engine: "fused"}},
-		{spec: " fused:noflip", want: EngineSpec{Spec: " fused:noflip", Engine: "fused", NoFlip: true}},
-		{spec: "fused:margin=0.25+norm", want: EngineSpec{Spec: "fused:margin=0.25+norm", Engine: "fused", ScoreNorm: true, MarginWeight: 0.25}},
-		{spec: "fused:w=1/0.5+noflip+", want: EngineSpec{Spec: "fused:w=1/0.5+noflip+", Engine: "fused", NoFlip: true, Weights: []float64{1, 0.5}}},
-		{spec: "fused:", want: EngineSpec{Spec: "fused:", Engine: "fused"}},
-		{spec: "fused:agg=lse:0.1+pose=30+gate", want: EngineSpec{Spec: "fused:agg=lse:0.1+pose=30+gate", Engine: "fused", Aggregation: gallery.Aggregation{Kind: gallery.AggSoftmax, T: 0.1}, PoseSigma: 30, Gate: true}},
-		{spec: "fused:agg=max", want: EngineSpec{Spec: "fused:agg=max", Engine: "fused", Aggregation: gallery.Aggregation{Kind: gallery.AggMax}}},
-		{spec: "fused:agg=median", err: `engine option "agg=median": aggregation "median"`},
-		{spec: "fused:pose=0", err: `engine option "pose=0": "0" is not a spread`},
-		{spec: "fused:fast", err: `unknown engine option "fast" in "fused:fast"`},
-		{spec: "fused:margin=x", err: `engine option "margin=x": strconv.ParseFloat`},
-		{spec: "fused:w=1/-2", err: `engine option "w=1/-2": "-2" is not a non-negative number`},
-	}
-	for _, c := range cases {
+	for _, c := range engineSpecCases {
 		t.Run(c.spec, func(t *testing.T) {
 			got, err := ParseEngineSpec(c.spec)
 			if testenv.ErrAsWanted(t, err, c.err) && !reflect.DeepEqual(got, c.want) {
@@ -38,10 +45,35 @@ func TestParseEngineSpec(t *testing.T) {
 			}
 		})
 	}
-	s, _ := ParseEngineSpec("fused:norm+margin=0.5")
+	s, _ := ParseEngineSpec("fused:view=40")
+	if o := s.IdentifyOptions("", nil); o.ViewCohortSigma != 40 {
+		t.Errorf("view=40 gives identify options %+v", o)
+	}
+	s, _ = ParseEngineSpec("fused:norm+margin=0.5")
 	if o := s.IdentifyOptions(GenuineMax5File, nil); !reflect.DeepEqual(o, IdentifyOptions{Genuine: GenuineMax5File, ScoreNorm: true, MarginWeight: 0.5}) {
 		t.Errorf("identify options %+v", o)
 	}
+}
+
+// FuzzParseEngineSpec checks that any spec either parses into options the
+// gallery accepts or fails with an error naming the option.
+func FuzzParseEngineSpec(f *testing.F) {
+	for _, c := range engineSpecCases {
+		f.Add(c.spec)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		s, err := ParseEngineSpec(spec)
+		if err != nil {
+			if !strings.Contains(err.Error(), "option") {
+				t.Fatalf("error %q names no option", err)
+			}
+			return
+		}
+		opt := gallery.Options{ScoreNorm: s.ScoreNorm, Aggregation: s.Aggregation, PoseSigma: s.PoseSigma, ViewCohortSigma: s.ViewSigma}
+		if _, err := gallery.New("m", 4, nil, opt); err != nil {
+			t.Fatalf("%q parsed into options the gallery rejects: %v", spec, err)
+		}
+	})
 }
 
 func TestParseWeights(t *testing.T) {

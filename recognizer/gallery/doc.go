@@ -20,7 +20,11 @@
 // resemble. Ties go to the smaller PersonID. Match.TemplateID names the
 // person's best template (the one enrolled first among equals).
 // SearchPose can also weigh a person's templates by how close their pose
-// is to the query's (Options.PoseSigma).
+// is to the query's (Options.PoseSigma), and can standardise the
+// templates of a person with several of them against other persons'
+// templates seen from a similar angle (Options.ViewCohortSigma), so that a
+// profile mugshot that every side-on face resembles counts only for how
+// much the query stands out among profiles.
 //
 // With Options.ScoreNorm each template t also gets the mean μ_t and standard
 // deviation σ_t of its similarity to a cohort of other persons' templates,

@@ -77,6 +77,17 @@ type Options struct {
 	// PoseSigma, in degrees, is the spread of PoseWeight that SearchPose
 	// uses to weigh a person's templates; 0 weighs them alike.
 	PoseSigma float64
+	// ViewCohortSigma, in degrees, makes SearchPose standardise each
+	// template of a person with several templates by the query's scores
+	// against a cohort of other persons' templates, weighted by
+	// PoseWeight of their poses with this spread, and map it back onto the
+	// scale of the person's most frontal template. A profile template
+	// that every side-on face resembles then counts for how much the query
+	// stands out among other people's profiles, not for its raw score.
+	// Persons with one template, templates of unknown pose and each
+	// person's most frontal template keep their scores. The cohort is the
+	// one of ScoreNorm (CohortSize); 0 turns this off.
+	ViewCohortSigma float64
 }
 
 // Snapshot is an immutable, searchable set of templates of one model. It is
@@ -116,6 +127,7 @@ type Snapshot struct {
 	poses     []Pose
 	hasPose   []bool
 	poseSigma float64
+	view      *viewNorm // nil without ViewCohortSigma
 }
 
 // New builds a snapshot of templates produced by model, each of length dim.
@@ -135,6 +147,9 @@ func New(model recognizer.ModelID, dim int, ts []Template, opt Options) (*Snapsh
 	}
 	if !(opt.PoseSigma >= 0) || math.IsInf(opt.PoseSigma, 0) {
 		return nil, fmt.Errorf("gallery: pose sigma %v, want a finite value >= 0", opt.PoseSigma)
+	}
+	if !(opt.ViewCohortSigma >= 0) || math.IsInf(opt.ViewCohortSigma, 0) {
+		return nil, fmt.Errorf("gallery: view cohort sigma %v, want a finite value >= 0", opt.ViewCohortSigma)
 	}
 	n := len(ts)
 	stride := roundUp(dim, codeAlign)
@@ -234,6 +249,13 @@ func New(model recognizer.ModelID, dim int, ts []Template, opt Options) (*Snapsh
 		s.codeMax = max(s.codeMax, s.codeW[i])
 	}
 	s.slack = (1e-7 + float64(dim)*1e-13) * (1 + yMax)
+	if opt.ViewCohortSigma > 0 && s.multi {
+		size := opt.CohortSize
+		if size == 0 {
+			size = DefaultCohortSize
+		}
+		s.view = s.newViewNorm(opt.ViewCohortSigma, size)
+	}
 	return s, nil
 }
 

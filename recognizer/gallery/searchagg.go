@@ -17,12 +17,13 @@ func (s *Snapshot) aggregates() bool { return s.multi && s.agg.Kind != AggMax }
 // set, each template the snapshot knows the pose of is weighted by
 // PoseWeight in its person's aggregation, so a CCTV face seen from the
 // side leans on the person's profile mugshots. Templates of unknown pose
-// weigh 1.
+// weigh 1. With Options.ViewCohortSigma set, templates are also
+// standardised against their pose peers (see there).
 func (s *Snapshot) SearchPose(q recognizer.Embedding, p Pose, k int) ([]Match, error) {
 	if s == nil {
 		return nil, errors.New("gallery: search of a nil snapshot")
 	}
-	if !s.aggregates() || s.poseSigma == 0 {
+	if !s.aggregates() || (s.poseSigma == 0 && s.view == nil) {
 		return s.Search(q, k)
 	}
 	if k <= 0 {
@@ -32,11 +33,14 @@ func (s *Snapshot) SearchPose(q recognizer.Embedding, p Pose, k int) ([]Match, e
 	if err != nil {
 		return nil, err
 	}
-	w := make([]float64, s.n)
-	for t := range w {
-		w[t] = 1
-		if s.hasPose[t] {
-			w[t] = PoseWeight(p, s.poses[t], s.poseSigma)
+	var w []float64
+	if s.poseSigma > 0 {
+		w = make([]float64, s.n)
+		for t := range w {
+			w[t] = 1
+			if s.hasPose[t] {
+				w[t] = PoseWeight(p, s.poses[t], s.poseSigma)
+			}
 		}
 	}
 	return s.searchAgg(pq, w, k), nil
@@ -47,6 +51,9 @@ func (s *Snapshot) SearchPose(q recognizer.Embedding, p Pose, k int) ([]Match, e
 // score, so scoring a person's templates at the low and high ends of their
 // approximate intervals bounds the person's exact score; only persons
 // whose upper bound reaches the k-th best lower bound are rescored exactly.
+// With a view cohort, each template's score passes through its affine map
+// for this query before aggregation; the maps rise with the score, so they
+// carry the intervals along.
 func (s *Snapshot) searchAgg(q *query, w []float64, k int) []Match {
 	k = min(k, len(s.personIDs))
 	ys := make([]float64, s.rows)
@@ -62,6 +69,7 @@ func (s *Snapshot) searchAgg(q *query, w []float64, k int) []Match {
 			ys[i] = y
 		}
 	}
+	a, b := s.viewMaps(ys)
 	np := len(s.personIDs)
 	lo, hi := make([]float64, np), make([]float64, np)
 	var ls, us, ws []float64
@@ -79,8 +87,8 @@ func (s *Snapshot) searchAgg(q *query, w []float64, k int) []Match {
 		ls, us = ls[:0], us[:0]
 		for _, t := range ts {
 			d := q.width(s.errW[t], s.codeW[t])
-			ls = append(ls, ys[t]-d)
-			us = append(us, ys[t]+d)
+			ls = append(ls, a[t]*(ys[t]-d)+b[t])
+			us = append(us, a[t]*(ys[t]+d)+b[t])
 		}
 		lo[p] = s.agg.Score(ls, weights(ts))
 		hi[p] = s.agg.Score(us, weights(ts))
@@ -100,7 +108,7 @@ func (s *Snapshot) searchAgg(q *query, w []float64, k int) []Match {
 		var bestZ float64
 		for _, t := range ts {
 			raw, z := s.exact(q, int(t))
-			zs = append(zs, z)
+			zs = append(zs, a[t]*z+b[t])
 			if r.t < 0 || z > bestZ {
 				r.t, r.raw, bestZ = t, raw, z
 			}
@@ -120,4 +128,17 @@ func (s *Snapshot) searchAgg(q *query, w []float64, k int) []Match {
 		ms[i] = Match{PersonID: r.personID, TemplateID: s.ids[r.t], Score: float32(r.z), RawScore: float32(r.raw)}
 	}
 	return ms
+}
+
+// viewMaps returns each template's affine score map for a query with
+// approximate scores ys: the view cohort's, or the identity without one.
+func (s *Snapshot) viewMaps(ys []float64) (a, b []float64) {
+	if s.view != nil {
+		return s.view.maps(s, ys)
+	}
+	a, b = make([]float64, s.n), make([]float64, s.n)
+	for t := range a {
+		a[t] = 1
+	}
+	return a, b
 }
