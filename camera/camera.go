@@ -236,7 +236,7 @@ func (c *Camera) Health() Health {
 	h.FPSIn, h.FPSOut = c.rate.in, c.rate.out
 	c.mu.Unlock()
 	h.Packets, h.PacketsLost, h.RTPErrors = s.Packets, s.Lost, s.RTPErrors+c.pktErrs.Load()
-	h.Skipped, h.Pictures, h.DecodeErrors = s.Skipped, s.Pictures, s.DecodeErrors
+	h.Skipped, h.Pictures, h.Undecoded, h.DecodeErrors = s.Skipped, s.Pictures, s.Undecoded, s.DecodeErrors
 	if s.Width > 0 {
 		h.Width, h.Height = s.Width, s.Height
 	}
@@ -254,6 +254,7 @@ func addStats(a, b TrackStats) TrackStats {
 	a.Skipped += b.Skipped
 	a.AccessUnits += b.AccessUnits
 	a.Pictures += b.Pictures
+	a.Undecoded += b.Undecoded
 	a.DecodeErrors += b.DecodeErrors
 	a.Frames += b.Frames
 	if b.Width > 0 {

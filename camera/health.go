@@ -92,15 +92,17 @@ type Health struct {
 	Codec         Codec
 	Width, Height int
 
-	// FPSIn is decoded pictures per second, FPSOut frames handed off per
-	// second, both over the last few seconds.
+	// FPSIn is pictures received per second (decoded, or left undecoded
+	// as not needed), FPSOut frames handed off per second, both over the
+	// last few seconds.
 	FPSIn, FPSOut float64
 
 	Packets      uint64 // RTP packets received
 	PacketsLost  uint64 // RTP packets missing (sequence gaps)
 	RTPErrors    uint64 // packets or access units rejected by depacketisation or validation
 	Skipped      uint64 // access units discarded while waiting for an IDR
-	Pictures     uint64 // pictures decoded
+	Pictures     uint64 // pictures received and decoded, or left undecoded
+	Undecoded    uint64 // of Pictures: disposable ones not due for sampling, never decoded
 	DecodeErrors uint64 // access units the decoder rejected, plus corrupt pictures
 	Frames       uint64 // frames handed off
 	Drops        uint64 // handed-off frames replaced before a worker took them

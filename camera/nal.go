@@ -111,3 +111,48 @@ func checkSPS(c Codec, sps []byte) (w, h int, err error) {
 	}
 	return w, h, nil
 }
+
+// disposable reports whether access unit au holds a picture no later
+// picture refers to, so that leaving it undecoded changes no other
+// picture: in H.264 every slice has nal_ref_idc 0; in H.265 every slice is
+// a sub-layer non-reference picture (TRAIL_N, TSA_N, STSA_N, RADL_N,
+// RASL_N) and sps, the stream's SPS, declares a single temporal sub-layer
+// (with several, a higher sub-layer may still refer to it). An access unit
+// without a slice is not disposable.
+func disposable(c Codec, au [][]byte, sps []byte) bool {
+	slices := 0
+	for _, n := range au {
+		if len(n) == 0 {
+			return false
+		}
+		switch c {
+		case H264:
+			t := n[0] & 0x1f
+			if t < 1 || t > 5 {
+				continue
+			}
+			if n[0]&0x60 != 0 {
+				return false
+			}
+		case H265:
+			t := (n[0] >> 1) & 0x3f
+			if t >= 32 {
+				continue
+			}
+			if t > 14 || t%2 != 0 {
+				return false
+			}
+		default:
+			return false
+		}
+		slices++
+	}
+	if c == H265 {
+		// sps_max_sub_layers_minus1 is the 3 bits after the 4-bit VPS id
+		// that follows the 2-byte NAL header.
+		if len(sps) < 3 || (sps[2]>>1)&0x07 != 0 {
+			return false
+		}
+	}
+	return slices > 0
+}

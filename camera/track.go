@@ -68,8 +68,11 @@ type TrackConfig struct {
 // TrackStats are a Track's counters.
 type TrackStats struct {
 	Packets, Lost, RTPErrors, Skipped uint64
-	AccessUnits, Pictures             uint64
-	DecodeErrors, Frames              uint64
+	// Pictures counts the pictures received past the IDR wait: decoded,
+	// or Undecoded: disposable pictures (no other refers to them) that
+	// were not due for sampling, which need no decoding at all.
+	AccessUnits, Pictures, Undecoded uint64
+	DecodeErrors, Frames             uint64
 	// Width and Height are the coded size of the last decoded picture.
 	Width, Height int
 }
@@ -114,6 +117,7 @@ type Track struct {
 
 	packets, lost, rtpErrors, skipped atomic.Uint64
 	accessUnits, pictures, decodeErrs atomic.Uint64
+	undecoded                         atomic.Uint64
 	frames                            atomic.Uint64
 	width, height                     atomic.Int64
 	lastPacketNanos, lastPictureNanos atomic.Int64
@@ -182,7 +186,7 @@ func (t *Track) Close() error {
 func (t *Track) Stats() TrackStats {
 	return TrackStats{
 		Packets: t.packets.Load(), Lost: t.lost.Load(), RTPErrors: t.rtpErrors.Load(),
-		Skipped: t.skipped.Load(), AccessUnits: t.accessUnits.Load(), Pictures: t.pictures.Load(),
+		Skipped: t.skipped.Load(), AccessUnits: t.accessUnits.Load(), Pictures: t.pictures.Load(), Undecoded: t.undecoded.Load(),
 		DecodeErrors: t.decodeErrs.Load(), Frames: t.frames.Load(),
 		Width: int(t.width.Load()), Height: int(t.height.Load()),
 	}
@@ -339,6 +343,14 @@ func (t *Track) accessUnit(au [][]byte, ts int64, now time.Time) (*Frame, error)
 		t.cfg.Live.WriteAccessUnit(LiveUnit{Codec: t.cfg.Codec, NALUs: au, PTS: ts, Wall: t.wallOf(ts, now), Random: random})
 	}
 
+	if !random && t.notDue(ts) && disposable(t.cfg.Codec, au, t.sps) {
+		// Most of the pictures of a stream with B-frames: decoding them
+		// would cost a camera's decoder a third or more of its time for
+		// pictures nobody looks at.
+		t.pictures.Add(1)
+		t.undecoded.Add(1)
+		return nil, nil
+	}
 	n, pic, err := t.dec.Decode(au, ts)
 	if err != nil {
 		t.decodeErrs.Add(1)
@@ -429,17 +441,28 @@ func (t *Track) due(pts int64) bool {
 	if t.interval <= 0 {
 		return true
 	}
-	slack := t.interval / 50 // timestamps of real cameras jitter a little
 	switch {
 	case !t.haveShot, pts < t.nextShot-2*t.interval, pts-t.nextShot > t.interval:
 		// first picture, or the timestamps jumped: restart the grid here
 		t.haveShot, t.nextShot = true, pts+t.interval
 		return true
-	case pts >= t.nextShot-slack:
+	case pts >= t.nextShot-t.slack():
 		t.nextShot += t.interval
 		return true
 	}
 	return false
+}
+
+// slack is how early a picture may come and still count as due: the
+// timestamps of real cameras jitter a little.
+func (t *Track) slack() int64 { return t.interval / 50 }
+
+// notDue says, without moving the sampling grid, that due will refuse the
+// picture with this PTS. Pictures leave the decoder in PTS order, so the
+// ones due sees before this one (earlier PTS, not due either) leave the
+// grid where it is now.
+func (t *Track) notDue(pts int64) bool {
+	return t.interval > 0 && t.haveShot && pts >= t.nextShot-2*t.interval && pts < t.nextShot-t.slack()
 }
 
 // captured maps a PTS to the wall clock: anchored at the arrival of the
