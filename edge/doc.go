@@ -158,8 +158,10 @@
 // continues (track.Match) and asks the budget. A new face, a face of an
 // undecided track or of one decided by a narrow margin is embedded every
 // frame, so first decisions are made from the same evidence as without a
-// budget; a track decided with a clear margin is embedded again only for
-// a better face or every few frames. dozor_recognizer_embeddings_total
+// budget; a track decided with a clear margin, or plainly nobody enrolled
+// (a stranger whose best match has stayed well below the threshold over
+// twice the frames a decision needs), is embedded again only for a better
+// face or every few frames. dozor_recognizer_embeddings_total
 // counts the faces embedded and skipped, by reason. Deps.Budget tunes it.
 //
 // # Capacity

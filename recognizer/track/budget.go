@@ -13,7 +13,13 @@ import (
 //     returns -1), is embedded: a new face, or one only its appearance can
 //     place;
 //   - a face of a track still undecided is embedded every frame, so that
-//     a first decision is made from the same evidence as without a budget;
+//     a first decision is made from the same evidence as without a budget,
+//     until the track is plainly nobody enrolled: UnknownFrames evidence
+//     frames whose leading person's weighted mean score is below the
+//     tracker's Threshold by ClearMargin or more. Such a track is then
+//     treated like a settled one (below): most faces on a corridor camera
+//     are of people nobody enrolled, and they would otherwise cost an
+//     embedding on every frame they are seen;
 //   - a face of a decided track whose margin is below ClearMargin is
 //     embedded every frame: the identity may yet change;
 //   - a face of a track decided with a clear margin is embedded when its
@@ -37,6 +43,14 @@ type Budget struct {
 	// best a settled track has embedded for the face to be embedded.
 	// Default 0.05.
 	MinGain float32
+	// UnknownFrames is how many evidence frames an undecided track needs
+	// before it can be settled as unknown. Default 2·Config.MinFrames
+	// (after defaults): twice what a decision needs.
+	UnknownFrames int
+
+	// unknownBelow is the leading weighted mean under which an undecided
+	// track is plainly unknown: Config.Threshold − ClearMargin.
+	unknownBelow float32
 }
 
 // Defaults of Budget that do not depend on the tracker's configuration.
@@ -57,6 +71,10 @@ func (b Budget) WithDefaults(cfg Config) Budget {
 	if b.MinGain == 0 {
 		b.MinGain = DefaultMinGain
 	}
+	if b.UnknownFrames == 0 {
+		b.UnknownFrames = 2 * cfg.WithDefaults().MinFrames
+	}
+	b.unknownBelow = cfg.Threshold - b.ClearMargin
 	return b
 }
 
@@ -71,6 +89,8 @@ func (b Budget) Validate(cfg Config) error {
 		return fmt.Errorf("track: Budget.Refresh: %d, want at least 1", b.Refresh)
 	case math.IsNaN(float64(b.MinGain)) || b.MinGain < 0 || b.MinGain > 1:
 		return fmt.Errorf("track: Budget.MinGain: %v is outside [0,1]", b.MinGain)
+	case b.UnknownFrames < 1:
+		return fmt.Errorf("track: Budget.UnknownFrames: %d, want at least 1", b.UnknownFrames)
 	}
 	return nil
 }
@@ -88,6 +108,7 @@ const (
 	ReasonRefresh                     // Refresh observations since the last embedding
 	// Not embedded:
 	ReasonSettled // its track is decided with a clear margin
+	ReasonUnknown // its track is plainly nobody enrolled
 )
 
 func (r Reason) String() string {
@@ -104,31 +125,38 @@ func (r Reason) String() string {
 		return "refresh"
 	case ReasonSettled:
 		return "settled"
+	case ReasonUnknown:
+		return "unknown"
 	}
 	return fmt.Sprintf("Reason(%d)", uint8(r))
 }
 
 // Embeds reports whether a face given reason r is embedded.
-func (r Reason) Embeds() bool { return r != ReasonSettled }
+func (r Reason) Embeds() bool { return r != ReasonSettled && r != ReasonUnknown }
 
 // Reasons lists every Reason, those that embed first.
-var Reasons = []Reason{ReasonNew, ReasonUndecided, ReasonNarrow, ReasonBetter, ReasonRefresh, ReasonSettled}
+var Reasons = []Reason{ReasonNew, ReasonUndecided, ReasonNarrow, ReasonBetter, ReasonRefresh, ReasonSettled, ReasonUnknown}
 
 // Embed says whether a face of quality score quality is worth an
 // embedding when it continues track l (nil: no single track), and why.
 // b must have its defaults applied.
 func (b Budget) Embed(l *Live, quality float32) (bool, Reason) {
+	settled := ReasonSettled
 	switch {
 	case l == nil:
 		return true, ReasonNew
-	case l.PersonID == "":
+	case l.PersonID == "" && (l.Evidence < b.UnknownFrames || !(l.Nearest < b.unknownBelow)):
 		return true, ReasonUndecided
+	case l.PersonID == "":
+		settled = ReasonUnknown
 	case l.Margin < b.ClearMargin:
 		return true, ReasonNarrow
+	}
+	switch {
 	case quality >= l.EmbeddedQuality+b.MinGain:
 		return true, ReasonBetter
 	case l.SinceEmbedded+1 >= b.Refresh:
 		return true, ReasonRefresh
 	}
-	return false, ReasonSettled
+	return false, settled
 }

@@ -2,6 +2,7 @@ package track
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,10 @@ func TestBudgetSpendsWhereItDecides(t *testing.T) {
 		reasons = map[Reason]int{}
 		var all []Event
 		for n := 1; n <= 30; n++ {
-			obs := []Observation{w.see(t, n, "p01", box(100+float32(n)*4, 100), true)}
+			obs := []Observation{
+				w.see(t, n, "p01", box(100+float32(n)*4, 100), true),
+				w.see(t, n, "stranger", box(500, 100+float32(n)*3), true),
+			}
 			if n == 12 {
 				obs[0].Face.Quality.Score = 0.95 // a better face
 			}
@@ -60,12 +64,21 @@ func TestBudgetSpendsWhereItDecides(t *testing.T) {
 		return out
 	}
 	diffLog(t, decisions(got), decisions(want))
-	if reasons[ReasonNew] != 1 || reasons[ReasonUndecided] == 0 || reasons[ReasonBetter] != 1 {
-		t.Errorf("reasons %v: want one new, some undecided, one better", reasons)
+	if !slices.Contains(got, "end #2 unknown") {
+		t.Errorf("the stranger's track did not end unknown: %q", got)
 	}
-	settled, refresh := reasons[ReasonSettled], reasons[ReasonRefresh]
-	if settled == 0 || refresh == 0 || settled < (b.Refresh-1)*(refresh-1) {
+	if reasons[ReasonNew] != 2 || reasons[ReasonUndecided] == 0 || reasons[ReasonBetter] != 1 {
+		t.Errorf("reasons %v: want two new, some undecided, one better", reasons)
+	}
+	// Both tracks settle: the person named, the stranger as unknown after
+	// UnknownFrames evidence frames; each is then embedded once every
+	// Refresh frames.
+	settled, unknown, refresh := reasons[ReasonSettled], reasons[ReasonUnknown], reasons[ReasonRefresh]
+	if settled == 0 || unknown == 0 || refresh < 2 || settled+unknown < (b.Refresh-1)*(refresh-2) {
 		t.Errorf("reasons %v: a settled track should be embedded about once every %d frames", reasons, b.Refresh)
+	}
+	if undecided := reasons[ReasonUndecided]; undecided > 2*b.UnknownFrames {
+		t.Errorf("reasons %v: the stranger stayed undecided for %d frames, want it settled after %d", reasons, undecided, b.UnknownFrames)
 	}
 	t.Logf("reasons: %v", reasons)
 }
@@ -88,6 +101,15 @@ func TestBudgetEmbed(t *testing.T) {
 		{"settled, slightly better", &settled, 0.64, false, ReasonSettled},
 		{"settled, better", &settled, 0.66, true, ReasonBetter},
 		{"settled, due", &Live{PersonID: "p", Margin: 0.2, EmbeddedQuality: 0.6, SinceEmbedded: 4}, 0.1, true, ReasonRefresh},
+		// Threshold 0.4 − ClearMargin 0.08: a track led below 0.32 over
+		// six evidence frames is nobody enrolled.
+		{"far from everyone, too few frames", &Live{Evidence: 5, Nearest: 0.1, EmbeddedQuality: 0.6}, 0.1, true, ReasonUndecided},
+		{"near the threshold", &Live{Evidence: 20, Nearest: 0.33, EmbeddedQuality: 0.6}, 0.1, true, ReasonUndecided},
+		{"nobody matched yet", &Live{Evidence: 0, EmbeddedQuality: 0.6}, 0.1, true, ReasonUndecided},
+		{"plainly unknown", &Live{Evidence: 6, Nearest: 0.31, EmbeddedQuality: 0.6, SinceEmbedded: 1}, 0.6, false, ReasonUnknown},
+		{"plainly unknown, better face", &Live{Evidence: 6, Nearest: 0.31, EmbeddedQuality: 0.6}, 0.7, true, ReasonBetter},
+		{"plainly unknown, due", &Live{Evidence: 6, Nearest: 0.31, EmbeddedQuality: 0.6, SinceEmbedded: 4}, 0.1, true, ReasonRefresh},
+		{"plainly unknown, NaN lead", &Live{Evidence: 6, Nearest: float32(math.NaN())}, 0.1, true, ReasonUndecided},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, why := b.Embed(tc.l, tc.quality)
@@ -112,6 +134,7 @@ func TestBudgetValidate(t *testing.T) {
 		{Budget{ClearMargin: -1}, "ClearMargin"},
 		{Budget{MinGain: 2}, "MinGain"},
 		{Budget{MinGain: float32(math.NaN())}, "MinGain"},
+		{Budget{UnknownFrames: -2}, "UnknownFrames"},
 	} {
 		err := tc.b.Validate(cfg)
 		if (err == nil) != (tc.field == "") || (err != nil && !strings.Contains(err.Error(), "Budget."+tc.field)) {

@@ -74,8 +74,10 @@
 // without an embedding, and Budget.Embed says whether that track needs
 // the embedding. Budget embeds every face of a new or undecided track, so
 // that first decisions are unchanged, and a track decided with a clear
-// margin only for a better face or every Budget.Refresh observations; a
-// face left without an embedding is followed by its box alone.
+// margin, or led by nobody within reach of the threshold over
+// Budget.UnknownFrames evidence frames, only for a better face or every
+// Budget.Refresh observations; a face left without an embedding is
+// followed by its box alone.
 //
 // A track that never gathers enough evidence stays unknown. Its TrackEnded
 // summary says so once, distinguishing Unknown (enough usable frames, no

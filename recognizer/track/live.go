@@ -24,6 +24,12 @@ type Live struct {
 	// no rival).
 	PersonID string
 	Margin   float32
+	// Evidence is how many usable frames with gallery matches the track
+	// has judged; Nearest, while it is undecided, is the weighted mean
+	// score of the person leading them (0 when nobody matched): how far
+	// the track is from any enrolled person.
+	Evidence int
+	Nearest  float32
 	// EmbeddedQuality is the best quality score among the observations
 	// whose embedding the track learned from, 0 when there is none;
 	// SinceEmbedded counts the observations after the latest of them
@@ -50,8 +56,11 @@ func (tr *Tracker) Live(out []Live) []Live {
 			Track: tk.id, Confirmed: tk.confirmed, Box: tk.box, Seen: tk.lastTime, VX: tk.vx, VY: tk.vy,
 			EmbeddedQuality: tk.embeddedQ, SinceEmbedded: tk.hits - tk.embeddedAt,
 		}
+		l.Evidence = tk.all.frames
 		if tk.current != nil {
 			l.PersonID, l.Margin = tk.current.PersonID, tk.current.Margin
+		} else if v := tk.all.judge(tr.rule); v.person != "" {
+			l.Nearest = float32(v.mean)
 		}
 		out = append(out, l)
 	}
