@@ -28,6 +28,7 @@ func runBenchCapacity(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 40*time.Second, "how long each camera count is measured")
 	modelFlag := fs.String("models", "", "models directory (default: $DOZOR_MODELS, ./var/models, ../shared/models)")
 	mosquittoBin := fs.String("mosquitto", mosquitto.DefaultBin, "mosquitto binary")
+	before := fs.Bool("before", false, "measure each count first without the embedding budget (every usable face embedded every frame), then as configured")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	verbose := fs.Bool("v", false, "log the daemon at info level (default: warnings) to stderr")
 	if err := parseNoArgs(fs, args); err != nil {
@@ -65,7 +66,7 @@ func runBenchCapacity(ctx context.Context, args []string) error {
 	}
 	rep, err := bench.Capacity(ctx, bench.CapacityConfig{
 		Models: models, Clip: *clipFile, Codec: cc, EnrollDir: *enrollDir, Cameras: counts,
-		Warmup: *warmup, Duration: *duration, Mosquitto: *mosquittoBin,
+		Warmup: *warmup, Duration: *duration, Mosquitto: *mosquittoBin, Before: *before,
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Progress: func(msg string) { fmt.Fprintln(os.Stderr, "bench-capacity: "+msg) },
 	})
@@ -102,17 +103,17 @@ func printCapacity(w io.Writer, rep bench.CapacityReport) {
 		filepath.Base(rep.Clip), rep.Codec, rep.Width, rep.Height, rep.FPS, rep.DetectFPS, rep.Engine, rep.Workers, rep.BoxCores, rep.WarmupS)
 	// One column per camera count, one row per figure: before/after
 	// comparisons read across.
-	fmt.Fprintf(w, "%-26s", "cameras")
-	for _, r := range rep.Runs {
-		fmt.Fprintf(w, " %9d", r.Cameras)
-	}
-	fmt.Fprintln(w)
 	row := func(name string, v func(bench.CapacityRun) string) {
 		fmt.Fprintf(w, "%-26s", name)
 		for _, r := range rep.Runs {
 			fmt.Fprintf(w, " %9s", v(r))
 		}
 		fmt.Fprintln(w)
+	}
+	row("cameras", func(r bench.CapacityRun) string { return strconv.Itoa(r.Cameras) })
+	compared := slices.ContainsFunc(rep.Runs, func(r bench.CapacityRun) bool { return r.Budget == "off" })
+	if compared {
+		row("embedding budget", func(r bench.CapacityRun) string { return r.Budget })
 	}
 	f2 := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	row("cores used", func(r bench.CapacityRun) string { return f2(r.Cores) })
@@ -186,7 +187,11 @@ func printCapacity(w io.Writer, rep bench.CapacityReport) {
 	row("sightings", func(r bench.CapacityRun) string { return strconv.FormatUint(r.Sightings, 10) })
 	row("measured for (s)", func(r bench.CapacityRun) string { return strconv.FormatFloat(r.DurationS, 'f', 1, 64) })
 	for _, r := range rep.Runs {
-		fmt.Fprintf(w, "%d camera(s), per camera: ", r.Cameras)
+		fmt.Fprintf(w, "%d camera(s)", r.Cameras)
+		if compared {
+			fmt.Fprintf(w, ", embedding budget %s", r.Budget)
+		}
+		fmt.Fprint(w, ", per camera: ")
 		for i, c := range r.Cams {
 			if i > 0 {
 				fmt.Fprint(w, "; ")

@@ -11,7 +11,7 @@ import (
 // estimate from hwtest and a measurement of the running daemon compare
 // stage for stage.
 type StageCosts struct {
-	Decode float64 `json:"decode_cores"` // every picture of every stream
+	Decode float64 `json:"decode_cores"` // every picture every stream needs decoded
 	Detect float64 `json:"detect_cores"` // every analysed frame
 	Embed  float64 `json:"embed_cores"`  // the faces worth identifying
 	Match  float64 `json:"match_cores"`  // a gallery search per embedded face

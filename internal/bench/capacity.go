@@ -16,13 +16,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph265"
+	"github.com/pion/rtp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
+	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/hwtest"
+	"github.com/dozor-edge/dozor/recognizer/track"
 )
 
 // DefaultCapacityClip is the clip Capacity streams when none is named,
@@ -53,6 +58,11 @@ type CapacityConfig struct {
 	Duration time.Duration
 	// Mosquitto is the broker binary; empty means mosquitto.DefaultBin.
 	Mosquitto string
+	// Before also measures each count, first, without the embedding
+	// budget (every usable face embedded every frame, as the daemon did
+	// before it had one), so that one run compares the two on the same
+	// machine at the same time.
+	Before bool
 	// Logger receives the daemon's log; nil discards it.
 	Logger *slog.Logger
 	// Progress, when set, hears each step as a line of text.
@@ -63,8 +73,9 @@ type CapacityConfig struct {
 const CapacityDefinition = "cores = CPU time (user + system) of this process, which runs the daemon and the simulated " +
 	"cameras, per second of wall clock; stage cores = the daemon's time inside the stage per second " +
 	"(dozor_recognizer_stage_seconds; one OpenCV thread per worker, so time in a stage is CPU time unless the box is " +
-	"overloaded); decode = libavcodec decoding every picture and converting the sampled ones, measured on the clip in this " +
-	"process before the daemon starts, times the pictures the cameras decoded; other = cores minus the stages " +
+	"overloaded); decode = a camera track depacketising, decoding the pictures it needs (all but the disposable ones not " +
+	"due for sampling) and converting the sampled ones, measured per picture received on the clip in this process before " +
+	"the daemon starts, times the pictures the cameras received; other = cores minus the stages " +
 	"(RTP, tracking, sightings, store, uplink, the simulated cameras, the Go runtime; negative when the stages waited for a " +
 	"CPU: the machine was busy with other processes, see other_processes_cores from /proc/stat); sampled = frames the cameras " +
 	"handed to recognition per second, recognised = those a worker took (sampled minus dropped)"
@@ -97,6 +108,9 @@ type CameraRate struct {
 // CapacityRun is the measurement of one camera count.
 type CapacityRun struct {
 	Cameras int `json:"cameras"`
+	// Budget is "on" for the daemon as configured, "off" for the run
+	// without the embedding budget (CapacityConfig.Before).
+	Budget string `json:"embedding_budget"`
 	// Cores is the CPU used, in cores; Load is Cores over the box's.
 	Cores     float64     `json:"cores"`
 	Load      float64     `json:"load"`
@@ -208,7 +222,13 @@ func Capacity(ctx context.Context, cfg CapacityConfig) (CapacityReport, error) {
 		BoxCores: runtime.NumCPU(), WarmupS: cfg.Warmup.Seconds(),
 	}
 
-	dc, err := decodeCost(clip, camera.DefaultSampleRate, 2*time.Second)
+	// The camera as the daemon's default configuration runs it.
+	dcfg := config.Defaults()
+	cc, err := dcfg.CameraConfig(config.Camera{ID: "decode-cost", URL: "rtsp://127.0.0.1/"})
+	if err != nil {
+		return rep, err
+	}
+	dc, err := decodeCost(clip, cc.SampleRate, cc.MaxSide, cc.ChipMaxSide, 2*time.Second)
 	if err != nil {
 		return rep, err
 	}
@@ -216,34 +236,46 @@ func Capacity(ctx context.Context, cfg CapacityConfig) (CapacityReport, error) {
 	say("decoding %s %dx%d costs %.2f ms of CPU per picture (%.2f cores per camera at %.3g fps)",
 		clip.Codec, clip.Width, clip.Height, rep.DecodeMsPerPicture, dc.Seconds()*clip.FPS, clip.FPS)
 
+	budgets := []bool{true}
+	if cfg.Before {
+		budgets = []bool{false, true}
+	}
 	for _, n := range cfg.Cameras {
-		run, missing, err := capacityRun(ctx, cfg, clip, enrollDir, n, dc, &rep, say)
-		if err != nil {
-			return rep, fmt.Errorf("%d camera(s): %w", n, err)
-		}
-		rep.Runs = append(rep.Runs, run)
-		rep.Missing = missing
-		if ctx.Err() != nil {
-			break
+		for _, budget := range budgets {
+			run, missing, err := capacityRun(ctx, cfg, clip, enrollDir, n, budget, dc, &rep, say)
+			if err != nil {
+				return rep, fmt.Errorf("%d camera(s): %w", n, err)
+			}
+			rep.Runs = append(rep.Runs, run)
+			rep.Missing = missing
+			if ctx.Err() != nil {
+				return rep, nil
+			}
 		}
 	}
 	return rep, nil
 }
 
 // capacityRun measures one camera count with a fresh daemon.
-func capacityRun(ctx context.Context, cfg CapacityConfig, clip *camera.Clip, enrollDir string, n int,
+func capacityRun(ctx context.Context, cfg CapacityConfig, clip *camera.Clip, enrollDir string, n int, budget bool,
 	decodePerPicture time.Duration, rep *CapacityReport, say func(string, ...any)) (CapacityRun, []string, error) {
-	r, err := startRig(ctx, rigConfig{Models: cfg.Models, Clip: clip, EnrollDir: enrollDir, Cameras: n,
-		Mosquitto: cfg.Mosquitto, Logger: cfg.Logger, say: say})
+	rc := rigConfig{Models: cfg.Models, Clip: clip, EnrollDir: enrollDir, Cameras: n,
+		Mosquitto: cfg.Mosquitto, Logger: cfg.Logger, say: say}
+	label := "on"
+	if !budget {
+		// Refresh 1 embeds every face the usability gate passes.
+		rc.Budget, label = func(b *track.Budget) { b.Refresh = 1 }, "off"
+	}
+	r, err := startRig(ctx, rc)
 	if err != nil {
 		return CapacityRun{}, nil, err
 	}
 	defer r.close()
-	rc := r.cfg.Recognizer
-	rep.DetectFPS, rep.Engine, rep.Workers = rc.DetectFPS, r.cfg.Models.Engine, r.cfg.Workers()
+	rcfg := r.cfg.Recognizer
+	rep.DetectFPS, rep.Engine, rep.Workers = rcfg.DetectFPS, r.cfg.Models.Engine, r.cfg.Workers()
 	url := "http://" + r.d.HTTPAddr() + "/metrics"
 
-	say("%d camera(s): daemon ready in %v; warming up for %v", n, r.startup.Round(time.Millisecond), cfg.Warmup)
+	say("%d camera(s), embedding budget %s: daemon ready in %v; warming up for %v", n, label, r.startup.Round(time.Millisecond), cfg.Warmup)
 	if interrupted, err := r.wait(ctx, cfg.Warmup); err != nil || interrupted {
 		return CapacityRun{}, nil, errors.Join(err, ctx.Err())
 	}
@@ -264,6 +296,7 @@ func capacityRun(ctx context.Context, cfg CapacityConfig, clip *camera.Clip, enr
 		return CapacityRun{}, nil, err
 	}
 	run, missing := capacityFigures(a, b, n, decodePerPicture, rep.BoxCores)
+	run.Budget = label
 	run.StartupS = round3(r.startup.Seconds())
 	return run, missing, nil
 }
@@ -461,50 +494,60 @@ func capacityFigures(a, b sample, n int, decodePerPicture time.Duration, boxCore
 	return run, missing
 }
 
-// decodeCost decodes clip in a loop, as a camera does, for at least
-// budget of CPU time (and at least one pass), converting the pictures a
-// camera samples at sampleFPS to the detection size and to full
-// resolution, and returns the CPU time per picture.
-func decodeCost(clip *camera.Clip, sampleFPS float64, budget time.Duration) (time.Duration, error) {
+// decodeCost streams clip in a loop through a camera track, as a camera
+// session does (RTP depacketising, validation, decoding every picture it
+// needs, converting the pictures sampled at sampleFPS to side, and to
+// fullSide when it is positive), for at least budget of CPU
+// time and at least one pass, and returns the CPU time per picture
+// received, decoded or not.
+func decodeCost(clip *camera.Clip, sampleFPS float64, side, fullSide int, budget time.Duration) (time.Duration, error) {
 	dec, err := avcodec.NewDecoder(clip.Codec, avcodec.Options{})
 	if err != nil {
 		return 0, err
 	}
-	defer dec.Close()
-	every := max(1, int(math.Round(clip.FPS/sampleFPS)))
-	var small, full []byte
-	pictures := 0
+	tr, err := camera.NewTrack(camera.TrackConfig{Codec: clip.Codec, Params: clip.Params, PacketizationMode: 1,
+		SampleRate: sampleFPS, MaxSide: side, ChipMaxSide: fullSide, Decoder: dec})
+	if err != nil {
+		dec.Close()
+		return 0, err
+	}
+	defer tr.Close()
+	var enc interface {
+		Encode([][]byte) ([]*rtp.Packet, error)
+	}
+	switch clip.Codec {
+	case camera.H264:
+		e := &rtph264.Encoder{PayloadType: 96, PacketizationMode: 1}
+		err, enc = e.Init(), e
+	case camera.H265:
+		e := &rtph265.Encoder{PayloadType: 96}
+		err, enc = e.Init(), e
+	default:
+		err = fmt.Errorf("codec %s: %w", clip.Codec, camera.ErrUnsupportedCodec)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("decode cost: %w", err)
+	}
+	period := int64(clip.Period.Seconds() * camera.ClockRate)
+	now := time.Now()
 	cpu0 := processCPU()
-	for pass := 0; pass == 0 || processCPU()-cpu0 < budget; pass++ {
+	for pass := int64(0); pass == 0 || processCPU()-cpu0 < budget; pass++ {
 		for _, u := range clip.Units {
-			got, p, err := dec.Decode(u.NALUs, u.PTS)
+			pkts, err := enc.Encode(u.NALUs)
 			if err != nil {
 				return 0, fmt.Errorf("decode cost: %w", err)
 			}
-			for range got {
-				pictures++
-				if pictures%every != 0 {
-					continue
-				}
-				sw, sh := fitSide(p.W, p.H, camera.DefaultMaxSide)
-				fw, fh := fitSide(p.W, p.H, camera.DefaultChipMaxSide)
-				if small == nil {
-					small, full = make([]byte, sw*sh*3), make([]byte, fw*fh*3)
-				}
-				if err := dec.Convert(small, sw, sh); err != nil {
+			for _, pkt := range pkts {
+				pkt.Timestamp = uint32(u.PTS + pass*period)
+				f, err := tr.WritePacket(pkt, now)
+				if err != nil {
 					return 0, fmt.Errorf("decode cost: %w", err)
 				}
-				if fw > sw {
-					if err := dec.Convert(full, fw, fh); err != nil {
-						return 0, fmt.Errorf("decode cost: %w", err)
-					}
-				}
+				f.Release()
 			}
 		}
-		if _, _, err := dec.Drain(); err != nil {
-			return 0, fmt.Errorf("decode cost: %w", err)
-		}
 	}
+	pictures := tr.Stats().Pictures
 	if pictures == 0 {
 		return 0, errors.New("decode cost: the clip decoded to no picture")
 	}

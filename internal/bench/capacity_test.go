@@ -12,7 +12,7 @@ import (
 
 func TestCapacity(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the daemon against a broker and a simulated 1080p camera for 10s")
+		t.Skip("runs the daemon against a broker and a simulated 1080p camera for 2 x 10s")
 	}
 	clip := filepath.Join(testenv.TestData(t, "video"), filepath.Base(DefaultCapacityClip))
 	var steps []string
@@ -22,15 +22,21 @@ func TestCapacity(t *testing.T) {
 		Cameras:  []int{1},
 		Warmup:   4 * time.Second,
 		Duration: 6 * time.Second,
+		Before:   true,
 		Progress: func(msg string) { steps = append(steps, msg) },
 	})
 	if err != nil {
 		t.Fatalf("%v (steps: %q)", err, steps)
 	}
-	if len(rep.Runs) != 1 {
-		t.Fatalf("%d runs, want 1: %+v", len(rep.Runs), rep)
+	if len(rep.Runs) != 2 || rep.Runs[0].Budget != "off" || rep.Runs[1].Budget != "on" {
+		t.Fatalf("%d runs, want the count without the embedding budget, then with it: %+v", len(rep.Runs), rep)
 	}
-	r := rep.Runs[0]
+	for _, r := range rep.Runs {
+		if r.Cameras != 1 || r.Cores <= 0 || r.EmbeddingsMade == 0 {
+			t.Errorf("budget %s: nothing measured: %+v", r.Budget, r)
+		}
+	}
+	r := rep.Runs[1]
 	t.Logf("%+v", r)
 	if r.Cameras != 1 || len(r.Cams) != 1 || r.Cams[0].Camera != "bench1" {
 		t.Errorf("the run does not describe its camera: %+v", r)

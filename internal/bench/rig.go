@@ -18,6 +18,7 @@ import (
 	"github.com/dozor-edge/dozor/edge/enroll"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/internal/mosquitto"
+	"github.com/dozor-edge/dozor/recognizer/track"
 )
 
 // MaxCameras bounds the simulated cameras one run starts: each is an RTSP
@@ -31,8 +32,10 @@ type rigConfig struct {
 	EnrollDir string // holds <person id>.jpg; must not be empty
 	Cameras   int
 	Mosquitto string
-	Logger    *slog.Logger
-	say       func(format string, a ...any)
+	// Budget, when set, adjusts the daemon's embedding budget.
+	Budget func(*track.Budget)
+	Logger *slog.Logger
+	say    func(format string, a ...any)
 }
 
 // rig is the daemon with its default configuration, fed by simulated
@@ -136,6 +139,7 @@ func startRig(ctx context.Context, rc rigConfig) (_ *rig, err error) {
 
 	deps := cgodeps.Deps(dcfg, log)
 	deps.Version = "bench"
+	deps.Budget = rc.Budget
 	if r.d, err = edge.New(dcfg, deps); err != nil {
 		return nil, err
 	}
