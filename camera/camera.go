@@ -62,6 +62,10 @@ type Config struct {
 	// handed off beside each frame for cutting face chips
 	// (DefaultChipMaxSide when 0; none when negative).
 	ChipMaxSide int
+	// DecodeAll decodes disposable pictures that are not due for sampling
+	// too, which a camera otherwise leaves undecoded (see TrackConfig):
+	// for measuring what that saves.
+	DecodeAll bool
 	// PacketTimeout restarts a session that received no RTP packet for
 	// this long; PictureTimeout one that decoded no picture for this long
 	// although packets arrive (a frozen stream). StallAfter is when the
@@ -485,7 +489,8 @@ func (c *Camera) session(ctx context.Context) (res sessionResult) {
 	if err != nil {
 		return sessionResult{reason: ReasonUnsupportedCodec, detail: err.Error()}
 	}
-	tc := TrackConfig{SampleRate: c.cfg.SampleRate, MaxSide: c.cfg.MaxSide, ChipMaxSide: c.cfg.ChipMaxSide, Live: c.opt.Live}
+	tc := TrackConfig{SampleRate: c.cfg.SampleRate, MaxSide: c.cfg.MaxSide, ChipMaxSide: c.cfg.ChipMaxSide,
+		DecodeAll: c.cfg.DecodeAll, Live: c.opt.Live}
 	switch f := forma.(type) {
 	case *format.H264:
 		sps, pps := f.SafeParams()

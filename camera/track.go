@@ -57,6 +57,11 @@ type TrackConfig struct {
 	// (DefaultChipMaxSide when 0; none when negative). None is handed off
 	// when it would be no larger than the detection frame.
 	ChipMaxSide int
+	// DecodeAll decodes every picture. Without it a disposable picture
+	// (one no other picture refers to: most B-frames) that is not due for
+	// sampling is left undecoded, which hands off the same frames for
+	// less work; DecodeAll is for measuring how much less.
+	DecodeAll bool
 	// Decoder decodes the track; the Track owns it from here on and closes
 	// it in Close.
 	Decoder Decoder
@@ -343,7 +348,7 @@ func (t *Track) accessUnit(au [][]byte, ts int64, now time.Time) (*Frame, error)
 		t.cfg.Live.WriteAccessUnit(LiveUnit{Codec: t.cfg.Codec, NALUs: au, PTS: ts, Wall: t.wallOf(ts, now), Random: random})
 	}
 
-	if !random && t.notDue(ts) && disposable(t.cfg.Codec, au, t.sps) {
+	if !t.cfg.DecodeAll && !random && t.notDue(ts) && disposable(t.cfg.Codec, au, t.sps) {
 		// Most of the pictures of a stream with B-frames: decoding them
 		// would cost a camera's decoder a third or more of its time for
 		// pictures nobody looks at.

@@ -28,7 +28,7 @@ func runBenchCapacity(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 40*time.Second, "how long each camera count is measured")
 	modelFlag := fs.String("models", "", "models directory (default: $DOZOR_MODELS, ./var/models, ../shared/models)")
 	mosquittoBin := fs.String("mosquitto", mosquitto.DefaultBin, "mosquitto binary")
-	before := fs.Bool("before", false, "measure each count first without the embedding budget (every usable face embedded every frame), then as configured")
+	before := fs.Bool("before", false, "measure each count first as the daemon ran before its capacity work (every usable face embedded every frame, every picture decoded), then as it runs now")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	verbose := fs.Bool("v", false, "log the daemon at info level (default: warnings) to stderr")
 	if err := parseNoArgs(fs, args); err != nil {
@@ -111,9 +111,9 @@ func printCapacity(w io.Writer, rep bench.CapacityReport) {
 		fmt.Fprintln(w)
 	}
 	row("cameras", func(r bench.CapacityRun) string { return strconv.Itoa(r.Cameras) })
-	compared := slices.ContainsFunc(rep.Runs, func(r bench.CapacityRun) bool { return r.Budget == "off" })
+	compared := slices.ContainsFunc(rep.Runs, func(r bench.CapacityRun) bool { return r.Daemon == "before" })
 	if compared {
-		row("embedding budget", func(r bench.CapacityRun) string { return r.Budget })
+		row("daemon", func(r bench.CapacityRun) string { return r.Daemon })
 	}
 	f2 := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	row("cores used", func(r bench.CapacityRun) string { return f2(r.Cores) })
@@ -189,7 +189,7 @@ func printCapacity(w io.Writer, rep bench.CapacityReport) {
 	for _, r := range rep.Runs {
 		fmt.Fprintf(w, "%d camera(s)", r.Cameras)
 		if compared {
-			fmt.Fprintf(w, ", embedding budget %s", r.Budget)
+			fmt.Fprintf(w, " (%s)", r.Daemon)
 		}
 		fmt.Fprint(w, ", per camera: ")
 		for i, c := range r.Cams {
@@ -200,7 +200,11 @@ func printCapacity(w io.Writer, rep bench.CapacityReport) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "decode (measured apart): %.2f ms of CPU per picture\n", rep.DecodeMsPerPicture)
+	fmt.Fprintf(w, "decode (measured apart): %.2f ms of CPU per picture received", rep.DecodeMsPerPicture)
+	if rep.DecodeAllMsPerPicture > 0 {
+		fmt.Fprintf(w, "; %.2f ms decoding every picture (before)", rep.DecodeAllMsPerPicture)
+	}
+	fmt.Fprintln(w)
 	if len(rep.Missing) > 0 {
 		fmt.Fprintf(w, "stages the daemon does not time: %s\n", strings.Join(rep.Missing, ", "))
 	}

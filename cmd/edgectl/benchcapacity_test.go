@@ -51,7 +51,7 @@ func TestParseCounts(t *testing.T) {
 // across one line.
 func TestPrintCapacity(t *testing.T) {
 	run := func(n int, cores float64) bench.CapacityRun {
-		r := bench.CapacityRun{Cameras: n, Budget: "on", Cores: cores, Load: cores / 2, PerCamera: cores / float64(n),
+		r := bench.CapacityRun{Cameras: n, Daemon: "after", Cores: cores, Load: cores / 2, PerCamera: cores / float64(n),
 			Verdict: hwtest.LoadVerdict(cores, 2), MinRecognisedFPS: 5,
 			Stages: []bench.StageCost{{Stage: "decode", Cores: 0.2 * float64(n), MsPerCall: 8}, {Stage: "other", Cores: 0.1}}}
 		for range n {
@@ -64,8 +64,8 @@ func TestPrintCapacity(t *testing.T) {
 		DetectFPS: 5, Workers: 2, BoxCores: 2, Missing: []string{"track"},
 		Runs: []bench.CapacityRun{run(1, 0.5), run(4, 1.6)}})
 	out := b.String()
-	if strings.Contains(out, "embedding budget") {
-		t.Errorf("a run with the budget alone names it:\n%s", out)
+	if strings.Contains(out, "after") {
+		t.Errorf("a run without --before names the daemon's variant:\n%s", out)
 	}
 	for _, want := range []string{"clip.mp4 (H264 1920x1080", "cameras", "0.50      1.60", "25%", "80%",
 		"PASS      WARN", "decode cores", "decode ms/call", "recognised fps (all)", "20.00",
@@ -75,14 +75,14 @@ func TestPrintCapacity(t *testing.T) {
 		}
 	}
 
-	// With --before, each count has a column without the budget first.
+	// With --before, each count has a column as before first.
 	off := run(4, 1.9)
-	off.Budget = "off"
+	off.Daemon = "before"
 	b.Reset()
 	printCapacity(&b, bench.CapacityReport{Clip: "/x/clip.mp4", Codec: "H264", Width: 1920, Height: 1080, FPS: 25,
 		DetectFPS: 5, Workers: 2, BoxCores: 2, Runs: []bench.CapacityRun{off, run(4, 1.6)}})
 	out = b.String()
-	for _, want := range []string{"embedding budget ", "off        on\n", "1.90      1.60", "4 camera(s), embedding budget off, per camera"} {
+	for _, want := range []string{"daemon ", "before     after\n", "1.90      1.60", "4 camera(s) (before), per camera"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -58,10 +58,11 @@ type CapacityConfig struct {
 	Duration time.Duration
 	// Mosquitto is the broker binary; empty means mosquitto.DefaultBin.
 	Mosquitto string
-	// Before also measures each count, first, without the embedding
-	// budget (every usable face embedded every frame, as the daemon did
-	// before it had one), so that one run compares the two on the same
-	// machine at the same time.
+	// Before also measures each count, first, as the daemon ran before
+	// its capacity work: without the embedding budget (every usable face
+	// embedded every frame) and decoding every picture, disposable ones
+	// too; so that one run compares the two on the same machine at the
+	// same time.
 	Before bool
 	// Logger receives the daemon's log; nil discards it.
 	Logger *slog.Logger
@@ -108,9 +109,10 @@ type CameraRate struct {
 // CapacityRun is the measurement of one camera count.
 type CapacityRun struct {
 	Cameras int `json:"cameras"`
-	// Budget is "on" for the daemon as configured, "off" for the run
-	// without the embedding budget (CapacityConfig.Before).
-	Budget string `json:"embedding_budget"`
+	// Daemon is "after" for the daemon as configured, "before" for the
+	// run without the embedding budget and decoding every picture
+	// (CapacityConfig.Before).
+	Daemon string `json:"daemon"`
 	// Cores is the CPU used, in cores; Load is Cores over the box's.
 	Cores     float64     `json:"cores"`
 	Load      float64     `json:"load"`
@@ -161,8 +163,11 @@ type CapacityReport struct {
 	WarmupS   float64  `json:"warmup_s"`
 	// DecodeMsPerPicture is the decode cost measured apart, per picture
 	// (with the sampled pictures' conversions spread over all).
-	DecodeMsPerPicture float64       `json:"decode_ms_per_picture"`
-	Runs               []CapacityRun `json:"runs"`
+	DecodeMsPerPicture float64 `json:"decode_ms_per_picture"`
+	// DecodeAllMsPerPicture is the same decoding every picture, for the
+	// runs as before (CapacityConfig.Before); 0 without them.
+	DecodeAllMsPerPicture float64       `json:"decode_all_ms_per_picture,omitempty"`
+	Runs                  []CapacityRun `json:"runs"`
 }
 
 // daemonStages are the stages Capacity reads from the daemon's stage
@@ -228,21 +233,34 @@ func Capacity(ctx context.Context, cfg CapacityConfig) (CapacityReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	dc, err := decodeCost(clip, cc.SampleRate, cc.MaxSide, cc.ChipMaxSide, 2*time.Second)
+	dc, err := decodeCost(clip, cc, 2*time.Second)
 	if err != nil {
 		return rep, err
+	}
+	var dcAll time.Duration
+	if cfg.Before {
+		cc.DecodeAll = true
+		if dcAll, err = decodeCost(clip, cc, 2*time.Second); err != nil {
+			return rep, err
+		}
+		rep.DecodeAllMsPerPicture = round3(dcAll.Seconds() * 1000)
+		say("decoding every picture, disposable ones too, costs %.2f ms of CPU per picture", rep.DecodeAllMsPerPicture)
 	}
 	rep.DecodeMsPerPicture = round3(dc.Seconds() * 1000)
 	say("decoding %s %dx%d costs %.2f ms of CPU per picture (%.2f cores per camera at %.3g fps)",
 		clip.Codec, clip.Width, clip.Height, rep.DecodeMsPerPicture, dc.Seconds()*clip.FPS, clip.FPS)
 
-	budgets := []bool{true}
+	variants := []bool{false}
 	if cfg.Before {
-		budgets = []bool{false, true}
+		variants = []bool{true, false}
 	}
 	for _, n := range cfg.Cameras {
-		for _, budget := range budgets {
-			run, missing, err := capacityRun(ctx, cfg, clip, enrollDir, n, budget, dc, &rep, say)
+		for _, before := range variants {
+			perPicture := dc
+			if before {
+				perPicture = dcAll
+			}
+			run, missing, err := capacityRun(ctx, cfg, clip, enrollDir, n, before, perPicture, &rep, say)
 			if err != nil {
 				return rep, fmt.Errorf("%d camera(s): %w", n, err)
 			}
@@ -257,14 +275,16 @@ func Capacity(ctx context.Context, cfg CapacityConfig) (CapacityReport, error) {
 }
 
 // capacityRun measures one camera count with a fresh daemon.
-func capacityRun(ctx context.Context, cfg CapacityConfig, clip *camera.Clip, enrollDir string, n int, budget bool,
+func capacityRun(ctx context.Context, cfg CapacityConfig, clip *camera.Clip, enrollDir string, n int, before bool,
 	decodePerPicture time.Duration, rep *CapacityReport, say func(string, ...any)) (CapacityRun, []string, error) {
 	rc := rigConfig{Models: cfg.Models, Clip: clip, EnrollDir: enrollDir, Cameras: n,
 		Mosquitto: cfg.Mosquitto, Logger: cfg.Logger, say: say}
-	label := "on"
-	if !budget {
+	label := "after"
+	if before {
 		// Refresh 1 embeds every face the usability gate passes.
-		rc.Budget, label = func(b *track.Budget) { b.Refresh = 1 }, "off"
+		rc.Budget = func(b *track.Budget) { b.Refresh = 1 }
+		rc.Camera = func(c *camera.Config) { c.DecodeAll = true }
+		label = "before"
 	}
 	r, err := startRig(ctx, rc)
 	if err != nil {
@@ -275,7 +295,7 @@ func capacityRun(ctx context.Context, cfg CapacityConfig, clip *camera.Clip, enr
 	rep.DetectFPS, rep.Engine, rep.Workers = rcfg.DetectFPS, r.cfg.Models.Engine, r.cfg.Workers()
 	url := "http://" + r.d.HTTPAddr() + "/metrics"
 
-	say("%d camera(s), embedding budget %s: daemon ready in %v; warming up for %v", n, label, r.startup.Round(time.Millisecond), cfg.Warmup)
+	say("%d camera(s), daemon as %s: ready in %v; warming up for %v", n, label, r.startup.Round(time.Millisecond), cfg.Warmup)
 	if interrupted, err := r.wait(ctx, cfg.Warmup); err != nil || interrupted {
 		return CapacityRun{}, nil, errors.Join(err, ctx.Err())
 	}
@@ -296,7 +316,7 @@ func capacityRun(ctx context.Context, cfg CapacityConfig, clip *camera.Clip, enr
 		return CapacityRun{}, nil, err
 	}
 	run, missing := capacityFigures(a, b, n, decodePerPicture, rep.BoxCores)
-	run.Budget = label
+	run.Daemon = label
 	run.StartupS = round3(r.startup.Seconds())
 	return run, missing, nil
 }
@@ -494,19 +514,19 @@ func capacityFigures(a, b sample, n int, decodePerPicture time.Duration, boxCore
 	return run, missing
 }
 
-// decodeCost streams clip in a loop through a camera track, as a camera
-// session does (RTP depacketising, validation, decoding every picture it
-// needs, converting the pictures sampled at sampleFPS to side, and to
-// fullSide when it is positive), for at least budget of CPU
+// decodeCost streams clip in a loop through a camera track configured as
+// camera cc (RTP depacketising, validation, decoding every picture it
+// needs, converting the sampled pictures to the detection size and, when
+// cc asks for it, to the chip size), for at least budget of CPU
 // time and at least one pass, and returns the CPU time per picture
 // received, decoded or not.
-func decodeCost(clip *camera.Clip, sampleFPS float64, side, fullSide int, budget time.Duration) (time.Duration, error) {
+func decodeCost(clip *camera.Clip, cc camera.Config, budget time.Duration) (time.Duration, error) {
 	dec, err := avcodec.NewDecoder(clip.Codec, avcodec.Options{})
 	if err != nil {
 		return 0, err
 	}
 	tr, err := camera.NewTrack(camera.TrackConfig{Codec: clip.Codec, Params: clip.Params, PacketizationMode: 1,
-		SampleRate: sampleFPS, MaxSide: side, ChipMaxSide: fullSide, Decoder: dec})
+		SampleRate: cc.SampleRate, MaxSide: cc.MaxSide, ChipMaxSide: cc.ChipMaxSide, DecodeAll: cc.DecodeAll, Decoder: dec})
 	if err != nil {
 		dec.Close()
 		return 0, err

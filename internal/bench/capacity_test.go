@@ -28,13 +28,17 @@ func TestCapacity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (steps: %q)", err, steps)
 	}
-	if len(rep.Runs) != 2 || rep.Runs[0].Budget != "off" || rep.Runs[1].Budget != "on" {
-		t.Fatalf("%d runs, want the count without the embedding budget, then with it: %+v", len(rep.Runs), rep)
+	if len(rep.Runs) != 2 || rep.Runs[0].Daemon != "before" || rep.Runs[1].Daemon != "after" {
+		t.Fatalf("%d runs, want the count as before, then as now: %+v", len(rep.Runs), rep)
 	}
 	for _, r := range rep.Runs {
 		if r.Cameras != 1 || r.Cores <= 0 || r.EmbeddingsMade == 0 {
-			t.Errorf("budget %s: nothing measured: %+v", r.Budget, r)
+			t.Errorf("daemon as %s: nothing measured: %+v", r.Daemon, r)
 		}
+	}
+	if rep.DecodeAllMsPerPicture <= 0 || rep.DecodeMsPerPicture <= 0 {
+		t.Errorf("decode per picture not measured: %.2f ms decoding all, %.2f ms leaving disposable pictures undecoded",
+			rep.DecodeAllMsPerPicture, rep.DecodeMsPerPicture)
 	}
 	r := rep.Runs[1]
 	t.Logf("%+v", r)

@@ -32,8 +32,10 @@ type rigConfig struct {
 	EnrollDir string // holds <person id>.jpg; must not be empty
 	Cameras   int
 	Mosquitto string
-	// Budget, when set, adjusts the daemon's embedding budget.
+	// Budget and Camera, when set, adjust the daemon's embedding budget
+	// and each camera's configuration.
 	Budget func(*track.Budget)
+	Camera func(*camera.Config)
 	Logger *slog.Logger
 	say    func(format string, a ...any)
 }
@@ -139,7 +141,7 @@ func startRig(ctx context.Context, rc rigConfig) (_ *rig, err error) {
 
 	deps := cgodeps.Deps(dcfg, log)
 	deps.Version = "bench"
-	deps.Budget = rc.Budget
+	deps.Budget, deps.Camera = rc.Budget, rc.Camera
 	if r.d, err = edge.New(dcfg, deps); err != nil {
 		return nil, err
 	}
