@@ -176,6 +176,18 @@ func printCapacity(w io.Writer, rep bench.CapacityReport) {
 	})
 	row("embeddings made", func(r bench.CapacityRun) string { return strconv.FormatUint(r.EmbeddingsMade, 10) })
 	row("embeddings skipped", func(r bench.CapacityRun) string { return strconv.FormatUint(r.EmbeddingsSkipped, 10) })
+	var reasons []string
+	for _, r := range rep.Runs {
+		for k := range r.EmbeddingsByReason {
+			if !slices.Contains(reasons, k) {
+				reasons = append(reasons, k)
+			}
+		}
+	}
+	slices.Sort(reasons)
+	for _, k := range reasons {
+		row("  "+k, func(r bench.CapacityRun) string { return strconv.FormatUint(r.EmbeddingsByReason[k], 10) })
+	}
 	row("embed ms per face", func(r bench.CapacityRun) string { return f2(r.EmbedMsPerFace) })
 	row("daemon says over capacity", func(r bench.CapacityRun) string {
 		if r.OverCapacity == nil {

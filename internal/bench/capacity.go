@@ -136,6 +136,9 @@ type CapacityRun struct {
 	// embed stage's time among the faces embedded.
 	EmbeddingsMade    uint64  `json:"embeddings_made,omitempty"`
 	EmbeddingsSkipped uint64  `json:"embeddings_skipped,omitempty"`
+	// EmbeddingsByReason splits both by the reason the daemon gave
+	// ("made/undecided", "skipped/settled", "skipped/small", ...).
+	EmbeddingsByReason map[string]uint64 `json:"embeddings_by_reason,omitempty"`
 	EmbedMsPerFace    float64 `json:"embed_ms_per_face,omitempty"`
 	// OverCapacity is the daemon's own dozor_over_capacity at the end
 	// (absent from a daemon without it).
@@ -339,6 +342,7 @@ type sample struct {
 	// embeddings made and skipped; have is false when the daemon does not
 	// count them
 	made, skipped  float64
+	byReason       map[string]float64
 	haveEmbeddings bool
 	overCapacity   *bool
 }
@@ -390,6 +394,10 @@ func snapshot(ctx context.Context, url string) (sample, error) {
 	}
 	for _, m := range fams["dozor_recognizer_embeddings_total"].GetMetric() {
 		s.haveEmbeddings = true
+		if s.byReason == nil {
+			s.byReason = map[string]float64{}
+		}
+		s.byReason[label(m, "outcome")+"/"+label(m, "reason")] += m.GetCounter().GetValue()
 		if label(m, "outcome") == "made" {
 			s.made += m.GetCounter().GetValue()
 		} else {
@@ -441,6 +449,14 @@ func capacityFigures(a, b sample, n int, decodePerPicture time.Duration, boxCore
 	if b.haveEmbeddings {
 		run.EmbeddingsMade = uint64(b.made - a.made)
 		run.EmbeddingsSkipped = uint64(b.skipped - a.skipped)
+		for k, v := range b.byReason {
+			if d := uint64(v - a.byReason[k]); d > 0 {
+				if run.EmbeddingsByReason == nil {
+					run.EmbeddingsByReason = map[string]uint64{}
+				}
+				run.EmbeddingsByReason[k] = d
+			}
+		}
 		if run.EmbeddingsMade > 0 {
 			run.EmbedMsPerFace = round3(1000 * (b.stageSum["embed"] - a.stageSum["embed"]) / float64(run.EmbeddingsMade))
 		}

@@ -149,7 +149,10 @@ func TestMatch(t *testing.T) {
 	cfg := Config{Threshold: 0.4}
 	moving := Live{Track: 1, Box: box(100, 100), Seen: t0, VX: 100} // 100 px/s to the right
 	still := Live{Track: 2, Box: box(400, 100), Seen: t0}
-	live := []Live{moving, still}
+	// A track that lost its face just left of the still one's: in a crowd
+	// a face may overlap several tracks, one of them far better.
+	lost := Live{Track: 3, Box: box(440, 100), Seen: t0}
+	live := []Live{moving, still, lost}
 	for _, tc := range []struct {
 		name string
 		at   time.Time
@@ -158,9 +161,11 @@ func TestMatch(t *testing.T) {
 	}{
 		{"where it was", t0, box(100, 100), 0},
 		{"where it moved", t0.Add(time.Second), box(200, 100), 0},
-		{"the still one", t0.Add(time.Second), box(402, 98), 1},
+		{"the still one, beside the lost one", t0.Add(time.Second), box(402, 98), 1},
+		{"the lost one, beside the still one", t0, box(444, 100), 2},
+		{"as near one as the other", t0, box(420, 100), -1},
 		{"nowhere near", t0, box(900, 500), -1},
-		{"between two", t0, recognizer.Rect{X: 140, Y: 100, W: 340, H: 80}, -1},
+		{"between two", t0, recognizer.Rect{X: 140, Y: 100, W: 300, H: 80}, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Match(live, tc.at, tc.box, cfg); got != tc.want {

@@ -70,20 +70,29 @@ func (tr *Tracker) Live(out []Live) []Live {
 // Match returns the index in live of the one track a face with box at
 // camera time t continues by position, or -1. It is the tracker's pairing
 // by box alone, made before the face is embedded: the face must overlap
-// that track's predicted box by at least cfg.MinIoU and no other track's.
-// When it overlaps two, only the embedding can tell which, and -1 says so.
-// The Tracker still makes the real pairing when the frame is updated.
+// that track's predicted box by at least cfg.MinIoU, and any other track's
+// it overlaps by less than half as much. A crowd leaves several tracks
+// around one face (a track that lost its face lives on for cfg.MaxAge
+// where it was going); one that fits the face twice as well as any other
+// is the face's. Otherwise only the embedding can tell which, and -1 says
+// so. The Tracker still makes the real pairing when the frame is updated.
 func Match(live []Live, t time.Time, box recognizer.Rect, cfg Config) int {
 	cfg = cfg.WithDefaults()
-	found := -1
+	best, bestIoU, second := -1, float32(0), float32(0)
 	for i := range live {
-		if live[i].Predict(t, cfg.MaxAge).IoU(box) < cfg.MinIoU {
+		iou := live[i].Predict(t, cfg.MaxAge).IoU(box)
+		if iou < cfg.MinIoU {
 			continue
 		}
-		if found >= 0 {
-			return -1
+		switch {
+		case iou > bestIoU:
+			best, bestIoU, second = i, iou, bestIoU
+		case iou > second:
+			second = iou
 		}
-		found = i
 	}
-	return found
+	if best >= 0 && bestIoU < 2*second {
+		return -1
+	}
+	return best
 }
