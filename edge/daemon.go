@@ -126,6 +126,8 @@ type Daemon struct {
 	trCfg  track.Config
 	budget track.Budget
 	live   *liveTracks
+	// engines are the workers' engines, which an idle worker lends.
+	engines *enginePool
 	// capacity is the share of sampled frames dropped before recognition.
 	capacity capacity
 
@@ -411,6 +413,7 @@ func (d *Daemon) start(ctx context.Context, p *parts) *stages {
 
 	rulesCh := make(chan *siteRules, 1)
 	s.loop.Go(func() error { p.loop.run(s.base, s.results, rulesCh); return nil })
+	d.engines = newEnginePool(p.engs)
 	for _, e := range p.engs {
 		s.work.Go(func() error { return d.worker(workCtx, e, p.latest, s.results) })
 	}

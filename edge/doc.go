@@ -164,6 +164,17 @@
 // face or every few frames. dozor_recognizer_embeddings_total
 // counts the faces embedded and skipped, by reason. Deps.Budget tunes it.
 //
+// # Engines lent
+//
+// Each worker owns an engine and holds it while it recognises a frame.
+// A worker with more than one face of a frame to embed borrows an idle
+// worker's engine when there is one, and hands it each face while it is
+// free, so the faces of a crowded frame are embedded on two engines at
+// once: a box with cores to spare names people sooner. Under load no
+// engine is idle and nothing is lent; an owner that gets a frame while
+// its engine is lent waits for the borrower's current faces.
+// dozor_recognizer_embeddings_lent_total counts the faces embedded so.
+//
 // # Capacity
 //
 // With more cameras than the workers can carry, camera.Latest drops

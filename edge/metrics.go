@@ -45,6 +45,7 @@ var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 type metrics struct {
 	framesProcessed counter
 	faces           counter
+	lent            counter
 	recognizeErrors counter
 	// embeddings counts the faces embedded and skipped, by reason: the
 	// usability gate's and the embedding budget's (track.Reason).
@@ -125,6 +126,7 @@ func newMetrics() *metrics {
 	}{
 		{&m.framesProcessed, "dozor_recognizer_frames_total", "Frames recognised."},
 		{&m.faces, "dozor_recognizer_faces_total", "Faces detected."},
+		{&m.lent, "dozor_recognizer_embeddings_lent_total", "Faces embedded on an idle worker's engine, beside the worker's own."},
 		{&m.recognizeErrors, "dozor_recognizer_errors_total", "Detect, embed or match failures."},
 		{&m.galleryReloads, "dozor_gallery_reloads_total", "Gallery snapshots swapped in after a change."},
 		{&m.galleryErrors, "dozor_gallery_reload_errors_total", "Gallery reloads that failed."},

@@ -2,10 +2,12 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/dozor-edge/dozor/camera"
+	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
 	"github.com/dozor-edge/dozor/recognizer/gallery"
 	"github.com/dozor-edge/dozor/recognizer/track"
@@ -61,15 +63,20 @@ func usability(fc recognizer.Face) recognizer.Usability {
 // sightings loop. It returns when ctx ends, after finishing the frames
 // still waiting (the cameras have stopped by then).
 func (d *Daemon) worker(ctx context.Context, eng recognizer.Engine, latest *camera.Latest, out chan<- frameResult) error {
+	run := func(f *camera.Frame) frameResult {
+		release := d.engines.hold(eng)
+		defer release()
+		return d.recognize(eng, f)
+	}
 	for {
 		f, err := latest.Next(ctx)
 		if err != nil {
 			for f := latest.TryNext(); f != nil; f = latest.TryNext() {
-				out <- d.recognize(eng, f)
+				out <- run(f)
 			}
 			return nil
 		}
-		out <- d.recognize(eng, f)
+		out <- run(f)
 	}
 }
 
@@ -96,28 +103,46 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 	// detection, which splits the time between the two stages (an engine
 	// that computes descriptors while it detects, as dlib does, reports
 	// them as detection).
+	//
+	// From the second face worth an embedding on, an idle worker's engine
+	// is borrowed when there is one, and embeds each face offered while it
+	// is free, at the same time as this one embeds the others.
 	t0 := time.Now()
 	var detected time.Time
 	poly := d.region(f.Camera)
 	plan := d.embedPlan(f.Camera, res.at)
+	var (
+		h             *helper
+		asked, wanted int
+		triedToBorrow bool
+	)
 	faces, embs, err := eng.Recognize(img, func(fc recognizer.Face) bool {
+		i := asked
+		asked++
 		if detected.IsZero() {
 			detected = time.Now()
 		}
-		switch {
-		case chipInterOcular(fc) < minEmbedInterOcular:
-			d.m.embedSkipped(skipSmall)
-		case !inRegion(poly, fc.Box, f.W, f.H):
-			d.m.embedSkipped(skipOutside)
-		case !usability(fc).Usable:
-			d.m.embedSkipped(skipUnusable)
-		default:
-			ok, why := plan.decide(fc)
-			d.m.embedDecided(ok, why)
-			return ok
+		if !d.wantEmbedding(fc, poly, f, plan) {
+			return false
 		}
-		return false
+		wanted++
+		if wanted >= 2 && !triedToBorrow {
+			triedToBorrow = true
+			if other, release := d.engines.borrow(eng); other != nil {
+				h = startHelper(other, release, img)
+			}
+		}
+		return h == nil || !h.offer(i, fc)
 	})
+	if h != nil {
+		if embs == nil && err == nil {
+			embs = make([]recognizer.Embedding, len(faces))
+		}
+		for _, herr := range h.wait(embs) {
+			err = errors.Join(err, herr)
+		}
+		d.m.lent.Add(uint64(len(h.embs)))
+	}
 	end := time.Now()
 	if detected.IsZero() {
 		detected = end
@@ -170,6 +195,25 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 		}
 	}
 	return res
+}
+
+// wantEmbedding says whether face fc of frame f is worth an embedding:
+// large enough, inside the camera's region poly, usable, and wanted by
+// the embedding budget. It counts the verdict.
+func (d *Daemon) wantEmbedding(fc recognizer.Face, poly []store.Point, f *camera.Frame, plan *embedPlan) bool {
+	switch {
+	case chipInterOcular(fc) < minEmbedInterOcular:
+		d.m.embedSkipped(skipSmall)
+	case !inRegion(poly, fc.Box, f.W, f.H):
+		d.m.embedSkipped(skipOutside)
+	case !usability(fc).Usable:
+		d.m.embedSkipped(skipUnusable)
+	default:
+		ok, why := plan.decide(fc)
+		d.m.embedDecided(ok, why)
+		return ok
+	}
+	return false
 }
 
 // faceCrop is the tracker's handle on a face's pixels, cut from the
