@@ -134,12 +134,12 @@ type CapacityRun struct {
 	// embedded and those it spared (dozor_recognizer_embeddings_total;
 	// absent from a daemon without it), and EmbedMsPerFace divides the
 	// embed stage's time among the faces embedded.
-	EmbeddingsMade    uint64  `json:"embeddings_made,omitempty"`
-	EmbeddingsSkipped uint64  `json:"embeddings_skipped,omitempty"`
+	EmbeddingsMade    uint64 `json:"embeddings_made,omitempty"`
+	EmbeddingsSkipped uint64 `json:"embeddings_skipped,omitempty"`
 	// EmbeddingsByReason splits both by the reason the daemon gave
 	// ("made/undecided", "skipped/settled", "skipped/small", ...).
 	EmbeddingsByReason map[string]uint64 `json:"embeddings_by_reason,omitempty"`
-	EmbedMsPerFace    float64 `json:"embed_ms_per_face,omitempty"`
+	EmbedMsPerFace     float64           `json:"embed_ms_per_face,omitempty"`
 	// OverCapacity is the daemon's own dozor_over_capacity at the end
 	// (absent from a daemon without it).
 	OverCapacity *bool   `json:"over_capacity,omitempty"`
