@@ -14,7 +14,9 @@
 //     or 15 s without a decoded picture (a frozen stream).
 //   - Track (track.go) turns the RTP packets of one H.264/H.265 track into
 //     sampled frames: depacketise, validate NAL units, wait for an IDR
-//     after any gap, decode, sample at the detection rate, map RTP time to
+//     after any gap, decode every picture the stream needs (a disposable
+//     one, which no other picture refers to, is left undecoded unless it
+//     is due for sampling), sample at the detection rate, map RTP time to
 //     wall-clock time, and only then scale and convert the sampled picture:
 //     to the detection size (640 on the long side), and at full resolution
 //     (up to 1920) beside it, so the recognizer finds faces in the small

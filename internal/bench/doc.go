@@ -12,7 +12,10 @@
 // measures the cores it uses: in all, per recognition stage (from the
 // daemon's stage histograms; decoding is measured apart on the same clip)
 // and per camera, with the frames each camera got recognised, counted in
-// hwtest's stage costs and judged by its load limits. [Chips] compares
+// hwtest's stage costs and judged by its load limits; with
+// CapacityConfig.Before it first runs each count as the daemon ran before
+// its embedding budget and before it left disposable pictures undecoded.
+// [Chips] compares
 // face chips cut from a camera's detection frame with chips cut from its
 // full-resolution picture on a clip, for `edgectl bench-chips`.
 //
