@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dozor-edge/dozor/camera"
+	"github.com/dozor-edge/dozor/edge/hwtest"
 	"github.com/dozor-edge/dozor/internal/bench"
 	"github.com/dozor-edge/dozor/internal/mosquitto"
 )
@@ -217,6 +218,8 @@ func printCapacity(w io.Writer, rep bench.CapacityReport) {
 		fmt.Fprintf(w, "; %.2f ms decoding every picture (before)", rep.DecodeAllMsPerPicture)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "largest camera count that fits (at most %.0f%% of the cores, every camera at %.0f%% of %.3g fps or more): %d\n",
+		100*hwtest.WarnLoad, 100*bench.MinFitShare, rep.DetectFPS, rep.Fits())
 	if len(rep.Missing) > 0 {
 		fmt.Fprintf(w, "stages the daemon does not time: %s\n", strings.Join(rep.Missing, ", "))
 	}

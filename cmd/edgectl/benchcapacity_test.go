@@ -69,7 +69,8 @@ func TestPrintCapacity(t *testing.T) {
 	}
 	for _, want := range []string{"clip.mp4 (H264 1920x1080", "cameras", "0.50      1.60", "25%", "80%",
 		"PASS      WARN", "decode cores", "decode ms/call", "recognised fps (all)", "20.00",
-		"4 camera(s), per camera:", "stages the daemon does not time: track"} {
+		"4 camera(s), per camera:", "stages the daemon does not time: track",
+		"largest camera count that fits (at most 70% of the cores, every camera at 90% of 5 fps or more): 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

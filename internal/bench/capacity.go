@@ -171,6 +171,27 @@ type CapacityReport struct {
 	// runs as before (CapacityConfig.Before); 0 without them.
 	DecodeAllMsPerPicture float64       `json:"decode_all_ms_per_picture,omitempty"`
 	Runs                  []CapacityRun `json:"runs"`
+	// FitsCameras is Fits of the runs: the largest count that fits.
+	FitsCameras int `json:"fits_cameras"`
+}
+
+// MinFitShare is the share of its detection rate every camera must keep
+// recognised for a camera count to fit (4.5 of 5 frames per second).
+const MinFitShare = 0.9
+
+// Fits is the largest camera count measured with the daemon as it runs
+// now that fits the box: a load within hwtest's limit for a healthy box
+// (hwtest.Pass, at most 70% of the cores) and every camera recognised at
+// MinFitShare of the detection rate or more. 0 when none does.
+func (rep CapacityReport) Fits() int {
+	best := 0
+	for _, r := range rep.Runs {
+		if r.Daemon == "before" || r.Verdict != hwtest.Pass || r.MinRecognisedFPS < MinFitShare*rep.DetectFPS {
+			continue
+		}
+		best = max(best, r.Cameras)
+	}
+	return best
 }
 
 // daemonStages are the stages Capacity reads from the daemon's stage
@@ -186,7 +207,8 @@ var (
 // process uses, the daemon's time per stage and the frames each camera
 // got recognised. An interruption through ctx ends the current count
 // early and reports what was measured.
-func Capacity(ctx context.Context, cfg CapacityConfig) (CapacityReport, error) {
+func Capacity(ctx context.Context, cfg CapacityConfig) (rep CapacityReport, err error) {
+	defer func() { rep.FitsCameras = rep.Fits() }()
 	if cfg.Duration <= 0 {
 		return CapacityReport{}, errors.New("bench-capacity: the measurement needs a positive duration")
 	}
@@ -224,7 +246,7 @@ func Capacity(ctx context.Context, cfg CapacityConfig) (CapacityReport, error) {
 	if err != nil {
 		return CapacityReport{}, fmt.Errorf("clip: %w", err)
 	}
-	rep := CapacityReport{
+	rep = CapacityReport{
 		Definition: CapacityDefinition,
 		Clip:       cfg.Clip, Codec: string(clip.Codec), Width: clip.Width, Height: clip.Height, FPS: clip.FPS,
 		BoxCores: runtime.NumCPU(), WarmupS: cfg.Warmup.Seconds(),

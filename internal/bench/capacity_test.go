@@ -40,6 +40,9 @@ func TestCapacity(t *testing.T) {
 		t.Errorf("decode per picture not measured: %.2f ms decoding all, %.2f ms leaving disposable pictures undecoded",
 			rep.DecodeAllMsPerPicture, rep.DecodeMsPerPicture)
 	}
+	if rep.FitsCameras != rep.Fits() {
+		t.Errorf("the report says %d camera(s) fit, its runs say %d", rep.FitsCameras, rep.Fits())
+	}
 	r := rep.Runs[1]
 	t.Logf("%+v", r)
 	if r.Cameras != 1 || len(r.Cams) != 1 || r.Cams[0].Camera != "bench1" {
@@ -126,5 +129,26 @@ func TestCapacityFigures(t *testing.T) {
 	}
 	if len(missing) != 4 || missing[0] != "decode" {
 		t.Errorf("missing stages %q, want decode, match, track, store", missing)
+	}
+}
+
+// The largest count that fits: within hwtest's healthy load and every
+// camera at 90% of the detection rate; the runs as before do not count.
+func TestCapacityFits(t *testing.T) {
+	run := func(n int, daemon string, cores, slowest float64) CapacityRun {
+		return CapacityRun{Cameras: n, Daemon: daemon, Cores: cores, Verdict: hwtest.LoadVerdict(cores, 2), MinRecognisedFPS: slowest}
+	}
+	rep := CapacityReport{DetectFPS: 5, BoxCores: 2, Runs: []CapacityRun{
+		run(1, "after", 0.45, 5), run(2, "before", 1.33, 5), run(2, "after", 0.84, 5),
+		run(3, "before", 1.39, 5), // fits, but as before
+		run(3, "after", 1.31, 5),
+		run(4, "after", 1.38, 4.4), // within the load, one camera short of 4.5 fps
+		run(6, "after", 1.93, 2.45),
+	}}
+	if got := rep.Fits(); got != 3 {
+		t.Errorf("Fits = %d, want 3", got)
+	}
+	if got := (CapacityReport{DetectFPS: 5, Runs: []CapacityRun{run(1, "after", 1.5, 5)}}).Fits(); got != 0 {
+		t.Errorf("Fits = %d for a box over its load with one camera, want 0", got)
 	}
 }
