@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,28 +51,16 @@ func runBenchCapacity(ctx context.Context, args []string) error {
 			return fmt.Errorf("--codec %q: want h264 or h265", *codec)
 		}
 	}
-	models, err := modelDir(*modelFlag)
+	db, err := newDaemonBench("bench-capacity", *modelFlag, *clipFile, bench.DefaultCapacityClip, *verbose)
 	if err != nil {
 		return err
 	}
-	if *clipFile == "" {
-		if *clipFile, err = bench.TestData(bench.DefaultCapacityClip); err != nil {
-			return fmt.Errorf("no --clip given: %w", err)
-		}
-	}
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelInfo
-	}
 	rep, err := bench.Capacity(ctx, bench.CapacityConfig{
-		Models: models, Clip: *clipFile, Codec: cc, EnrollDir: *enrollDir, Cameras: counts,
+		Models: db.models, Clip: db.clip, Codec: cc, EnrollDir: *enrollDir, Cameras: counts,
 		Warmup: *warmup, Duration: *duration, Mosquitto: *mosquittoBin, Before: *before,
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
-		Progress: func(msg string) { fmt.Fprintln(os.Stderr, "bench-capacity: "+msg) },
+		Logger: db.log, Progress: db.progress,
 	})
-	if errors.Is(err, mosquitto.ErrMissing) {
-		return fmt.Errorf("%w (or pass --mosquitto)", err)
-	}
+	err = mosquittoHint(err)
 	if len(rep.Runs) > 0 {
 		if *asJSON {
 			if jerr := writeJSON(os.Stdout, rep); jerr != nil {

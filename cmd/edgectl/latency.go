@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -33,30 +32,16 @@ func runBenchLatency(ctx context.Context, args []string) error {
 	if *cameras < 1 || *cameras > bench.MaxCameras {
 		return fmt.Errorf("--cameras %d: want 1 to %d", *cameras, bench.MaxCameras)
 	}
-	models, err := modelDir(*modelFlag)
+	db, err := newDaemonBench("bench-latency", *modelFlag, *clipFile, bench.DefaultClip, *verbose)
 	if err != nil {
 		return err
 	}
-	if *clipFile == "" {
-		if *clipFile, err = bench.TestData(bench.DefaultClip); err != nil {
-			return fmt.Errorf("no --clip given: %w", err)
-		}
-	}
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelInfo
-	}
 	rep, err := bench.Latency(ctx, bench.LatencyConfig{
-		Models: models, Clip: *clipFile, EnrollDir: *enrollDir, Cameras: *cameras,
-		Duration: *duration, Mosquitto: *mosquittoBin,
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
-		Progress: func(msg string) { fmt.Fprintln(os.Stderr, "bench-latency: "+msg) },
+		Models: db.models, Clip: db.clip, EnrollDir: *enrollDir, Cameras: *cameras,
+		Duration: *duration, Mosquitto: *mosquittoBin, Logger: db.log, Progress: db.progress,
 	})
-	switch {
-	case errors.Is(err, mosquitto.ErrMissing):
-		return fmt.Errorf("%w (or pass --mosquitto)", err)
-	case err != nil && !errors.Is(err, bench.ErrNoSighting):
-		return err
+	if err != nil && !errors.Is(err, bench.ErrNoSighting) {
+		return mosquittoHint(err)
 	}
 	if *asJSON {
 		if err := writeJSON(os.Stdout, rep); err != nil {
