@@ -62,6 +62,7 @@ type budgetRig struct {
 	d   *Daemon
 	eng *sceneEngine
 	tr  *track.Tracker
+	ct  *camTracks
 	seq uint64
 	log []string // identity decisions
 }
@@ -78,7 +79,8 @@ func newBudgetRig(t *testing.T, b track.Budget) *budgetRig {
 	cfg := track.Config{Threshold: 0.5}
 	d := &Daemon{m: newMetrics(), snaps: newSnapshots(), holder: gallery.NewHolder(snap), live: &liveTracks{},
 		trCfg: cfg, budget: b.WithDefaults(cfg), recErrs: newEvery(slog.New(slog.DiscardHandler), slog.LevelWarn, "", time.Minute)}
-	return &budgetRig{d: d, eng: &sceneEngine{}, tr: track.New(cfg)}
+	tr := track.New(cfg)
+	return &budgetRig{d: d, eng: &sceneEngine{}, tr: tr, ct: &camTracks{tr: tr}}
 }
 
 // frame recognises one frame of the scene and returns want's answers.
@@ -88,6 +90,7 @@ func (r *budgetRig) frame(faces ...sceneFace) []bool {
 	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.seq) * 200 * time.Millisecond)
 	f := &camera.Frame{Camera: "c", Seq: r.seq, Captured: at, W: 320, H: 240, Pix: make([]byte, 320*240*3)}
 	res := r.d.recognize(r.eng, f)
+	r.ct.noteGallery(res.gallery, res.seq)
 	for _, ev := range r.tr.Update(res.at, res.obs) {
 		if ev.Kind == track.IdentityDecided {
 			r.log = append(r.log, fmt.Sprintf("frame %d: track %d is %s", ev.Frame, ev.Track, ev.Identity.PersonID))
@@ -169,5 +172,43 @@ func TestWorkerEmbeddingBudgetSharedTrack(t *testing.T) {
 	got := r.frame(sceneFace{x: 40, y: 40, quality: 0.6, person: ann}, sceneFace{x: 44, y: 42, quality: 0.6, person: ann})
 	if !slices.Equal(got, []bool{false, true}) {
 		t.Errorf("embedded %v, want [false true]", got)
+	}
+}
+
+// A stranger's track, settled as nobody enrolled, is judged afresh when
+// the gallery changes (here: she is enrolled while in view): her next
+// faces are embedded as an undecided track's and she is named from them
+// alone, as a new track would be.
+func TestWorkerEmbedsAfterGalleryChange(t *testing.T) {
+	cara := []float32{-0.6, -0.8}
+	r := newBudgetRig(t, track.Budget{Refresh: 20})
+	face := sceneFace{x: 40, y: 40, quality: 0.6, person: cara}
+	var got []bool
+	for range 5 {
+		got = append(got, r.frame(face)[0])
+	}
+	if !slices.Equal(got, []bool{true, true, true, false, false}) {
+		t.Fatalf("before the enrolment, embedded %v: want 3 frames, then the track settled as unknown", got)
+	}
+	snap, err := gallery.New("m", 2, []gallery.Template{
+		{PersonID: "ann", TemplateID: "a", Vec: []float32{1, 0}},
+		{PersonID: "bob", TemplateID: "b", Vec: []float32{0, 1}},
+		{PersonID: "cara", TemplateID: "c", Vec: cara},
+	}, gallery.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.d.holder.Swap(snap)
+	got = got[:0]
+	for range 4 {
+		got = append(got, r.frame(face)[0])
+	}
+	// The first frame after the swap is planned from the copy made before
+	// it, so only the tracker's reset makes the next ones undecided.
+	if !slices.Equal(got, []bool{false, true, true, true}) {
+		t.Errorf("after the enrolment, embedded %v, want [false true true true]", got)
+	}
+	if !slices.Equal(r.log, []string{"frame 9: track 1 is cara"}) {
+		t.Errorf("decisions %q, want cara named from the three faces after her enrolment", r.log)
 	}
 }

@@ -160,8 +160,9 @@
 // frame, so first decisions are made from the same evidence as without a
 // budget; a track decided with a clear margin, or plainly nobody enrolled
 // (a stranger whose best match has stayed well below the threshold over
-// twice the frames a decision needs), is embedded again only for a better
-// face or every few frames. dozor_recognizer_embeddings_total
+// the frames a decision needs), is embedded again only for a better face
+// or when its refresh is due: every 5 observations, up to every 25 for a
+// track followed long. dozor_recognizer_embeddings_total
 // counts the faces embedded and skipped, by reason. Deps.Budget tunes it.
 //
 // # Engines lent

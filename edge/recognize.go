@@ -176,6 +176,7 @@ func (d *Daemon) recognize(eng recognizer.Engine, f *camera.Frame) frameResult {
 	}
 
 	snap := d.holder.Load()
+	res.gallery = snap
 	res.obs = make([]track.Observation, len(faces))
 	for i, fc := range faces {
 		var ms []gallery.Match

@@ -3,17 +3,14 @@
 package edge
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/internal/engines"
 	"github.com/dozor-edge/dozor/internal/testenv"
 	"github.com/dozor-edge/dozor/recognizer"
-	"github.com/dozor-edge/dozor/recognizer/gallery"
 	"github.com/dozor-edge/dozor/recognizer/opencv"
 )
 
@@ -40,7 +37,7 @@ func BenchmarkFrame(b *testing.B) {
 	want := func(fc recognizer.Face) bool { return fc.InterOcular() >= minEmbedInterOcular }
 
 	b.Run("recognize", func(b *testing.B) {
-		d := &Daemon{m: newMetrics(), holder: gallery.NewHolder(nil), recErrs: newEvery(slog.New(slog.DiscardHandler), slog.LevelWarn, "", time.Minute)}
+		d := lendDaemon()
 		faces := 0
 		for b.Loop() {
 			res := d.recognize(eng, &camera.Frame{Camera: "c", Seq: 1, W: img.W, H: img.H, Pix: img.Pix})

@@ -13,6 +13,7 @@ import (
 	"github.com/dozor-edge/dozor/edge/rules"
 	"github.com/dozor-edge/dozor/edge/store"
 	"github.com/dozor-edge/dozor/recognizer"
+	"github.com/dozor-edge/dozor/recognizer/gallery"
 	"github.com/dozor-edge/dozor/recognizer/track"
 	"github.com/dozor-edge/dozor/sync/wire"
 )
@@ -34,6 +35,9 @@ type frameResult struct {
 	at     time.Time
 	w, h   int // the frame's size, which the faces' boxes are in
 	obs    []track.Observation
+	// gallery is the snapshot the faces were matched against (nil: none
+	// was loaded).
+	gallery *gallery.Snapshot
 }
 
 // watcher hears what the sightings loop does, for the guard monitor. Its
@@ -89,6 +93,24 @@ type camTracks struct {
 	started map[track.ID]time.Time // when each confirmed track was first seen
 	last    time.Time              // wall time of the latest frame
 	camTime time.Time              // camera time of the latest frame
+	// gallery is the snapshot of the camera's newest frames, first seen
+	// on frame gallerySeq: workers finish frames out of order, and a
+	// frame older than that, matched against the snapshot before, is no
+	// change.
+	gallery    *gallery.Snapshot
+	gallerySeq uint64
+}
+
+// noteGallery tells the tracker when frame seq was matched against a
+// newer gallery than the frames before.
+func (ct *camTracks) noteGallery(snap *gallery.Snapshot, seq uint64) {
+	if snap == ct.gallery || snap == nil || seq <= ct.gallerySeq {
+		return
+	}
+	if ct.gallery != nil {
+		ct.tr.GalleryChanged()
+	}
+	ct.gallery, ct.gallerySeq = snap, seq
 }
 
 // sightingsLoop owns the trackers of every camera, the rules engine and
@@ -202,6 +224,7 @@ func (l *sightingsLoop) frame(ctx context.Context, r frameResult) {
 	if r.at.After(ct.camTime) {
 		ct.camTime = r.at
 	}
+	ct.noteGallery(r.gallery, r.seq)
 	l.events(ctx, r.camera, ct, ct.tr.Update(r.at, r.obs))
 	if l.watch.live != nil {
 		l.watch.live(r.camera, ct.tr.Live(nil))

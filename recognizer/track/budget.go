@@ -24,8 +24,9 @@ import (
 //     embedded every frame: the identity may yet change;
 //   - a face of a track decided with a clear margin is embedded when its
 //     quality score beats the best the track has embedded by MinGain, or
-//     when Refresh observations have passed since the track's latest
-//     embedding; otherwise it is followed by its box alone.
+//     when its refresh is due (Refresh observations since the track's
+//     latest embedding, more for a track followed long: see MaxRefresh);
+//     otherwise it is followed by its box alone.
 //
 // The zero value takes the defaults documented on the fields.
 type Budget struct {
@@ -39,13 +40,26 @@ type Budget struct {
 	// at the default 5 detections per second); 1 embeds every face, as
 	// without a budget.
 	Refresh int
+	// MaxRefresh is the longest a settled track waits between refreshes.
+	// The wait grows with how long the track has been followed: a quarter
+	// of its observations, from Refresh up to MaxRefresh. A track that has
+	// kept one identity (or none) through many frames is the least likely
+	// to change now, and a change of person under one track is what a
+	// refresh looks for: the tracker pairs faces by position, so it takes
+	// two people crossing. A better face is embedded whatever the wait.
+	// Default 5·Refresh (5 s at the defaults), but 1 when Refresh is 1, so
+	// that Refresh 1 still embeds every face.
+	MaxRefresh int
 	// MinGain is how much a face's quality score (0 to 1) must exceed the
 	// best a settled track has embedded for the face to be embedded.
 	// Default 0.05.
 	MinGain float32
 	// UnknownFrames is how many evidence frames an undecided track needs
-	// before it can be settled as unknown. Default 2·Config.MinFrames
-	// (after defaults): twice what a decision needs.
+	// before it can be settled as unknown. Default Config.MinFrames (after
+	// defaults): the evidence a decision needs, so that "nobody enrolled"
+	// takes as many frames as naming someone. A settled unknown is still
+	// embedded for every better face and at each refresh, so a person who
+	// was far at first is named once his faces are good enough.
 	UnknownFrames int
 
 	// unknownBelow is the leading weighted mean under which an undecided
@@ -68,11 +82,17 @@ func (b Budget) WithDefaults(cfg Config) Budget {
 	if b.Refresh == 0 {
 		b.Refresh = DefaultRefresh
 	}
+	if b.MaxRefresh == 0 {
+		b.MaxRefresh = 5 * b.Refresh
+		if b.Refresh == 1 {
+			b.MaxRefresh = 1
+		}
+	}
 	if b.MinGain == 0 {
 		b.MinGain = DefaultMinGain
 	}
 	if b.UnknownFrames == 0 {
-		b.UnknownFrames = 2 * cfg.WithDefaults().MinFrames
+		b.UnknownFrames = cfg.WithDefaults().MinFrames
 	}
 	b.unknownBelow = cfg.Threshold - b.ClearMargin
 	return b
@@ -87,6 +107,8 @@ func (b Budget) Validate(cfg Config) error {
 		return fmt.Errorf("track: Budget.ClearMargin: %v, want at least 0", b.ClearMargin)
 	case b.Refresh < 1:
 		return fmt.Errorf("track: Budget.Refresh: %d, want at least 1", b.Refresh)
+	case b.MaxRefresh < b.Refresh:
+		return fmt.Errorf("track: Budget.MaxRefresh: %d, want at least Refresh (%d)", b.MaxRefresh, b.Refresh)
 	case math.IsNaN(float64(b.MinGain)) || b.MinGain < 0 || b.MinGain > 1:
 		return fmt.Errorf("track: Budget.MinGain: %v is outside [0,1]", b.MinGain)
 	case b.UnknownFrames < 1:
@@ -155,8 +177,15 @@ func (b Budget) Embed(l *Live, quality float32) (bool, Reason) {
 	switch {
 	case quality >= l.EmbeddedQuality+b.MinGain:
 		return true, ReasonBetter
-	case l.SinceEmbedded+1 >= b.Refresh:
+	case l.SinceEmbedded+1 >= b.refreshWait(l):
 		return true, ReasonRefresh
 	}
 	return false, settled
+}
+
+// refreshWait is how many observations settled track l waits between
+// embeddings: a quarter of those it has had, between Refresh and
+// MaxRefresh.
+func (b Budget) refreshWait(l *Live) int {
+	return min(max(l.Observations/4, b.Refresh), b.MaxRefresh)
 }

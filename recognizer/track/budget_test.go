@@ -101,12 +101,19 @@ func TestBudgetEmbed(t *testing.T) {
 		{"settled, slightly better", &settled, 0.64, false, ReasonSettled},
 		{"settled, better", &settled, 0.66, true, ReasonBetter},
 		{"settled, due", &Live{PersonID: "p", Margin: 0.2, EmbeddedQuality: 0.6, SinceEmbedded: 4}, 0.1, true, ReasonRefresh},
+		// Followed for 40 observations: the refresh waits 10 of them.
+		{"settled long, not yet due", &Live{PersonID: "p", Margin: 0.2, EmbeddedQuality: 0.6, SinceEmbedded: 8, Observations: 40}, 0.1, false, ReasonSettled},
+		{"settled long, due", &Live{PersonID: "p", Margin: 0.2, EmbeddedQuality: 0.6, SinceEmbedded: 9, Observations: 40}, 0.1, true, ReasonRefresh},
+		// Followed for 400: the wait stops at MaxRefresh, 25.
+		{"settled very long, not yet due", &Live{PersonID: "p", Margin: 0.2, EmbeddedQuality: 0.6, SinceEmbedded: 23, Observations: 400}, 0.1, false, ReasonSettled},
+		{"settled very long, due", &Live{PersonID: "p", Margin: 0.2, EmbeddedQuality: 0.6, SinceEmbedded: 24, Observations: 400}, 0.1, true, ReasonRefresh},
+		{"settled very long, better face", &Live{PersonID: "p", Margin: 0.2, EmbeddedQuality: 0.6, SinceEmbedded: 2, Observations: 400}, 0.7, true, ReasonBetter},
 		// Threshold 0.4 − ClearMargin 0.08: a track led below 0.32 over
-		// six evidence frames is nobody enrolled.
-		{"far from everyone, too few frames", &Live{Evidence: 5, Nearest: 0.1, EmbeddedQuality: 0.6}, 0.1, true, ReasonUndecided},
+		// three evidence frames (MinFrames) is nobody enrolled.
+		{"far from everyone, too few frames", &Live{Evidence: 2, Nearest: 0.1, EmbeddedQuality: 0.6}, 0.1, true, ReasonUndecided},
 		{"near the threshold", &Live{Evidence: 20, Nearest: 0.33, EmbeddedQuality: 0.6}, 0.1, true, ReasonUndecided},
 		{"nobody matched yet", &Live{Evidence: 0, EmbeddedQuality: 0.6}, 0.1, true, ReasonUndecided},
-		{"plainly unknown", &Live{Evidence: 6, Nearest: 0.31, EmbeddedQuality: 0.6, SinceEmbedded: 1}, 0.6, false, ReasonUnknown},
+		{"plainly unknown", &Live{Evidence: 3, Nearest: 0.31, EmbeddedQuality: 0.6, SinceEmbedded: 1}, 0.6, false, ReasonUnknown},
 		{"plainly unknown, better face", &Live{Evidence: 6, Nearest: 0.31, EmbeddedQuality: 0.6}, 0.7, true, ReasonBetter},
 		{"plainly unknown, due", &Live{Evidence: 6, Nearest: 0.31, EmbeddedQuality: 0.6, SinceEmbedded: 4}, 0.1, true, ReasonRefresh},
 		{"plainly unknown, NaN lead", &Live{Evidence: 6, Nearest: float32(math.NaN())}, 0.1, true, ReasonUndecided},
@@ -118,8 +125,12 @@ func TestBudgetEmbed(t *testing.T) {
 			}
 		})
 	}
-	if ok, why := (Budget{Refresh: 1}).WithDefaults(Config{Threshold: 0.4}).Embed(&settled, 0); !ok || why != ReasonRefresh {
-		t.Errorf("Refresh 1 skips a face (%v)", why)
+	long := settled
+	long.Observations = 400
+	for _, l := range []*Live{&settled, &long} {
+		if ok, why := (Budget{Refresh: 1}).WithDefaults(Config{Threshold: 0.4}).Embed(l, 0); !ok || why != ReasonRefresh {
+			t.Errorf("Refresh 1 skips a face of a track followed for %d observations (%v)", l.Observations, why)
+		}
 	}
 }
 
@@ -135,6 +146,7 @@ func TestBudgetValidate(t *testing.T) {
 		{Budget{MinGain: 2}, "MinGain"},
 		{Budget{MinGain: float32(math.NaN())}, "MinGain"},
 		{Budget{UnknownFrames: -2}, "UnknownFrames"},
+		{Budget{Refresh: 6, MaxRefresh: 5}, "MaxRefresh"},
 	} {
 		err := tc.b.Validate(cfg)
 		if (err == nil) != (tc.field == "") || (err != nil && !strings.Contains(err.Error(), "Budget."+tc.field)) {
@@ -169,6 +181,29 @@ func TestMatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Match(live, tc.at, tc.box, cfg); got != tc.want {
+				t.Errorf("Match = %d, want %d", got, tc.want)
+			}
+		})
+	}
+
+	// A track seen in the latest frame beside one that missed it, the
+	// coasting one only needs beating; a seen one must still be overlapped
+	// less than half as much as the best.
+	t1 := t0.Add(200 * time.Millisecond)
+	seen := Live{Track: 4, Box: box(400, 100), Seen: t1}
+	coasting := Live{Track: 5, Box: box(440, 100), Seen: t0}
+	live = []Live{seen, coasting}
+	for _, tc := range []struct {
+		name string
+		box  recognizer.Rect
+		want int
+	}{
+		{"nearer the seen one (IoU 0.78 against 0.45)", box(410, 100), 0},
+		{"nearer the coasting one (0.88 against 0.39)", box(435, 100), 1},
+		{"coasting one better, seen one not far behind (0.68 against 0.52)", box(425, 100), -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Match(live, t1, tc.box, cfg); got != tc.want {
 				t.Errorf("Match = %d, want %d", got, tc.want)
 			}
 		})

@@ -75,9 +75,10 @@
 // the embedding. Budget embeds every face of a new or undecided track, so
 // that first decisions are unchanged, and a track decided with a clear
 // margin, or led by nobody within reach of the threshold over
-// Budget.UnknownFrames evidence frames, only for a better face or every
-// Budget.Refresh observations; a face left without an embedding is
-// followed by its box alone.
+// Budget.UnknownFrames evidence frames, only for a better face or when its
+// refresh is due (every Budget.Refresh observations, waiting longer, up to
+// Budget.MaxRefresh, the longer the track has been followed); a face left
+// without an embedding is followed by its box alone.
 //
 // A track that never gathers enough evidence stays unknown. Its TrackEnded
 // summary says so once, distinguishing Unknown (enough usable frames, no

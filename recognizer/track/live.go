@@ -36,6 +36,8 @@ type Live struct {
 	// (all of them when there is none).
 	EmbeddedQuality float32
 	SinceEmbedded   int
+	// Observations is how many faces the track has been given.
+	Observations int
 }
 
 // Predict is where the track's box should be at camera time t, moving at
@@ -55,6 +57,7 @@ func (tr *Tracker) Live(out []Live) []Live {
 		l := Live{
 			Track: tk.id, Confirmed: tk.confirmed, Box: tk.box, Seen: tk.lastTime, VX: tk.vx, VY: tk.vy,
 			EmbeddedQuality: tk.embeddedQ, SinceEmbedded: tk.hits - tk.embeddedAt,
+			Observations: tk.hits,
 		}
 		l.Evidence = tk.all.frames
 		if tk.current != nil {
@@ -70,28 +73,48 @@ func (tr *Tracker) Live(out []Live) []Live {
 // Match returns the index in live of the one track a face with box at
 // camera time t continues by position, or -1. It is the tracker's pairing
 // by box alone, made before the face is embedded: the face must overlap
-// that track's predicted box by at least cfg.MinIoU, and any other track's
-// it overlaps by less than half as much. A crowd leaves several tracks
-// around one face (a track that lost its face lives on for cfg.MaxAge
-// where it was going); one that fits the face twice as well as any other
-// is the face's. Otherwise only the embedding can tell which, and -1 says
-// so. The Tracker still makes the real pairing when the frame is updated.
+// that track's predicted box by at least cfg.MinIoU and more than any
+// other's, and overlap every other track seen in the latest frame by less
+// than half as much. A crowd leaves several tracks around one face; a
+// track that lost its face lives on for cfg.MaxAge where it was going, a
+// guess that only needs beating, while two tracks both seen a frame ago
+// are two faces whose appearance alone can say which this one is: then -1
+// says so. The Tracker still makes the real pairing when the frame is
+// updated.
 func Match(live []Live, t time.Time, box recognizer.Rect, cfg Config) int {
 	cfg = cfg.WithDefaults()
-	best, bestIoU, second := -1, float32(0), float32(0)
+	var latest time.Time
+	for i := range live {
+		if live[i].Seen.After(latest) {
+			latest = live[i].Seen
+		}
+	}
+	best, bestIoU, second, coasting := -1, float32(0), float32(0), float32(0)
 	for i := range live {
 		iou := live[i].Predict(t, cfg.MaxAge).IoU(box)
 		if iou < cfg.MinIoU {
 			continue
 		}
-		switch {
-		case iou > bestIoU:
-			best, bestIoU, second = i, iou, bestIoU
-		case iou > second:
-			second = iou
+		// What the best must beat: a coasting track once, a seen one
+		// twice.
+		rival := &second
+		if live[i].Seen.Before(latest) {
+			rival = &coasting
 		}
+		if iou > bestIoU {
+			if best >= 0 {
+				if live[best].Seen.Before(latest) {
+					coasting = max(coasting, bestIoU)
+				} else {
+					second = max(second, bestIoU)
+				}
+			}
+			best, bestIoU = i, iou
+			continue
+		}
+		*rival = max(*rival, iou)
 	}
-	if best >= 0 && bestIoU < 2*second {
+	if best >= 0 && (bestIoU < 2*second || bestIoU <= coasting) {
 		return -1
 	}
 	return best

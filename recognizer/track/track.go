@@ -228,6 +228,25 @@ func New(cfg Config) *Tracker {
 	}
 }
 
+// GalleryChanged tells the tracker that the gallery its observations are
+// matched against has changed: an enrolment, a removal, a revision from
+// the region. An undecided track's evidence was weighed against the old
+// gallery, in which a person enrolled since could not be listed; it is
+// dropped, and the track is judged afresh from its next faces (an
+// embedding budget embeds them, as it does an undecided track's). Without
+// this, a stranger just enrolled while in view would stay "nobody" until
+// his new matches outweighed all the frames before. A decided track keeps
+// its identity and evidence: the new gallery's matches can switch it as
+// they always could.
+func (tr *Tracker) GalleryChanged() {
+	for _, tk := range tr.tracks {
+		if tk.current == nil {
+			tk.all = tally{}
+			tk.recent = newWindow(tr.cfg.SwitchFrames)
+		}
+	}
+}
+
 // Config returns the configuration in use, defaults applied.
 func (tr *Tracker) Config() Config { return tr.cfg }
 

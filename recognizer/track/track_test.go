@@ -3,6 +3,7 @@ package track
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -500,4 +501,38 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// GalleryChanged drops the evidence of undecided tracks only: a decided
+// track keeps its identity and evidence, and the stranger is judged afresh.
+func TestGalleryChangedForgetsUndecidedEvidence(t *testing.T) {
+	w := newWorld(t, 7, 3)
+	tr := New(testConfig)
+	for n := 1; n <= 5; n++ {
+		tr.Update(at(n), []Observation{w.see(t, n, "p01", box(100, 100), true), w.see(t, n, "stranger", box(400, 100), true)})
+	}
+	before := tr.Live(nil)
+	tr.GalleryChanged()
+	after := tr.Live(nil)
+	if len(before) != 2 || len(after) != 2 {
+		t.Fatalf("%d tracks before, %d after; want 2", len(before), len(after))
+	}
+	if !slices.ContainsFunc(before, func(l Live) bool { return l.PersonID == "p01" }) {
+		t.Fatalf("p01 was not decided in 5 frames: %+v", before)
+	}
+	for i := range before {
+		b, a := before[i], after[i]
+		switch b.PersonID {
+		case "p01":
+			if a.PersonID != "p01" || a.Evidence != b.Evidence {
+				t.Errorf("decided track: %+v after, %+v before; want it unchanged", a, b)
+			}
+		case "":
+			if b.Evidence == 0 || a.Evidence != 0 || a.Nearest != 0 || a.Observations != b.Observations {
+				t.Errorf("undecided track: evidence %d -> %d, nearest %v; want its evidence dropped and its observations kept", b.Evidence, a.Evidence, a.Nearest)
+			}
+		default:
+			t.Errorf("track named %q", b.PersonID)
+		}
+	}
 }
