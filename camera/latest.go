@@ -8,20 +8,27 @@ import (
 // Latest is the hand-off between cameras and recognizer workers: one slot
 // per camera holding its newest unclaimed frame. Put never blocks; a frame
 // that replaces an unclaimed one drops it (the camera counts the drop). Next
-// serves the cameras in the order their frames arrived, so one busy camera
-// cannot starve the others. At most one frame per camera waits here.
+// serves, of the cameras with a frame waiting, the one served longest ago
+// (ties: the one whose frame came first). Under overload every camera then
+// gets one frame a round whatever the timing of its frames: in the order
+// frames arrived, a camera whose pictures come late (its decoding waits for
+// a CPU, its clock runs out of phase) would fall behind the others at every
+// round and lose more frames. At most one frame per camera waits here.
 //
 // Safe for any number of cameras and workers.
 type Latest struct {
 	mu    sync.Mutex
 	slot  map[string]*Frame
 	order []string // cameras with a waiting frame, oldest first
-	ready chan struct{}
+	// served is when each camera was last served, in takes (0: never).
+	served map[string]uint64
+	takes  uint64
+	ready  chan struct{}
 }
 
 // NewLatest returns an empty hand-off.
 func NewLatest() *Latest {
-	return &Latest{slot: map[string]*Frame{}, ready: make(chan struct{}, 1)}
+	return &Latest{slot: map[string]*Frame{}, served: map[string]uint64{}, ready: make(chan struct{}, 1)}
 }
 
 // Put leaves f for the workers and returns the frame of the same camera it
@@ -45,18 +52,26 @@ func (l *Latest) signal() {
 	}
 }
 
-// TryNext returns the oldest waiting frame, or nil.
+// TryNext returns the waiting frame of the camera served longest ago, or
+// nil.
 func (l *Latest) TryNext() *Frame {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.order) == 0 {
 		return nil
 	}
-	id := l.order[0]
-	l.order[0] = ""
-	l.order = l.order[1:]
+	k := 0
+	for i, id := range l.order {
+		if l.served[id] < l.served[l.order[k]] {
+			k = i
+		}
+	}
+	id := l.order[k]
+	l.order = append(l.order[:k], l.order[k+1:]...)
 	f := l.slot[id]
 	delete(l.slot, id)
+	l.takes++
+	l.served[id] = l.takes
 	if len(l.order) > 0 {
 		l.signal() // another worker may take the next one
 	}

@@ -2,6 +2,8 @@ package camera
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -33,6 +35,33 @@ func TestLatestKeepsNewestPerCamera(t *testing.T) {
 	}
 	if l.TryNext() != nil || l.Waiting() != 0 {
 		t.Fatal("hand-off not empty")
+	}
+}
+
+// The camera served longest ago goes first, whichever frame came first: a
+// camera whose pictures arrive late keeps its turn.
+func TestLatestServesTheCameraServedLongestAgo(t *testing.T) {
+	l := NewLatest()
+	take := func() string {
+		f := l.TryNext()
+		if f == nil {
+			t.Fatal("nothing waiting")
+		}
+		return fmt.Sprintf("%s#%d", f.Camera, f.Seq)
+	}
+	l.Put(&Frame{Camera: "a", Seq: 1})
+	l.Put(&Frame{Camera: "b", Seq: 1})
+	l.Put(&Frame{Camera: "c", Seq: 1})
+	var got []string
+	got = append(got, take(), take()) // never served: in the order they came
+	l.Put(&Frame{Camera: "b", Seq: 2})
+	l.Put(&Frame{Camera: "a", Seq: 2})
+	// c was never served; of a and b, a was served first although b's
+	// frame came first.
+	got = append(got, take(), take(), take())
+	want := []string{"a#1", "b#1", "c#1", "a#2", "b#2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("served %v, want %v", got, want)
 	}
 }
 

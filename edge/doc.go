@@ -30,7 +30,7 @@
 //
 //	camera.Camera (one per camera, reconnecting forever)
 //	  -> camera.Latest (one frame per camera; a replaced frame is a counted drop;
-//	     workers are served the camera that waited longest)
+//	     a worker is served the waiting camera served longest ago)
 //	  -> N recognizer workers (Engine.Recognize: detect and embed with the
 //	     frame handed to the engine once; gallery search; the face's pixels
 //	     cut for the tracker)
@@ -179,8 +179,9 @@
 // # Capacity
 //
 // With more cameras than the workers can carry, camera.Latest drops
-// frames evenly: a worker takes the camera that has waited longest, so
-// each camera keeps an equal share of the recognised frames. When more
+// frames evenly: a worker takes, of the cameras with a frame waiting, the
+// one served longest ago, so each camera keeps a share of the recognised
+// frames. When more
 // than a tenth of the frames sampled over the last minute were dropped,
 // /healthz shows capacity.over and a warning, and dozor_over_capacity is
 // 1. Over capacity is a warning, not a failure: the box still names the

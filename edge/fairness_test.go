@@ -14,29 +14,46 @@ import (
 	"github.com/dozor-edge/dozor/recognizer/gallery"
 )
 
-// slowEngine finds nothing and takes cost per frame: a box that cannot
-// keep up.
+// slowEngine finds nothing and takes cost per frame, or costOf(width)
+// when set: a box that cannot keep up.
 type slowEngine struct {
 	sceneEngine
-	cost time.Duration
+	cost   time.Duration
+	costOf func(width int) time.Duration
 }
 
-func (e *slowEngine) Recognize(*recognizer.Image, func(recognizer.Face) bool) ([]recognizer.Face, []recognizer.Embedding, error) {
+func (e *slowEngine) Recognize(img *recognizer.Image, _ func(recognizer.Face) bool) ([]recognizer.Face, []recognizer.Embedding, error) {
+	if e.costOf != nil {
+		time.Sleep(e.costOf(img.W))
+		return nil, nil, nil
+	}
 	time.Sleep(e.cost)
 	return nil, nil, nil
 }
 
 // With more cameras than the workers can carry, every camera keeps an
-// equal share of the recognised frames: the hand-off serves the cameras
-// in the order their frames arrived, so each waits one round at most.
-// Six cameras at 5 fps, started out of phase, feed two workers that
-// recognise 8 frames a second between them, for a minute of (fake) time.
+// equal share of the recognised frames: the hand-off serves the camera
+// served least recently, so each waits one round at most. Six cameras at
+// 5 fps, started out of phase, feed two workers for a minute of (fake)
+// time: first at 250 ms a frame, then with each camera's frames costing
+// from 150 to 350 ms (some scenes hold more faces).
 func TestWorkersShareOverloadEvenly(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		costOf func(cam int) time.Duration
+	}{
+		{"equal cost", func(int) time.Duration { return 250 * time.Millisecond }},
+		{"uneven cost", func(cam int) time.Duration { return 150*time.Millisecond + time.Duration(cam)*40*time.Millisecond }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { shareOverload(t, tc.costOf) })
+	}
+}
+
+func shareOverload(t *testing.T, costOf func(cam int) time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
 		const (
 			cams    = 6
 			period  = 200 * time.Millisecond // 5 fps per camera
-			cost    = 250 * time.Millisecond // per frame and worker
 			workers = 2
 			run     = time.Minute
 		)
@@ -52,10 +69,12 @@ func TestWorkersShareOverloadEvenly(t *testing.T) {
 			}
 		})
 
+		// A frame's width says which camera it is from (4 + index).
+		eng := func() *slowEngine { return &slowEngine{costOf: func(w int) time.Duration { return costOf(w - 4) }} }
 		ctx, stop := context.WithCancel(t.Context())
 		var wg sync.WaitGroup
 		for range workers {
-			wg.Go(func() { _ = d.worker(ctx, &slowEngine{cost: cost}, latest, out) })
+			wg.Go(func() { _ = d.worker(ctx, eng(), latest, out) })
 		}
 		var cameras sync.WaitGroup
 		dropped := make([]int, cams)
@@ -66,7 +85,7 @@ func TestWorkersShareOverloadEvenly(t *testing.T) {
 				tick := time.NewTicker(period)
 				defer tick.Stop()
 				for seq := uint64(1); seq <= uint64(run/period); seq++ {
-					f := &camera.Frame{Camera: fmt.Sprintf("cam%d", c), Seq: seq, Captured: time.Now(), W: 4, H: 4, Pix: make([]byte, 4*4*3)}
+					f := &camera.Frame{Camera: fmt.Sprintf("cam%d", c), Seq: seq, Captured: time.Now(), W: 4 + c, H: 4, Pix: make([]byte, (4+c)*4*3)}
 					if latest.Put(f) != nil {
 						dropped[c]++
 					}
@@ -81,15 +100,17 @@ func TestWorkersShareOverloadEvenly(t *testing.T) {
 		counted.Wait()
 
 		total, lo, hi := 0, int(^uint(0)>>1), 0
+		var work time.Duration
 		for c := range cams {
 			n := recognised[fmt.Sprintf("cam%d", c)]
 			total += n
+			work += time.Duration(n) * costOf(c)
 			lo, hi = min(lo, n), max(hi, n)
 		}
 		t.Logf("recognised per camera %v, dropped %v", recognised, dropped)
-		want := int(run / cost * workers) // what the workers can do
-		if total < want-workers || total > want+cams {
-			t.Errorf("%d frames recognised, want about %d", total, want)
+		// The workers were busy all along: their time went into frames.
+		if busy := run * workers; work < busy-2*workers*costOf(cams-1) || work > busy+cams*costOf(cams-1) {
+			t.Errorf("%d frames recognised, %v of work, want about %v", total, work, busy)
 		}
 		// Each camera within one frame of the others (the last round may be
 		// cut short).

@@ -59,7 +59,7 @@ func usability(fc recognizer.Face) recognizer.Usability {
 }
 
 // worker is one recognizer worker: it owns eng, takes the latest frame of
-// whichever camera waited longest, and hands what it found to the
+// the waiting camera served longest ago, and hands what it found to the
 // sightings loop. It returns when ctx ends, after finishing the frames
 // still waiting (the cameras have stopped by then).
 func (d *Daemon) worker(ctx context.Context, eng recognizer.Engine, latest *camera.Latest, out chan<- frameResult) error {
