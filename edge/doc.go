@@ -164,6 +164,10 @@
 // or when its refresh is due: every 5 observations, up to every 25 for a
 // track followed long. dozor_recognizer_embeddings_total
 // counts the faces embedded and skipped, by reason. Deps.Budget tunes it.
+// When a frame was matched against a newer gallery than the camera's
+// frames before it, the sightings loop has the tracker judge its
+// undecided tracks afresh (track.Tracker.GalleryChanged): a person
+// enrolled while in view is named from the faces after the enrolment.
 //
 // # Engines lent
 //
