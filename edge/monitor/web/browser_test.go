@@ -173,7 +173,10 @@ func TestBrowser(t *testing.T) {
 	t.Run("live", func(t *testing.T) {
 		b.t = t
 		f.setUser("ivanov", store.RoleGuard, "en")
-		b.visit("/live", `[data-camera="cam-2"][data-drawn]`)
+		// Each tile draws its boxes when its first overlay arrives: wait for
+		// both, not for the attribute, which an empty overlay sets too.
+		b.visit("/live", `[data-camera="cam-2"][data-drawn*="unknown"]`)
+		b.do("wait for cam-1's overlay", chromedp.WaitReady(chromedp.CSS(`[data-camera="cam-1"][data-drawn*="lin-manuel-miranda"]`)))
 		tiles := eval[[]map[string]string](b, `Array.from(document.querySelectorAll('[data-camera]'), (e) =>
 			({id: e.dataset.camera, mode: e.dataset.mode, state: e.dataset.state, drawn: e.dataset.drawn,
 			  badge: e.querySelector('.badge').textContent, video: String(!!e.querySelector('video.live-video'))}))`)
