@@ -14,20 +14,15 @@ import (
 	"github.com/dozor-edge/dozor/recognizer/gallery"
 )
 
-// slowEngine finds nothing and takes cost per frame, or costOf(width)
-// when set: a box that cannot keep up.
+// slowEngine finds nothing and takes costOf(the frame's width) per frame,
+// on the synctest bubble's clock: a box that cannot keep up.
 type slowEngine struct {
 	sceneEngine
-	cost   time.Duration
 	costOf func(width int) time.Duration
 }
 
 func (e *slowEngine) Recognize(img *recognizer.Image, _ func(recognizer.Face) bool) ([]recognizer.Face, []recognizer.Embedding, error) {
-	if e.costOf != nil {
-		time.Sleep(e.costOf(img.W))
-		return nil, nil, nil
-	}
-	time.Sleep(e.cost)
+	time.Sleep(e.costOf(img.W))
 	return nil, nil, nil
 }
 
