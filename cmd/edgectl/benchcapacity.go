@@ -19,10 +19,11 @@ import (
 )
 
 func runBenchCapacity(ctx context.Context, args []string) error {
-	fs := newFlags("bench-capacity", "usage: edgectl bench-capacity [--cameras 1,2,4,6] [--clip FILE] [--codec h264|h265] [--warmup 15s] [--duration 40s] [--json]")
+	fs := newFlags("bench-capacity", "usage: edgectl bench-capacity [--cameras 1,2,4,6] [--clip FILE] [--codec h264|h265] [--chip-max-side N] [--warmup 15s] [--duration 40s] [--json]")
 	camList := fs.String("cameras", "1", "camera counts to measure in turn, comma-separated (each with a fresh daemon)")
 	clipFile := fs.String("clip", "", "video clip every simulated camera streams in a loop (default: "+bench.DefaultCapacityClip+" under $DOZOR_SHARED/testdata or ../shared/testdata)")
 	codec := fs.String("codec", "", "re-encode the clip as an IP camera streams it (no B-frames, an IDR every second): h264 or h265 (default: the clip as it is)")
+	chipMaxSide := fs.Int("chip-max-side", 0, "the daemon's recognizer.chip_max_side: cut faces from each sampled picture at up to N pixels on the long side (0: from the detection frame, the default)")
 	enrollDir := fs.String("enroll", "", "folder of enrolment photos named <person id>.jpg for the gallery (default: enroll/ beside the clip, else video/enroll of the test data)")
 	warmup := fs.Duration("warmup", 15*time.Second, "how long each daemon runs before the measurement")
 	duration := fs.Duration("duration", 40*time.Second, "how long each camera count is measured")
@@ -51,13 +52,16 @@ func runBenchCapacity(ctx context.Context, args []string) error {
 			return fmt.Errorf("--codec %q: want h264 or h265", *codec)
 		}
 	}
+	if err := bench.CheckChipMaxSide(*chipMaxSide); err != nil {
+		return err
+	}
 	db, err := newDaemonBench("bench-capacity", *modelFlag, *clipFile, bench.DefaultCapacityClip, *verbose)
 	if err != nil {
 		return err
 	}
 	rep, err := bench.Capacity(ctx, bench.CapacityConfig{
 		Models: db.models, Clip: db.clip, Codec: cc, EnrollDir: *enrollDir, Cameras: counts,
-		Warmup: *warmup, Duration: *duration, Mosquitto: *mosquittoBin, Before: *before,
+		Warmup: *warmup, Duration: *duration, Mosquitto: *mosquittoBin, Before: *before, ChipMaxSide: *chipMaxSide,
 		Logger: db.log, Progress: db.progress,
 	})
 	err = mosquittoHint(err)
@@ -87,8 +91,12 @@ func parseCounts(s string) ([]int, error) {
 }
 
 func printCapacity(w io.Writer, rep bench.CapacityReport) {
-	fmt.Fprintf(w, "capacity: %s (%s %dx%d at %.3g fps), detect %.3g fps, engine %s, %d worker(s), %d cores, warm-up %.0fs\n",
-		filepath.Base(rep.Clip), rep.Codec, rep.Width, rep.Height, rep.FPS, rep.DetectFPS, rep.Engine, rep.Workers, rep.BoxCores, rep.WarmupS)
+	chips := "faces cut from the detection frame"
+	if rep.ChipMaxSide > 0 {
+		chips = fmt.Sprintf("faces cut from the picture at up to %d px", rep.ChipMaxSide)
+	}
+	fmt.Fprintf(w, "capacity: %s (%s %dx%d at %.3g fps), detect %.3g fps, %s, engine %s, %d worker(s), %d cores, warm-up %.0fs\n",
+		filepath.Base(rep.Clip), rep.Codec, rep.Width, rep.Height, rep.FPS, rep.DetectFPS, chips, rep.Engine, rep.Workers, rep.BoxCores, rep.WarmupS)
 	// One column per camera count, one row per figure: before/after
 	// comparisons read across.
 	row := func(name string, v func(bench.CapacityRun) string) {

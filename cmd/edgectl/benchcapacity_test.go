@@ -21,6 +21,7 @@ func TestBenchCapacityBadArguments(t *testing.T) {
 		{"no duration", []string{"--duration", "0s"}, "--duration must be positive"},
 		{"negative warm-up", []string{"--warmup", "-1s"}, "--warmup cannot be negative"},
 		{"codec", []string{"--codec", "vp8"}, "want h264 or h265"},
+		{"chips below the detection size", []string{"--chip-max-side", "320"}, "recognizer.chip_max_side: 320 must be 0"},
 		{"stray argument", []string{"clip.mp4"}, "unexpected arguments"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +68,7 @@ func TestPrintCapacity(t *testing.T) {
 	if strings.Contains(out, "after") {
 		t.Errorf("a run without --before names the daemon's variant:\n%s", out)
 	}
-	for _, want := range []string{"clip.mp4 (H264 1920x1080", "cameras", "0.50      1.60", "25%", "80%",
+	for _, want := range []string{"clip.mp4 (H264 1920x1080", "faces cut from the detection frame", "cameras", "0.50      1.60", "25%", "80%",
 		"PASS      WARN", "decode cores", "decode ms/call", "recognised fps (all)", "20.00",
 		"4 camera(s), per camera:", "stages the daemon does not time: track",
 		"largest camera count that fits (at most 70% of the cores, every camera at 90% of 5 fps or more): 1"} {
@@ -81,9 +82,9 @@ func TestPrintCapacity(t *testing.T) {
 	off.Daemon = "before"
 	b.Reset()
 	printCapacity(&b, bench.CapacityReport{Clip: "/x/clip.mp4", Codec: "H264", Width: 1920, Height: 1080, FPS: 25,
-		DetectFPS: 5, Workers: 2, BoxCores: 2, Runs: []bench.CapacityRun{off, run(4, 1.6)}})
+		DetectFPS: 5, Workers: 2, BoxCores: 2, ChipMaxSide: 1920, Runs: []bench.CapacityRun{off, run(4, 1.6)}})
 	out = b.String()
-	for _, want := range []string{"daemon ", "before     after\n", "1.90      1.60", "4 camera(s) (before), per camera"} {
+	for _, want := range []string{"faces cut from the picture at up to 1920 px", "daemon ", "before     after\n", "1.90      1.60", "4 camera(s) (before), per camera"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -64,6 +64,12 @@ type CapacityConfig struct {
 	// too; so that one run compares the two on the same machine at the
 	// same time.
 	Before bool
+	// ChipMaxSide is the daemon's recognizer.chip_max_side: 0 cuts faces
+	// from the detection frame, as the default configuration does; more
+	// keeps each sampled picture at up to this many pixels on the long
+	// side and cuts faces from it, which makes many more faces usable and
+	// costs the embeddings they take.
+	ChipMaxSide int
 	// Logger receives the daemon's log; nil discards it.
 	Logger *slog.Logger
 	// Progress, when set, hears each step as a line of text.
@@ -164,6 +170,9 @@ type CapacityReport struct {
 	Workers   int      `json:"workers"`
 	BoxCores  int      `json:"box_cores"`
 	WarmupS   float64  `json:"warmup_s"`
+	// ChipMaxSide is CapacityConfig.ChipMaxSide: 0 when faces are cut
+	// from the detection frame.
+	ChipMaxSide int `json:"chip_max_side"`
 	// DecodeMsPerPicture is the decode cost measured apart, per picture
 	// (with the sampled pictures' conversions spread over all).
 	DecodeMsPerPicture float64 `json:"decode_ms_per_picture"`
@@ -173,6 +182,20 @@ type CapacityReport struct {
 	Runs                  []CapacityRun `json:"runs"`
 	// FitsCameras is Fits of the runs: the largest count that fits.
 	FitsCameras int `json:"fits_cameras"`
+}
+
+// CheckChipMaxSide says whether the daemon accepts side as its
+// recognizer.chip_max_side, with the configuration's own error.
+func CheckChipMaxSide(side int) error {
+	_, err := chipConfig(side)
+	return err
+}
+
+// chipConfig is the daemon's default configuration with the chip size.
+func chipConfig(side int) (config.Config, error) {
+	c := config.Defaults()
+	c.Recognizer.ChipMaxSide = side
+	return c, c.Validate()
 }
 
 // MinFitShare is the share of its detection rate every camera must keep
@@ -228,6 +251,10 @@ func Capacity(ctx context.Context, cfg CapacityConfig) (rep CapacityReport, err 
 			cfg.Progress(fmt.Sprintf(format, a...))
 		}
 	}
+	dcfg, err := chipConfig(cfg.ChipMaxSide)
+	if err != nil {
+		return CapacityReport{}, err
+	}
 	enrollDir := cfg.EnrollDir
 	if enrollDir == "" {
 		enrollDir = filepath.Join(filepath.Dir(cfg.Clip), "enroll")
@@ -249,11 +276,11 @@ func Capacity(ctx context.Context, cfg CapacityConfig) (rep CapacityReport, err 
 	rep = CapacityReport{
 		Definition: CapacityDefinition,
 		Clip:       cfg.Clip, Codec: string(clip.Codec), Width: clip.Width, Height: clip.Height, FPS: clip.FPS,
-		BoxCores: runtime.NumCPU(), WarmupS: cfg.Warmup.Seconds(),
+		BoxCores: runtime.NumCPU(), WarmupS: cfg.Warmup.Seconds(), ChipMaxSide: cfg.ChipMaxSide,
 	}
 
-	// The camera as the daemon's default configuration runs it.
-	dcfg := config.Defaults()
+	// The camera as the daemon's default configuration runs it, with
+	// the chip size asked for.
 	cc, err := dcfg.CameraConfig(config.Camera{ID: "decode-cost", URL: "rtsp://127.0.0.1/"})
 	if err != nil {
 		return rep, err
@@ -302,7 +329,7 @@ func Capacity(ctx context.Context, cfg CapacityConfig) (rep CapacityReport, err 
 // capacityRun measures one camera count with a fresh daemon.
 func capacityRun(ctx context.Context, cfg CapacityConfig, clip *camera.Clip, enrollDir string, n int, before bool,
 	decodePerPicture time.Duration, rep *CapacityReport, say func(string, ...any)) (CapacityRun, []string, error) {
-	rc := rigConfig{Models: cfg.Models, Clip: clip, EnrollDir: enrollDir, Cameras: n,
+	rc := rigConfig{Models: cfg.Models, Clip: clip, EnrollDir: enrollDir, Cameras: n, ChipMaxSide: cfg.ChipMaxSide,
 		Mosquitto: cfg.Mosquitto, Logger: cfg.Logger, say: say}
 	label := "after"
 	if before {

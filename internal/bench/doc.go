@@ -14,7 +14,9 @@
 // and per camera, with the frames each camera got recognised, counted in
 // hwtest's stage costs and judged by its load limits; with
 // CapacityConfig.Before it first runs each count as the daemon ran before
-// its embedding budget and before it left disposable pictures undecoded.
+// its embedding budget and before it left disposable pictures undecoded,
+// and CapacityConfig.ChipMaxSide measures faces cut from the camera's
+// full picture.
 // [Chips] compares
 // face chips cut from a camera's detection frame with chips cut from its
 // full-resolution picture on a clip, for `edgectl bench-chips`.

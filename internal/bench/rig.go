@@ -32,6 +32,8 @@ type rigConfig struct {
 	EnrollDir string // holds <person id>.jpg; must not be empty
 	Cameras   int
 	Mosquitto string
+	// ChipMaxSide is the daemon's recognizer.chip_max_side.
+	ChipMaxSide int
 	// Budget and Camera, when set, adjust the daemon's embedding budget
 	// and each camera's configuration.
 	Budget func(*track.Budget)
@@ -102,6 +104,7 @@ func startRig(ctx context.Context, rc rigConfig) (_ *rig, err error) {
 	dcfg.Store.Path = filepath.Join(tmp, "dozor.db")
 	dcfg.Store.KeyFile = filepath.Join(tmp, "key", "dozor.key")
 	dcfg.HTTP.Listen = "127.0.0.1:0"
+	dcfg.Recognizer.ChipMaxSide = rc.ChipMaxSide
 	if err := os.Mkdir(filepath.Dir(dcfg.Store.KeyFile), 0o700); err != nil {
 		return nil, err
 	}
