@@ -59,9 +59,9 @@ type Recognizer struct {
 	// at up to this many pixels on the long side beside the detection
 	// frame, and faces are cut from it: small faces keep every pixel the
 	// camera gave them and many more become usable, but each usable face
-	// is embedded, which on a 1080p corridor camera costs several times
-	// the CPU (edgectl bench-chips, bench-capacity). 0 cuts faces from the
-	// detection frame.
+	// is embedded, which on a busy 1080p corridor camera doubles its CPU
+	// (edgectl bench-chips, bench-capacity --chip-max-side). 0 cuts faces
+	// from the detection frame.
 	ChipMaxSide int `yaml:"chip_max_side"`
 }
 

@@ -70,6 +70,10 @@ type CameraReport struct {
 	// in frame pixels.
 	FaceCount int        `json:"face_count"`
 	Faces     []FaceSeen `json:"faces"`
+	// SizeScale is how many pixels of the picture the daemon cuts faces
+	// from one frame pixel spans (1 without recognizer.chip_max_side):
+	// face sizes are judged, drawn and counted in those pixels.
+	SizeScale float64 `json:"size_scale,omitempty"`
 	// Inter-ocular distances in frame pixels over every face seen.
 	IODMedian float64 `json:"iod_median"`
 	IODP90    float64 `json:"iod_p90"`
@@ -93,6 +97,19 @@ type FaceSeen struct {
 }
 
 // scale is camera pixels per frame pixel.
+// chipScale is how many pixels of the picture the daemon cuts this
+// camera's faces from one detection-frame pixel spans: 1 without
+// recognizer.chip_max_side, else the camera's picture bounded by that
+// side, over the detection frame.
+func (t *tester) chipScale(c *CameraReport) float64 {
+	side, frame := t.cfg.Recognizer.ChipMaxSide, max(c.FrameW, c.FrameH)
+	native := max(c.Width, c.Height)
+	if side <= 0 || frame == 0 || native <= frame {
+		return 1
+	}
+	return float64(min(native, side)) / float64(frame)
+}
+
 func (c *CameraReport) scale() float64 {
 	if c.FrameW == 0 || c.Width == 0 {
 		return 1
@@ -451,7 +468,16 @@ func (t *tester) cameraChecks(r *Report, c *CameraReport) {
 			Fix: "fix the models check above, then run the test again"})
 		return
 	}
+	c.SizeScale = t.chipScale(c)
 	r.add(t.faceCheck(c))
+}
+
+// sizeScale is SizeScale, 1 when unset.
+func (c *CameraReport) sizeScale() float64 {
+	if c.SizeScale > 0 {
+		return c.SizeScale
+	}
+	return 1
 }
 
 func (t *tester) detectFPS(id string) float64 {
@@ -474,22 +500,41 @@ func (t *tester) faceCheck(c *CameraReport) Check {
 		ch.Fix = "run the test while people pass this camera; aim it where people face it (eye level, within 30° of their walking direction)"
 		return ch
 	}
-	s := c.scale()
-	ch.Value = fmt.Sprintf("%d faces in %.0f s; between the eyes p90 %.0f px, max %.0f px (%.0f px in the camera's %dx%d); needs %.0f px",
-		c.FaceCount, c.Seconds, c.IODP90, c.IODMax, c.IODP90*s, c.Width, c.Height, GoodInterOcular)
-	if c.IODP90 >= GoodInterOcular {
+	// Sizes are judged in the pixels faces are cut from, as the daemon's
+	// usability gate judges them: the detection frame's, or the camera's
+	// own picture's with recognizer.chip_max_side.
+	cs := t.chipScale(c)
+	p90 := c.IODP90 * cs
+	where := "the detection frame"
+	if cs > 1 {
+		where = fmt.Sprintf("the pictures faces are cut from (recognizer.chip_max_side %d)", t.cfg.Recognizer.ChipMaxSide)
+	}
+	ch.Value = fmt.Sprintf("%d faces in %.0f s; between the eyes p90 %.0f px, max %.0f px in %s (%.0f px in the camera's %dx%d); needs %.0f px",
+		c.FaceCount, c.Seconds, p90, c.IODMax*cs, where, c.IODP90*c.scale(), c.Width, c.Height, GoodInterOcular)
+	if p90 >= GoodInterOcular {
 		return ch
 	}
-	if c.IODP90 < MinInterOcular {
+	if p90 < MinInterOcular {
 		ch.Verdict = Fail
 	} else {
 		ch.Verdict = Warn
 	}
-	factor := GoodInterOcular / c.IODP90
+	factor := GoodInterOcular / p90
 	fix := fmt.Sprintf("faces are too small to identify reliably: they must appear %.1f times larger. Zoom the lens in or mount the camera closer to where people pass", factor)
-	// A camera picture larger than the detection frame holds more detail
-	// than the recognizer uses: a larger detection size recovers it.
-	if native := float64(max(c.Width, c.Height)); native > float64(t.cfg.Models.DetectionSize) {
+	// A camera picture larger than the one faces are cut from holds more
+	// detail than the recognizer uses. Cutting faces from the camera's
+	// own picture recovers it for the price of the faces it makes usable;
+	// a larger detection frame recovers it for every frame's detection.
+	native := float64(max(c.Width, c.Height))
+	if full := c.IODP90 * c.scale(); full > p90 {
+		if full >= GoodInterOcular {
+			fix += fmt.Sprintf(", or set recognizer.chip_max_side to %d: faces cut from the camera's own picture measure %.0f px there (each face it makes usable is embedded, see the capacity check)",
+				int(native), full)
+		} else {
+			fix += fmt.Sprintf("; cut from the camera's own picture (recognizer.chip_max_side %d) they measure %.0f px, which is not enough alone", int(native), full)
+		}
+	}
+	if cs == 1 && native > float64(t.cfg.Models.DetectionSize) {
 		want := int(float64(t.cfg.Models.DetectionSize)*factor+31) / 32 * 32
 		if float64(want) <= native {
 			fix += fmt.Sprintf(", or raise models.detection_size from %d to %d (detection then costs about %.0fx as much, see the capacity check)",

@@ -114,9 +114,11 @@ func (t *tester) capacity(r *Report) {
 		}
 		load := CameraLoad{DecodeCores: cam.DecodeCores, AnalysedFPS: fps}
 		if cam.Sampled > 0 && len(cam.Faces) > 0 {
-			identifiable := 0
+			// The daemon tries a face by its size in the picture it is
+			// cut from.
+			identifiable, cs := 0, t.chipScale(&cam)
 			for _, f := range cam.Faces {
-				if float64(f.IOD) >= MinInterOcular {
+				if float64(f.IOD)*cs >= MinInterOcular {
 					identifiable++
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/dozor-edge/dozor/edge/config"
 )
 
 func TestCameraLoadCost(t *testing.T) {
@@ -41,5 +43,32 @@ func TestLoadVerdict(t *testing.T) {
 				t.Errorf("LoadVerdict(%v, %v) = %v, want %v", tc.needed, tc.cores, got, tc.want)
 			}
 		})
+	}
+}
+
+// A face too small in the detection frame costs nothing without chips and
+// an embedding per analysed frame once recognizer.chip_max_side makes it
+// large enough in the picture it is cut from.
+func TestCapacityCountsFacesInThePictureTheyAreCutFrom(t *testing.T) {
+	embedCores := func(chips int) float64 {
+		cfg := config.Defaults()
+		cfg.Recognizer.ChipMaxSide = chips
+		tt := &tester{cfg: cfg, cores: 2}
+		cam := CameraReport{ID: "a", Streaming: true, Seconds: 10, Sampled: 50, FaceCount: 100,
+			Width: 1920, Height: 1080, FrameW: 640, FrameH: 360}
+		for range 20 {
+			cam.Faces = append(cam.Faces, FaceSeen{W: 30, H: 30, IOD: 8}) // 24 px in the camera's picture
+		}
+		r := &Report{Cameras: []CameraReport{cam}}
+		r.Models.Speed = &EngineSpeed{DetectFrame: 20 * time.Millisecond, EmbedFace: 50 * time.Millisecond}
+		tt.capacity(r)
+		return r.Capacity.EmbedCores
+	}
+	if got := embedCores(0); got != 0 {
+		t.Errorf("without chips: embed %.3f cores for faces the daemon does not try", got)
+	}
+	// 2 faces a frame at 5 frames a second, 50 ms each.
+	if got := embedCores(1920); math.Abs(got-0.5) > 1e-9 {
+		t.Errorf("with chips: embed %.3f cores, want 0.5", got)
 	}
 }

@@ -138,6 +138,49 @@ func TestFaceCheck(t *testing.T) {
 	}
 }
 
+// With recognizer.chip_max_side, faces are judged in the pixels of the
+// camera's picture they are cut from, as the daemon's usability gate
+// judges them, and the remedies follow.
+func TestFaceCheckWithChips(t *testing.T) {
+	cam := func(iod float64) CameraReport {
+		return CameraReport{ID: "a", FaceCount: 40, IODP90: iod, IODMax: 2 * iod, Width: 1920, Height: 1080, FrameW: 640, FrameH: 360}
+	}
+	cases := []struct {
+		name    string
+		chips   int
+		cam     CameraReport
+		verdict Verdict
+		value   string
+		fix     []string
+		notFix  string
+	}{
+		{"small in the frame, large enough in the picture", 1920, cam(12), Pass,
+			"p90 36 px, max 72 px in the pictures faces are cut from (recognizer.chip_max_side 1920)", nil, ""},
+		{"the same camera without chips", 0, cam(12), Fail, "p90 12 px, max 24 px in the detection frame",
+			[]string{"set recognizer.chip_max_side to 1920: faces cut from the camera's own picture measure 36 px", "detection_size from 640"}, ""},
+		{"chips bounded below the camera's picture", 1280, cam(8), Warn, "p90 16 px",
+			[]string{"2.0 times larger", "(recognizer.chip_max_side 1920) they measure 24 px, which is not enough alone"}, "detection_size"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := config.Defaults()
+			cfg.Recognizer.ChipMaxSide = c.chips
+			ch := (&tester{cfg: cfg}).faceCheck(&c.cam)
+			if ch.Verdict != c.verdict || !strings.Contains(ch.Value, c.value) {
+				t.Errorf("%s: %s, want %s with %q", ch.Value, ch.Verdict, c.verdict, c.value)
+			}
+			for _, f := range c.fix {
+				if !strings.Contains(ch.Fix, f) {
+					t.Errorf("fix %q lacks %q", ch.Fix, f)
+				}
+			}
+			if c.notFix != "" && strings.Contains(ch.Fix, c.notFix) {
+				t.Errorf("fix %q mentions %q, which cannot help", ch.Fix, c.notFix)
+			}
+		})
+	}
+}
+
 func TestStreamFixes(t *testing.T) {
 	for _, r := range []camera.Reason{camera.ReasonUnreachable, camera.ReasonUnauthorized, camera.ReasonForbidden, camera.ReasonNotFound,
 		camera.ReasonUnsupportedCodec, camera.ReasonNoPackets, camera.ReasonNoPictures, camera.ReasonTimeout, camera.ReasonDecoder, ""} {

@@ -14,7 +14,9 @@
 // fix for each WARN and FAIL, the measurements behind them (JSON for
 // machines), and an HTML page with each camera's snapshot and the faces
 // seen drawn over it by size. Face size is the distance between the eyes
-// in pixels of the frame the recognizer works on: below MinInterOcular
-// the daemon does not try to identify a face, and identification is
-// reliable from GoodInterOcular up.
+// in pixels of the picture the recognizer cuts faces from (the detection
+// frame, or the camera's own picture bounded by recognizer.chip_max_side):
+// below MinInterOcular the daemon does not try to identify a face, and
+// identification is reliable from GoodInterOcular up. The capacity check
+// counts the faces the daemon would try by the same measure.
 package hwtest

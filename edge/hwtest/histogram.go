@@ -42,19 +42,21 @@ var (
 )
 
 // binFaces counts faces into histBins bins of equal width from 0 to
-// histMax pixels between the eyes.
-func binFaces(faces []FaceSeen) [histBins]int {
+// histMax pixels between the eyes, each face's distance multiplied by
+// scale (CameraReport.SizeScale).
+func binFaces(faces []FaceSeen, scale float64) [histBins]int {
 	var counts [histBins]int
 	for _, f := range faces {
-		i := int(float64(f.IOD) / histMax * histBins)
+		i := int(float64(f.IOD) * scale / histMax * histBins)
 		counts[min(max(i, 0), histBins-1)]++
 	}
 	return counts
 }
 
-// histogramPNG draws the face-size histogram of faces as a PNG.
-func histogramPNG(faces []FaceSeen) ([]byte, error) {
-	counts := binFaces(faces)
+// histogramPNG draws the face-size histogram of faces as a PNG, sizes
+// multiplied by scale.
+func histogramPNG(faces []FaceSeen, scale float64) ([]byte, error) {
+	counts := binFaces(faces, scale)
 	top := 1
 	for _, c := range counts {
 		top = max(top, c)

@@ -33,12 +33,17 @@ func siteFaces() []FaceSeen {
 }
 
 func TestBinFaces(t *testing.T) {
-	counts := binFaces([]FaceSeen{{IOD: -1}, {IOD: 0}, {IOD: 3.9}, {IOD: 16}, {IOD: 31.9}, {IOD: 32}, {IOD: 79.9}, {IOD: 80}, {IOD: 500}})
+	counts := binFaces([]FaceSeen{{IOD: -1}, {IOD: 0}, {IOD: 3.9}, {IOD: 16}, {IOD: 31.9}, {IOD: 32}, {IOD: 79.9}, {IOD: 80}, {IOD: 500}}, 1)
 	want := map[int]int{0: 3, 4: 1, 7: 1, 8: 1, histBins - 1: 3}
 	for i, c := range counts {
 		if c != want[i] {
 			t.Errorf("bin %d (%.0f-%.0f px): %d faces, want %d", i, float64(i)*4, float64(i+1)*4, c, want[i])
 		}
+	}
+	// Sizes in the pixels faces are cut from: 8 frame pixels at twice
+	// the frame's resolution fall in the 16-20 px bin.
+	if got := binFaces([]FaceSeen{{IOD: 8}}, 2); got[4] != 1 {
+		t.Errorf("8 px at scale 2: bins %v, want the face in bin 4", got)
 	}
 }
 
@@ -46,7 +51,7 @@ func TestBinFaces(t *testing.T) {
 // the bars of all three size classes and both threshold lines; the chart
 // is kept under var/artifacts (or $DOZOR_ARTIFACTS) for people to look at.
 func TestHistogramPNG(t *testing.T) {
-	data, err := histogramPNG(siteFaces())
+	data, err := histogramPNG(siteFaces(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,5 +108,36 @@ func TestCountTicks(t *testing.T) {
 				t.Errorf("0..%v: tick %v labelled %q", hi, tk.Value, tk.Label)
 			}
 		}
+	}
+}
+
+// With faces cut from a larger picture, the page labels the overlay boxes
+// and draws the chart in that picture's pixels, and says so.
+func TestWriteHTMLSizesInThePictureFacesAreCutFrom(t *testing.T) {
+	dir := t.TempDir()
+	small := []FaceSeen{{X: 10, Y: 10, W: 20, H: 20, IOD: 12}}
+	r := &Report{Verdict: Pass, Cameras: []CameraReport{
+		{ID: "corridor", Streaming: true, FaceCount: 1, Faces: small, IODP90: 12, IODMax: 12, SizeScale: 3,
+			FrameW: 640, FrameH: 360, Snapshot: []byte{0xff, 0xd8, 0xff}},
+	}}
+	if err := r.WriteHTML(dir); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{">36 px<", "a picture 3.0 times larger (recognizer.chip_max_side)"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	if strings.Contains(string(page), ">12 px<") {
+		t.Error("index.html labels a face in detection-frame pixels")
+	}
+	// 36 px is identifiable: no bar in the "too small" colour.
+	img := testenv.DecodePNG(t, filepath.Join(dir, "faces-corridor.png"), histW, histH)
+	if n := testenv.CountColour(img, sizeColours["small"]); n != 0 {
+		t.Errorf("histogram draws a 36 px face as too small (%d pixels)", n)
 	}
 }

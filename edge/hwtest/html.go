@@ -82,14 +82,18 @@ func (r *Report) WriteHTML(dir string) error {
 				hc.Verdict = worst(hc.Verdict, ch.Verdict)
 			}
 		}
+		// Sizes in the pixels faces are cut from, as the checks judge them.
+		cs := c.sizeScale()
 		for _, f := range c.Faces {
-			hc.Boxes = append(hc.Boxes, htmlBox{X: f.X, Y: f.Y, W: f.W, H: f.H, Class: sizeClass(float64(f.IOD)), Label: fmt.Sprintf("%.0f px", f.IOD)})
+			iod := float64(f.IOD) * cs
+			hc.Boxes = append(hc.Boxes, htmlBox{X: f.X, Y: f.Y, W: f.W, H: f.H, Class: sizeClass(iod), Label: fmt.Sprintf("%.0f px", iod)})
 		}
 		for _, f := range c.SnapshotFaces {
-			hc.Boxes = append(hc.Boxes, htmlBox{X: f.X, Y: f.Y, W: f.W, H: f.H, Class: sizeClass(float64(f.IOD)), Label: fmt.Sprintf("%.0f px", f.IOD), Now: true})
+			iod := float64(f.IOD) * cs
+			hc.Boxes = append(hc.Boxes, htmlBox{X: f.X, Y: f.Y, W: f.W, H: f.H, Class: sizeClass(iod), Label: fmt.Sprintf("%.0f px", iod), Now: true})
 		}
 		if len(c.Faces) > 0 {
-			hist, err := histogramPNG(c.Faces)
+			hist, err := histogramPNG(c.Faces, cs)
 			if err != nil {
 				return fmt.Errorf("report: camera %s: face sizes: %w", c.ID, err)
 			}
