@@ -18,13 +18,13 @@ import (
 	"github.com/dozor-edge/dozor/recognizer"
 )
 
-// Face sizes, as inter-ocular distance in pixels of the frame the
-// recognizer works on (the camera's picture scaled to
-// models.detection_size).
+// Face sizes, as inter-ocular distance in pixels of the picture the
+// recognizer cuts faces from (CameraReport.SizeScale).
 var (
 	// MinInterOcular is the size below which the daemon does not even try
-	// to identify a face (recognizer.DefaultMatchPolicy).
-	MinInterOcular = float64(recognizer.DefaultMatchPolicy.MinInterOcular)
+	// to identify a face: the usability gate's limit, which the worker
+	// checks before anything else (recognizer.DefaultUsablePolicy).
+	MinInterOcular = float64(recognizer.DefaultUsablePolicy.MinInterOcular)
 )
 
 // GoodInterOcular is the size identification needs to be reliable: the

@@ -20,7 +20,7 @@ func siteFaces() []FaceSeen {
 			faces = append(faces, FaceSeen{IOD: iod})
 		}
 	}
-	add(4, 9)
+	add(4, 6)
 	add(7, 13)
 	add(12, 18)
 	add(20, 25)
@@ -63,7 +63,7 @@ func TestHistogramPNG(t *testing.T) {
 		img := testenv.DecodePNG(t, file, histW, histH)
 		for name, c := range map[string]color.RGBA{
 			"small bars": sizeColours["small"], "marginal bars": sizeColours["marginal"], "good bars": sizeColours["good"],
-			"16 px line": minLine, "32 px line": goodLine,
+			"10 px line": minLine, "32 px line": goodLine,
 		} {
 			if n := testenv.CountColour(img, c); n < 40 {
 				t.Errorf("%s: %d pixels of %v", name, n, c)

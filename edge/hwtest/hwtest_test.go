@@ -110,7 +110,9 @@ func TestSimulatedSite(t *testing.T) {
 		{"camera gate-1", "stream", hwtest.Pass, "H264 640x360", ""},
 		{"camera gate-1", "decode", hwtest.Pass, "core", ""},
 		{"camera gate-1", "face size", hwtest.Pass, "needs 32 px", ""},
-		{"camera yard", "face size", hwtest.Fail, "needs 32 px", "Zoom the lens in"},
+		// About 10 px between the eyes: the daemon tries such faces, but
+		// cannot identify them reliably.
+		{"camera yard", "face size", hwtest.Warn, "needs 32 px", "Zoom the lens in"},
 		{"camera corridor", "stream", hwtest.Fail, "unreachable", "nothing answers at " + dead},
 		{"camera gate-3", "stream", hwtest.Fail, "unauthorized", "credentials_file"},
 		{"uplink", "broker", hwtest.Pass, "connected", ""},
@@ -152,8 +154,8 @@ func TestSimulatedSite(t *testing.T) {
 	if c := cams["gate-1"]; !c.Streaming || c.Codec != "H264" || c.Width != 640 || c.Height != 360 || c.FPS <= 0 || c.Packets == 0 || c.Sampled == 0 || len(c.Snapshot) == 0 || c.FaceCount == 0 {
 		t.Errorf("healthy camera: %+v", summary(c))
 	}
-	if c := cams["yard"]; c.IODP90 >= hwtest.MinInterOcular || c.FaceCount == 0 {
-		t.Errorf("tiny-face camera: p90 %.1f px over %d faces", c.IODP90, c.FaceCount)
+	if c := cams["yard"]; c.IODP90 >= hwtest.GoodInterOcular || c.FaceCount == 0 {
+		t.Errorf("small-face camera: p90 %.1f px over %d faces", c.IODP90, c.FaceCount)
 	}
 	if c := cams["gate-3"]; c.Reason != string(camera.ReasonUnauthorized) || strings.Contains(c.URL, "wrong-password") {
 		t.Errorf("locked camera: reason %q, url %q", c.Reason, c.URL)
