@@ -91,6 +91,20 @@ const (
 	FailLoad = 1.0
 )
 
+// facesTried is how many faces a frame of cam holds that the daemon would
+// try to identify: those whose size in the picture they are cut from
+// (detection-frame size times cs) reaches MinInterOcular. The faces the
+// report kept stand for all it saw.
+func facesTried(cam *CameraReport, cs float64) float64 {
+	tried := 0
+	for _, f := range cam.Faces {
+		if float64(f.IOD)*cs >= MinInterOcular {
+			tried++
+		}
+	}
+	return float64(tried) / float64(len(cam.Faces)) * float64(cam.FaceCount) / float64(cam.Sampled)
+}
+
 func (t *tester) capacity(r *Report) {
 	sp := r.Models.Speed
 	if sp == nil || len(r.Cameras) == 0 {
@@ -101,7 +115,11 @@ func (t *tester) capacity(r *Report) {
 	if c.Cores == 0 {
 		c.Cores = float64(t.cores)
 	}
-	var total StageCosts
+	// total is the load as configured; fromFrame the same with faces cut
+	// from the detection frame, which differs only with
+	// recognizer.chip_max_side.
+	var total, fromFrame StageCosts
+	times := StageTimes{DetectFrame: sp.DetectFrame, EmbedFace: sp.EmbedFace}
 	for _, cam := range r.Cameras {
 		if !cam.Streaming || cam.Seconds == 0 {
 			c.Unmeasured++
@@ -113,21 +131,15 @@ func (t *tester) capacity(r *Report) {
 			fps = min(fps, cam.FPS)
 		}
 		load := CameraLoad{DecodeCores: cam.DecodeCores, AnalysedFPS: fps}
+		plain := load
 		if cam.Sampled > 0 && len(cam.Faces) > 0 {
-			// The daemon tries a face by its size in the picture it is
-			// cut from.
-			identifiable, cs := 0, t.chipScale(&cam)
-			for _, f := range cam.Faces {
-				if float64(f.IOD)*cs >= MinInterOcular {
-					identifiable++
-				}
-			}
-			// The kept faces stand for all of them.
-			load.FacesPerFrame = float64(identifiable) / float64(len(cam.Faces)) * float64(cam.FaceCount) / float64(cam.Sampled)
+			load.FacesPerFrame = facesTried(&cam, t.chipScale(&cam))
+			plain.FacesPerFrame = facesTried(&cam, 1)
 		}
 		// The gallery search is not timed here: it is a small share of an
 		// embedding (edgectl bench-capacity measures it).
-		total.Add(load.Cost(StageTimes{DetectFrame: sp.DetectFrame, EmbedFace: sp.EmbedFace}))
+		total.Add(load.Cost(times))
+		fromFrame.Add(plain.Cost(times))
 	}
 	if c.Measured == 0 {
 		return
@@ -147,6 +159,9 @@ func (t *tester) capacity(r *Report) {
 			fmt.Sprintf("lower models.detection_size (now %d) where faces stay large enough", t.cfg.Models.DetectionSize))
 	} else {
 		ways = append(ways, "lower the cameras' resolution or frame rate")
+	}
+	if saved := c.Needed - fromFrame.Total(); saved > 0.005 {
+		ways = append([]string{fmt.Sprintf("set recognizer.chip_max_side to 0 where faces are large enough in the detection frame (all cameras at 0: %.2f cores less)", saved)}, ways...)
 	}
 	ways = append(ways, "move cameras to another box")
 	switch ch.Verdict = LoadVerdict(c.Needed, c.Cores); ch.Verdict {

@@ -2,6 +2,8 @@ package hwtest
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,25 +52,34 @@ func TestLoadVerdict(t *testing.T) {
 // an embedding per analysed frame once recognizer.chip_max_side makes it
 // large enough in the picture it is cut from.
 func TestCapacityCountsFacesInThePictureTheyAreCutFrom(t *testing.T) {
-	embedCores := func(chips int) float64 {
+	run := func(chips int) CapacityReport {
 		cfg := config.Defaults()
 		cfg.Recognizer.ChipMaxSide = chips
-		tt := &tester{cfg: cfg, cores: 2}
+		tt := &tester{cfg: cfg, cores: 1}
 		cam := CameraReport{ID: "a", Streaming: true, Seconds: 10, Sampled: 50, FaceCount: 100,
 			Width: 1920, Height: 1080, FrameW: 640, FrameH: 360}
 		for range 20 {
 			cam.Faces = append(cam.Faces, FaceSeen{W: 30, H: 30, IOD: 8}) // 24 px in the camera's picture
 		}
 		r := &Report{Cameras: []CameraReport{cam}}
-		r.Models.Speed = &EngineSpeed{DetectFrame: 20 * time.Millisecond, EmbedFace: 50 * time.Millisecond}
+		r.Models.Speed = &EngineSpeed{DetectFrame: 60 * time.Millisecond, EmbedFace: 50 * time.Millisecond}
 		tt.capacity(r)
-		return r.Capacity.EmbedCores
+		if chips > 0 {
+			// 0.8 of the core: over the warning line, and the fix names
+			// what the chips cost.
+			i := slices.IndexFunc(r.Checks, func(ch Check) bool { return ch.Name == "CPU load" })
+			if i < 0 || r.Checks[i].Verdict != Warn ||
+				!strings.Contains(r.Checks[i].Fix, "set recognizer.chip_max_side to 0 where faces are large enough in the detection frame (all cameras at 0: 0.50 cores less)") {
+				t.Errorf("with chips: checks %+v, want a WARN whose fix offers to turn them off", r.Checks)
+			}
+		}
+		return r.Capacity
 	}
-	if got := embedCores(0); got != 0 {
+	if got := run(0).EmbedCores; got != 0 {
 		t.Errorf("without chips: embed %.3f cores for faces the daemon does not try", got)
 	}
 	// 2 faces a frame at 5 frames a second, 50 ms each.
-	if got := embedCores(1920); math.Abs(got-0.5) > 1e-9 {
+	if got := run(1920).EmbedCores; math.Abs(got-0.5) > 1e-9 {
 		t.Errorf("with chips: embed %.3f cores, want 0.5", got)
 	}
 }
