@@ -21,6 +21,7 @@ import (
 	"github.com/dozor-edge/dozor/camera"
 	"github.com/dozor-edge/dozor/camera/avcodec"
 	"github.com/dozor-edge/dozor/camera/simcam"
+	"github.com/dozor-edge/dozor/camera/simcam/simcamtest"
 	"github.com/dozor-edge/dozor/edge"
 	"github.com/dozor-edge/dozor/edge/config"
 	"github.com/dozor-edge/dozor/edge/store"
@@ -327,14 +328,7 @@ func hamilton(t *testing.T, videoDir string) *camera.Clip {
 // startCamera serves the clip in a loop as an RTSP camera on 127.0.0.1.
 func startCamera(t *testing.T, c *camera.Clip) *simcam.Server {
 	t.Helper()
-	srv, err := simcam.Listen("127.0.0.1:0", simcam.Config{Clip: c, Loop: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	srv, _ := simcamtest.RunServer(t, "127.0.0.1:0", simcam.Config{Clip: c, Loop: true})
 	return srv
 }
 

@@ -129,6 +129,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	stream   *gortsplib.ServerStream                    // nil until Run has started the server
+	ready    chan struct{}                              // closed once stream is set
 	sessions map[*gortsplib.ServerSession]chan struct{} // closed when the session ends
 	quit     chan struct{}                              // closed when Run stops; nil before Run
 	wg       sync.WaitGroup
@@ -157,7 +158,7 @@ func Listen(addr string, cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log, sessions: map[*gortsplib.ServerSession]chan struct{}{}}
+	s := &Server{cfg: cfg, log: log, sessions: map[*gortsplib.ServerSession]chan struct{}{}, ready: make(chan struct{})}
 	var err error
 	if s.desc, err = describe(cfg); err != nil {
 		return nil, err
@@ -260,6 +261,11 @@ func (s *Server) URL() string {
 	return u.String()
 }
 
+// Ready is closed once Run serves the stream. Before that the address
+// already accepts connections, but answers DESCRIBE with 503 (Service
+// Unavailable), as a camera still booting does.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
 // SetFault switches a misbehaviour on (FaultNone switches it off).
 func (s *Server) SetFault(f Fault) {
 	if old := Fault(s.fault.Swap(int32(f))); old != f {
@@ -336,6 +342,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.stream = stream // handlers answer 503 until here
 	s.mu.Unlock()
+	close(s.ready)
 	s.log.Info("simcam serving", "url", camera.Redact(s.URL()), "codec", string(s.cfg.Clip.Codec),
 		"size", fmt.Sprintf("%dx%d", s.cfg.Clip.Width, s.cfg.Clip.Height), "fps", s.cfg.Clip.FPS, "udp", s.rtpPC != nil)
 

@@ -1,9 +1,13 @@
 package simcam
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
 	"github.com/dozor-edge/dozor/camera"
 )
@@ -72,5 +76,52 @@ func TestCorruptKeepsParameterSets(t *testing.T) {
 		if string(out[0]) != string(au[0]) || string(out[1]) != string(au[1]) {
 			t.Fatalf("n=%d: parameter sets damaged", n)
 		}
+	}
+}
+
+// Ready stays open until Run serves the stream (a DESCRIBE before that
+// gets a 503, or no answer before Run starts) and a DESCRIBE made as soon
+// as it is closed gets the stream: what simcamtest.RunServer waits for.
+func TestReadyOnceTheStreamIsServed(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", Config{Clip: tinyClip()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe := func() error {
+		u, err := base.ParseURL(s.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+		if err := c.Start2(); err != nil {
+			return err
+		}
+		defer c.Close()
+		_, _, err = c.Describe(u)
+		return err
+	}
+	select {
+	case <-s.Ready():
+		t.Fatal("ready before Run")
+	default:
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	select {
+	case <-s.Ready():
+	case err := <-done:
+		t.Fatalf("Run ended before serving: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("not ready within 10 s")
+	}
+	if err := describe(); err != nil {
+		t.Fatalf("DESCRIBE once ready: %v", err)
 	}
 }

@@ -18,7 +18,8 @@ import (
 )
 
 // RunServer runs a simulated camera until the returned stop function is
-// called (or the test ends) and waits for the server to finish.
+// called (or the test ends), which waits for the server to finish. It
+// returns once the camera serves its stream.
 func RunServer(t testing.TB, addr string, cfg simcam.Config) (*simcam.Server, func()) {
 	t.Helper()
 	srv, err := simcam.Listen(addr, cfg)
@@ -36,6 +37,13 @@ func RunServer(t testing.TB, addr string, cfg simcam.Config) (*simcam.Server, fu
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); <-done }) }
 	t.Cleanup(stop)
+	// A camera that connects before the stream is up gets a 503 and
+	// backs off; tests want a camera that is up when this returns.
+	select {
+	case <-srv.Ready():
+	case <-done:
+		t.Fatal("simcam stopped before serving")
+	}
 	return srv, stop
 }
 
