@@ -96,7 +96,6 @@ type FaceSeen struct {
 	IOD float32 `json:"iod"`
 }
 
-// scale is camera pixels per frame pixel.
 // chipScale is how many pixels of the picture the daemon cuts this
 // camera's faces from one detection-frame pixel spans: 1 without
 // recognizer.chip_max_side, else the camera's picture bounded by that
@@ -110,6 +109,7 @@ func (t *tester) chipScale(c *CameraReport) float64 {
 	return float64(min(native, side)) / float64(frame)
 }
 
+// scale is camera pixels per frame pixel.
 func (c *CameraReport) scale() float64 {
 	if c.FrameW == 0 || c.Width == 0 {
 		return 1
@@ -503,7 +503,7 @@ func (t *tester) faceCheck(c *CameraReport) Check {
 	// Sizes are judged in the pixels faces are cut from, as the daemon's
 	// usability gate judges them: the detection frame's, or the camera's
 	// own picture's with recognizer.chip_max_side.
-	cs := t.chipScale(c)
+	cs := c.sizeScale()
 	p90 := c.IODP90 * cs
 	where := "the detection frame"
 	if cs > 1 {

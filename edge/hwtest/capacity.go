@@ -133,7 +133,7 @@ func (t *tester) capacity(r *Report) {
 		load := CameraLoad{DecodeCores: cam.DecodeCores, AnalysedFPS: fps}
 		plain := load
 		if cam.Sampled > 0 && len(cam.Faces) > 0 {
-			load.FacesPerFrame = facesTried(&cam, t.chipScale(&cam))
+			load.FacesPerFrame = facesTried(&cam, cam.sizeScale())
 			plain.FacesPerFrame = facesTried(&cam, 1)
 		}
 		// The gallery search is not timed here: it is a small share of an

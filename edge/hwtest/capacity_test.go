@@ -61,6 +61,7 @@ func TestCapacityCountsFacesInThePictureTheyAreCutFrom(t *testing.T) {
 		for range 20 {
 			cam.Faces = append(cam.Faces, FaceSeen{W: 30, H: 30, IOD: 8}) // 24 px in the camera's picture
 		}
+		cam.SizeScale = tt.chipScale(&cam) // as cameraChecks sets it
 		r := &Report{Cameras: []CameraReport{cam}}
 		r.Models.Speed = &EngineSpeed{DetectFrame: 60 * time.Millisecond, EmbedFace: 50 * time.Millisecond}
 		tt.capacity(r)

@@ -165,7 +165,9 @@ func TestFaceCheckWithChips(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := config.Defaults()
 			cfg.Recognizer.ChipMaxSide = c.chips
-			ch := (&tester{cfg: cfg}).faceCheck(&c.cam)
+			tt := &tester{cfg: cfg}
+			c.cam.SizeScale = tt.chipScale(&c.cam) // as cameraChecks sets it
+			ch := tt.faceCheck(&c.cam)
 			if ch.Verdict != c.verdict || !strings.Contains(ch.Value, c.value) {
 				t.Errorf("%s: %s, want %s with %q", ch.Value, ch.Verdict, c.verdict, c.value)
 			}
